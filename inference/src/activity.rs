@@ -1,0 +1,47 @@
+//! What a spiking engine counts while it runs (NeuroBench definitions).
+
+use serde::{Deserialize, Serialize};
+
+/// Activity of one layer, summed over the batch of the last run and over all time steps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LayerActivity {
+    pub name: String,
+    /// Neurons (elements) whose output this layer produces per step.
+    pub neurons: usize,
+    /// Spikes emitted (LIF layers) or non-zero outputs (other layers), per time step,
+    /// summed over the batch. Length = T.
+    pub spikes_per_step: Vec<u64>,
+    /// Fraction of zeros in this layer's *input* over all steps and samples (activation sparsity).
+    pub input_sparsity: f64,
+    /// Whether this layer ran event-driven (input spikes as events) or densely (analog input).
+    pub event_driven: bool,
+    /// Effective synaptic operations: accumulates (ACs) done for event-driven layers,
+    /// multiply-accumulates actually needed (non-zero inputs) for dense ones.
+    pub effective_ops: u64,
+    /// MACs the same layer needs when run densely over all steps.
+    pub dense_macs: u64,
+    /// Membrane updates (LIF layers): neurons × steps × batch.
+    pub membrane_updates: u64,
+}
+
+/// Activity of one `run` call.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    pub batch: usize,
+    pub steps: usize,
+    pub layers: Vec<LayerActivity>,
+    /// Weight bytes and state (membrane) bytes the engine holds.
+    pub weight_bytes: usize,
+    pub state_bytes: usize,
+    /// Optional raster of the first sample: per LIF layer, per step, indices that spiked.
+    pub raster: Option<Vec<Vec<Vec<u32>>>>,
+}
+
+impl Activity {
+    pub fn total_effective_ops(&self) -> u64 {
+        self.layers.iter().map(|l| l.effective_ops).sum()
+    }
+    pub fn total_dense_macs(&self) -> u64 {
+        self.layers.iter().map(|l| l.dense_macs).sum()
+    }
+}

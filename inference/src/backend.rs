@@ -1,0 +1,27 @@
+//! The one small trait every inference engine implements.
+
+use joulebench_models::Tensor;
+
+use crate::activity::Activity;
+use crate::error::InferenceError;
+
+/// An engine that runs a loaded model on batches.
+///
+/// Input layout is the model's: `[batch, sample…]` for non-spiking models and
+/// `[T, batch, sample…]` (the already-encoded spike or analog tensor) for spiking ones —
+/// see `ModelSpec::batch_input_shape`. Output: logits `[batch, classes]`.
+pub trait Backend: Send {
+    /// Short name as used on the command line (`tract`, `ort`, `native`, `event`, `tch`…).
+    fn name(&self) -> &str;
+
+    /// Runs one batch.
+    fn run(&mut self, input: &Tensor) -> Result<Tensor, InferenceError>;
+
+    /// Worker threads this backend uses for one call.
+    fn threads(&self) -> usize;
+
+    /// Activity (spikes, synaptic operations) of the last `run`, for engines that count it.
+    fn activity(&self) -> Option<&Activity> {
+        None
+    }
+}

@@ -1,0 +1,14 @@
+use thiserror::Error;
+
+/// Errors of the models crate.
+#[derive(Debug, Error)]
+pub enum ModelError {
+    #[error("invalid model: {0}")]
+    Invalid(String),
+    #[error("layer `{layer}`: input shape {input:?} does not fit: {what}")]
+    Shape { layer: String, input: Vec<usize>, what: String },
+    #[error("unknown preset `{0}` (run `joulebench models` for the list)")]
+    UnknownPreset(String),
+    #[error("preset `{preset}` does not fit {dataset}: {why}")]
+    PresetMismatch { preset: String, dataset: String, why: String },
+}

@@ -1,0 +1,14 @@
+//! joulebench-models: one description of every architecture ([`ModelSpec`]), the reference
+//! presets, weights by name, analytic operation counts and the ONNX writer. No libtorch here.
+
+pub mod error;
+pub mod preset;
+pub mod spec;
+
+pub use error::ModelError;
+pub use preset::{build_preset, preset_info, DataShape, OptimizerKind, PresetInfo, PresetOptions, TrainDefaults, PRESETS};
+pub use spec::{
+    Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op, ParamInfo, Preprocess, Readout, Surrogate,
+};
+pub mod tensor;
+pub use tensor::Tensor;
