@@ -1,3 +1,5 @@
+use std::path::{Path, PathBuf};
+
 use thiserror::Error;
 
 /// Errors of the models crate.
@@ -11,4 +13,14 @@ pub enum ModelError {
     UnknownPreset(String),
     #[error("preset `{preset}` does not fit {dataset}: {why}")]
     PresetMismatch { preset: String, dataset: String, why: String },
+    #[error("weights: {0}")]
+    Weights(String),
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl ModelError {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        ModelError::Io { path: path.to_path_buf(), source }
+    }
 }

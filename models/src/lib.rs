@@ -12,3 +12,7 @@ pub use spec::{
 };
 pub mod tensor;
 pub use tensor::Tensor;
+pub mod atomic;
+pub mod weights;
+pub use atomic::write_atomic;
+pub use weights::Weights;
