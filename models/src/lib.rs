@@ -16,3 +16,5 @@ pub mod atomic;
 pub mod weights;
 pub use atomic::write_atomic;
 pub use weights::Weights;
+pub mod run_dir;
+pub use run_dir::RunDir;
