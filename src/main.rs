@@ -17,18 +17,52 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Engine micro-benchmarks (wall clock on this machine): `spike-rate` sweeps input spike rates.
+    Bench(cli::bench::BenchArgs),
     /// Datasets: inspect (`info`) and download/verify (`fetch`).
     Data(cli::data::DataArgs),
     /// List the model presets.
     Models(cli::models::ModelsArgs),
+    /// Write a run's model as ONNX (RUN_DIR/model.onnx): opset 17, dynamic batch, spec in metadata.
+    Export(cli::export::ExportArgs),
+    /// Test-set accuracy of a run folder or ONNX file on one backend (+ agreement with tch).
+    Eval(cli::eval::EvalArgs),
+    /// Latency, operation counts and energy of one model on one backend.
+    Profile(cli::profile::ProfileArgs),
+    /// The main job: train every preset that fits the dataset, export, evaluate and profile every
+    /// backend, write results.json/csv, plots and report.html into --out (`training` feature).
+    #[cfg(feature = "training")]
+    Run(cli::run::RunArgs),
+    /// Rebuild DIR/report.html and DIR/plots/ from DIR/results.json and sweep folders in DIR.
+    Report(cli::report::ReportArgs),
+    /// Energy meters on this machine (RAPL, NVML): domains, resolution, or why unavailable.
+    Meters(cli::meters::MetersArgs),
+    /// Train one model preset into a run folder (libtorch; `training` feature).
+    #[cfg(feature = "training")]
+    Train(cli::train::TrainArgs),
+    /// Run a grid of trainings from a TOML file; resumes after a kill (`training` feature).
+    #[cfg(feature = "training")]
+    Sweep(cli::sweep::SweepArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     cli::init_logging(cli.verbose);
     let result = match cli.command {
+        Command::Bench(a) => cli::bench::run(a),
         Command::Data(a) => cli::data::run(a),
         Command::Models(a) => cli::models::run(a),
+        Command::Export(a) => cli::export::run(a),
+        Command::Eval(a) => cli::eval::run(a),
+        Command::Profile(a) => cli::profile::run(a),
+        Command::Meters(a) => cli::meters::run(a),
+        Command::Report(a) => cli::report::run(a),
+        #[cfg(feature = "training")]
+        Command::Run(a) => cli::run::run(a),
+        #[cfg(feature = "training")]
+        Command::Train(a) => cli::train::run(a),
+        #[cfg(feature = "training")]
+        Command::Sweep(a) => cli::sweep::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -1,1 +1,30 @@
-//! joulebench-data
+//! joulebench-data: MNIST, Fashion-MNIST and MNIST-1D.
+//!
+//! * [`Dataset::load`] reads MNIST / Fashion-MNIST (IDX, gzip or not, or CSV) with strict
+//!   validation, or generates MNIST-1D ([`mnist1d::generate`]);
+//! * [`Split::batch`] gives f32 batches `[n, C, H, W]` / `[n, C, L]` (bytes scaled to `[0, 1]`);
+//! * [`apply_preprocess`] applies a model's `Preprocess` (resize / crop, normalize);
+//! * [`encode`] turns a batch into the per-step input `[T, n, …]` (direct, rate, Poisson);
+//! * [`fetch::fetch`] downloads or copies the original files, verified by SHA-256.
+
+pub mod csv;
+pub mod dataset;
+pub mod encode;
+pub mod error;
+pub mod fetch;
+pub mod idx;
+pub mod info;
+pub mod mnist1d;
+pub mod raw;
+pub mod read;
+pub mod transform;
+
+pub use dataset::{resolve_dir, Dataset, DatasetKind, Pixels, Split, FASHION_CLASSES};
+pub use encode::{encode, encode_with, PoissonParams};
+pub use error::{DataError, Result};
+pub use fetch::{default_fetch_dir, fetch, FetchSource};
+pub use info::{DatasetInfo, SplitInfo};
+pub use mnist1d::Mnist1dArgs;
+pub use transform::{
+    apply_preprocess, apply_transform, center_crop, flatten, normalize_in_place, resize_area,
+};

@@ -44,4 +44,37 @@ impl Activity {
     pub fn total_dense_macs(&self) -> u64 {
         self.layers.iter().map(|l| l.dense_macs).sum()
     }
+    /// Effective accumulates (NeuroBench `Eff_ACs`): effective operations of event-driven layers.
+    pub fn effective_acs(&self) -> u64 {
+        self.layers
+            .iter()
+            .filter(|l| l.event_driven)
+            .map(|l| l.effective_ops)
+            .sum()
+    }
+    /// Effective multiply-accumulates (NeuroBench `Eff_MACs`): those of layers with analog input.
+    pub fn effective_macs(&self) -> u64 {
+        self.layers
+            .iter()
+            .filter(|l| !l.event_driven)
+            .map(|l| l.effective_ops)
+            .sum()
+    }
+    /// Spikes emitted by all LIF layers (layers with membrane updates), all steps and samples.
+    pub fn total_spikes(&self) -> u64 {
+        self.layers
+            .iter()
+            .filter(|l| l.membrane_updates > 0)
+            .flat_map(|l| l.spikes_per_step.iter())
+            .sum()
+    }
+    /// NeuroBench activation sparsity: the fraction of LIF neuron outputs (all LIF layers,
+    /// steps and samples) that are zero, `1 − spikes / membrane updates`; 0 without LIF layers.
+    pub fn activation_sparsity(&self) -> f64 {
+        let updates: u64 = self.layers.iter().map(|l| l.membrane_updates).sum();
+        if updates == 0 {
+            return 0.0;
+        }
+        1.0 - self.total_spikes() as f64 / updates as f64
+    }
 }

@@ -1,9 +1,27 @@
 //! joulebench-inference: one small [`Backend`] trait and its engines.
+//!
+//! * [`TractBackend`] — tract-onnx, optimized plan, one thread;
+//! * [`OrtBackend`] — ONNX Runtime (CPU or CUDA execution provider), explicit threads;
+//! * [`NativeBackend`] — the project's own dense f32 kernels on `ModelSpec` + weights;
+//! * [`open_backend`] opens any of them by [`BackendKind`].
 
 pub mod activity;
 pub mod backend;
 pub mod error;
+pub mod event;
+pub mod factory;
+pub mod native;
+pub mod onnx_check;
+pub mod options;
+pub mod ort_backend;
+pub mod tract_backend;
 
 pub use activity::{Activity, LayerActivity};
 pub use backend::Backend;
 pub use error::InferenceError;
+pub use event::{EventEngine, ExecMode};
+pub use factory::{expected_dims, open_backend, BackendKind, ModelSource};
+pub use native::NativeBackend;
+pub use options::BackendOptions;
+pub use ort_backend::{ort_available, OrtBackend, OrtDevice};
+pub use tract_backend::TractBackend;

@@ -8,19 +8,33 @@ pub enum ModelError {
     #[error("invalid model: {0}")]
     Invalid(String),
     #[error("layer `{layer}`: input shape {input:?} does not fit: {what}")]
-    Shape { layer: String, input: Vec<usize>, what: String },
+    Shape {
+        layer: String,
+        input: Vec<usize>,
+        what: String,
+    },
     #[error("unknown preset `{0}` (run `joulebench models` for the list)")]
     UnknownPreset(String),
     #[error("preset `{preset}` does not fit {dataset}: {why}")]
-    PresetMismatch { preset: String, dataset: String, why: String },
+    PresetMismatch {
+        preset: String,
+        dataset: String,
+        why: String,
+    },
     #[error("weights: {0}")]
     Weights(String),
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl ModelError {
     pub fn io(path: &Path, source: std::io::Error) -> Self {
-        ModelError::Io { path: path.to_path_buf(), source }
+        ModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }

@@ -6,9 +6,13 @@ pub mod preset;
 pub mod spec;
 
 pub use error::ModelError;
-pub use preset::{build_preset, preset_info, DataShape, OptimizerKind, PresetInfo, PresetOptions, TrainDefaults, PRESETS};
+pub use preset::{
+    build_preset, preset_info, DataShape, OptimizerKind, PresetInfo, PresetOptions, TrainDefaults,
+    PRESETS,
+};
 pub use spec::{
-    Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op, ParamInfo, Preprocess, Readout, Surrogate,
+    Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op, ParamInfo, Preprocess,
+    Readout, Surrogate,
 };
 pub mod tensor;
 pub use tensor::Tensor;
@@ -18,3 +22,7 @@ pub use atomic::write_atomic;
 pub use weights::Weights;
 pub mod run_dir;
 pub use run_dir::RunDir;
+pub mod counts;
+pub use counts::{LayerCounts, OpCounts, OtherOps};
+pub mod onnx;
+pub use onnx::{export_onnx, write_onnx};

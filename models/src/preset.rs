@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
 use crate::spec::{
-    Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op, Preprocess, Readout, Surrogate,
+    Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op, Preprocess, Readout,
+    Surrogate,
 };
 
 /// What a preset needs to know about the data it will see.
@@ -47,7 +48,9 @@ impl OptimizerKind {
         match s {
             "adam" => Ok(OptimizerKind::Adam),
             "sgd" => Ok(OptimizerKind::Sgd),
-            o => Err(ModelError::Invalid(format!("unknown optimizer `{o}` (expected adam or sgd)"))),
+            o => Err(ModelError::Invalid(format!(
+                "unknown optimizer `{o}` (expected adam or sgd)"
+            ))),
         }
     }
     pub fn name(&self) -> &'static str {
@@ -83,35 +86,158 @@ pub struct PresetInfo {
     pub defaults: TrainDefaults,
 }
 
-const fn d(optimizer: OptimizerKind, lr: f64, batch_size: usize, epochs: usize, seed: u64) -> TrainDefaults {
-    TrainDefaults { optimizer, lr, batch_size, epochs, seed }
+const fn d(
+    optimizer: OptimizerKind,
+    lr: f64,
+    batch_size: usize,
+    epochs: usize,
+    seed: u64,
+) -> TrainDefaults {
+    TrainDefaults {
+        optimizer,
+        lr,
+        batch_size,
+        epochs,
+        seed,
+    }
 }
 use OptimizerKind::Adam;
 
 /// Every preset, in display order.
 pub const PRESETS: &[PresetInfo] = &[
-    PresetInfo { name: "mlp", source: "MNIST tutorial", summary: "flatten → 512 ReLU → 10", spiking: false, needs_2d: false, needs_1d: false, defaults: d(Adam, 1e-3, 64, 5, 0) },
-    PresetInfo { name: "cnn", source: "MNIST tutorial", summary: "conv 32 k3 ReLU pool2 → conv 64 k3 ReLU pool2 → 10", spiking: false, needs_2d: true, needs_1d: false, defaults: d(Adam, 1e-3, 64, 5, 0) },
-    PresetInfo { name: "rnn", source: "MNIST tutorial", summary: "Elman tanh RNN, one row per step, hidden 128 → 10", spiking: false, needs_2d: false, needs_1d: false, defaults: d(Adam, 1e-3, 64, 5, 0) },
-    PresetInfo { name: "snn", source: "MNIST tutorial", summary: "512 → LIF(β 0.9), one step → linear 10", spiking: true, needs_2d: false, needs_1d: false, defaults: d(Adam, 1e-3, 64, 5, 0) },
-    PresetInfo { name: "ann", source: "SNN-MNIST project", summary: "256 ReLU → 128 ReLU → 10", spiking: false, needs_2d: false, needs_1d: false, defaults: d(Adam, 1e-3, 128, 10, 0) },
-    PresetInfo { name: "snn-1step", source: "SNN-MNIST project", summary: "256 LIF → 128 LIF → 10 LIF, one step, membrane logits", spiking: true, needs_2d: false, needs_1d: false, defaults: d(Adam, 1e-3, 128, 10, 0) },
-    PresetInfo { name: "snn-temporal", source: "SNN-MNIST project", summary: "256 LIF → 128 LIF → 10 LIF, rate-coded, T=100, mean membrane", spiking: true, needs_2d: false, needs_1d: false, defaults: d(Adam, 1e-4, 128, 10, 0) },
-    PresetInfo { name: "cnn-fashion", source: "Fashion-MNIST project", summary: "conv 12 k5 pool2 ReLU → conv 64 k5 pool2 ReLU → 1024 → 10", spiking: false, needs_2d: true, needs_1d: false, defaults: d(Adam, 1e-3, 128, 10, 0) },
-    PresetInfo { name: "csnn-1step", source: "Fashion-MNIST project", summary: "same convolutions with LIF, one step, membrane logits", spiking: true, needs_2d: true, needs_1d: false, defaults: d(Adam, 1e-3, 128, 10, 0) },
-    PresetInfo { name: "csnn-temporal", source: "Fashion-MNIST project", summary: "same, rate-coded, T=10, mean membrane", spiking: true, needs_2d: true, needs_1d: false, defaults: d(Adam, 1e-4, 128, 10, 0) },
-    PresetInfo { name: "mlp-sweep", source: "FLOPs/latency notebook", summary: "flatten → [width ReLU]×depth → 10 (default 1024×2)", spiking: false, needs_2d: false, needs_1d: false, defaults: d(Adam, 1e-3, 64, 2, 0) },
-    PresetInfo { name: "mlp1d", source: "MNIST-1D notebook", summary: "flatten → 64 ReLU → 10", spiking: false, needs_2d: false, needs_1d: false, defaults: d(Adam, 1e-3, 64, 20, 0) },
-    PresetInfo { name: "cnn1d", source: "MNIST-1D notebook", summary: "conv1d 8 k5 ReLU pool2 → conv1d 16 k3 ReLU pool2 → 10", spiking: false, needs_2d: false, needs_1d: true, defaults: d(Adam, 1e-3, 64, 20, 0) },
+    PresetInfo {
+        name: "mlp",
+        source: "MNIST tutorial",
+        summary: "flatten → 512 ReLU → 10",
+        spiking: false,
+        needs_2d: false,
+        needs_1d: false,
+        defaults: d(Adam, 1e-3, 64, 5, 0),
+    },
+    PresetInfo {
+        name: "cnn",
+        source: "MNIST tutorial",
+        summary: "conv 32 k3 ReLU pool2 → conv 64 k3 ReLU pool2 → 10",
+        spiking: false,
+        needs_2d: true,
+        needs_1d: false,
+        defaults: d(Adam, 1e-3, 64, 5, 0),
+    },
+    PresetInfo {
+        name: "rnn",
+        source: "MNIST tutorial",
+        summary: "Elman tanh RNN, one row per step, hidden 128 → 10",
+        spiking: false,
+        needs_2d: false,
+        needs_1d: false,
+        defaults: d(Adam, 1e-3, 64, 5, 0),
+    },
+    PresetInfo {
+        name: "snn",
+        source: "MNIST tutorial",
+        summary: "512 → LIF(β 0.9), one step → linear 10",
+        spiking: true,
+        needs_2d: false,
+        needs_1d: false,
+        defaults: d(Adam, 1e-3, 64, 5, 0),
+    },
+    PresetInfo {
+        name: "ann",
+        source: "SNN-MNIST project",
+        summary: "256 ReLU → 128 ReLU → 10",
+        spiking: false,
+        needs_2d: false,
+        needs_1d: false,
+        defaults: d(Adam, 1e-3, 128, 10, 0),
+    },
+    PresetInfo {
+        name: "snn-1step",
+        source: "SNN-MNIST project",
+        summary: "256 LIF → 128 LIF → 10 LIF, one step, membrane logits",
+        spiking: true,
+        needs_2d: false,
+        needs_1d: false,
+        defaults: d(Adam, 1e-3, 128, 10, 0),
+    },
+    PresetInfo {
+        name: "snn-temporal",
+        source: "SNN-MNIST project",
+        summary: "256 LIF → 128 LIF → 10 LIF, rate-coded, T=100, mean membrane",
+        spiking: true,
+        needs_2d: false,
+        needs_1d: false,
+        defaults: d(Adam, 1e-4, 128, 10, 0),
+    },
+    PresetInfo {
+        name: "cnn-fashion",
+        source: "Fashion-MNIST project",
+        summary: "conv 12 k5 pool2 ReLU → conv 64 k5 pool2 ReLU → 1024 → 10",
+        spiking: false,
+        needs_2d: true,
+        needs_1d: false,
+        defaults: d(Adam, 1e-3, 128, 10, 0),
+    },
+    PresetInfo {
+        name: "csnn-1step",
+        source: "Fashion-MNIST project",
+        summary: "same convolutions with LIF, one step, membrane logits",
+        spiking: true,
+        needs_2d: true,
+        needs_1d: false,
+        defaults: d(Adam, 1e-3, 128, 10, 0),
+    },
+    PresetInfo {
+        name: "csnn-temporal",
+        source: "Fashion-MNIST project",
+        summary: "same, rate-coded, T=10, mean membrane",
+        spiking: true,
+        needs_2d: true,
+        needs_1d: false,
+        defaults: d(Adam, 1e-4, 128, 10, 0),
+    },
+    PresetInfo {
+        name: "mlp-sweep",
+        source: "FLOPs/latency notebook",
+        summary: "flatten → [width ReLU]×depth → 10 (default 1024×2)",
+        spiking: false,
+        needs_2d: false,
+        needs_1d: false,
+        defaults: d(Adam, 1e-3, 64, 2, 0),
+    },
+    PresetInfo {
+        name: "mlp1d",
+        source: "MNIST-1D notebook",
+        summary: "flatten → 64 ReLU → 10",
+        spiking: false,
+        needs_2d: false,
+        needs_1d: false,
+        defaults: d(Adam, 1e-3, 64, 20, 0),
+    },
+    PresetInfo {
+        name: "cnn1d",
+        source: "MNIST-1D notebook",
+        summary: "conv1d 8 k5 ReLU pool2 → conv1d 16 k3 ReLU pool2 → 10",
+        spiking: false,
+        needs_2d: false,
+        needs_1d: true,
+        defaults: d(Adam, 1e-3, 64, 20, 0),
+    },
 ];
 
 /// Looks a preset up by name.
 pub fn preset_info(name: &str) -> Result<&'static PresetInfo, ModelError> {
-    PRESETS.iter().find(|p| p.name == name).ok_or_else(|| ModelError::UnknownPreset(name.to_string()))
+    PRESETS
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| ModelError::UnknownPreset(name.to_string()))
 }
 
 /// Builds the `ModelSpec` of preset `name` for data of shape `data`.
-pub fn build_preset(name: &str, data: &DataShape, opts: &PresetOptions) -> Result<ModelSpec, ModelError> {
+pub fn build_preset(
+    name: &str,
+    data: &DataShape,
+    opts: &PresetOptions,
+) -> Result<ModelSpec, ModelError> {
     let info = preset_info(name)?;
     let mismatch = |why: &str| ModelError::PresetMismatch {
         preset: name.to_string(),
@@ -126,11 +252,16 @@ pub fn build_preset(name: &str, data: &DataShape, opts: &PresetOptions) -> Resul
         ));
     }
     if info.needs_1d && !is_1d {
-        return Err(mismatch("it needs 1-D sequences [C, L]; for images use cnn or cnn-fashion"));
+        return Err(mismatch(
+            "it needs 1-D sequences [C, L]; for images use cnn or cnn-fashion",
+        ));
     }
     let transform = opts.input.unwrap_or_default();
     let input_shape = transform.apply_shape(&data.sample_shape).ok_or_else(|| {
-        mismatch(&format!("input transform {} needs 2-D images", transform.name()))
+        mismatch(&format!(
+            "input transform {} needs 2-D images",
+            transform.name()
+        ))
     })?;
     if let Some(0) = opts.width {
         return Err(ModelError::Invalid("width must be at least 1".into()));
@@ -148,19 +279,51 @@ pub fn build_preset(name: &str, data: &DataShape, opts: &PresetOptions) -> Resul
         surrogate_lif.surrogate = s;
     }
     let lif = Op::Lif(surrogate_lif);
-    let lin = |i: usize, o: usize| Op::Linear { in_features: i, out_features: o };
+    let lin = |i: usize, o: usize| Op::Linear {
+        in_features: i,
+        out_features: o,
+    };
     fn l(name: impl Into<String>, op: Op) -> Layer {
         Layer::new(name, op)
     }
 
     // (layers, encoding, steps, readout)
     let (layers, encoding, steps, readout) = match name {
-        "mlp" => (vec![l("flatten", Op::Flatten), l("fc1", lin(flat, 512)), l("relu1", Op::Relu), l("fc2", lin(512, classes))], Encoding::Direct, 1, Readout::Output),
-        "ann" => (
-            vec![l("flatten", Op::Flatten), l("fc1", lin(flat, 256)), l("relu1", Op::Relu), l("fc2", lin(256, 128)), l("relu2", Op::Relu), l("fc3", lin(128, classes))],
-            Encoding::Direct, 1, Readout::Output,
+        "mlp" => (
+            vec![
+                l("flatten", Op::Flatten),
+                l("fc1", lin(flat, 512)),
+                l("relu1", Op::Relu),
+                l("fc2", lin(512, classes)),
+            ],
+            Encoding::Direct,
+            1,
+            Readout::Output,
         ),
-        "mlp1d" => (vec![l("flatten", Op::Flatten), l("fc1", lin(flat, 64)), l("relu1", Op::Relu), l("fc2", lin(64, classes))], Encoding::Direct, 1, Readout::Output),
+        "ann" => (
+            vec![
+                l("flatten", Op::Flatten),
+                l("fc1", lin(flat, 256)),
+                l("relu1", Op::Relu),
+                l("fc2", lin(256, 128)),
+                l("relu2", Op::Relu),
+                l("fc3", lin(128, classes)),
+            ],
+            Encoding::Direct,
+            1,
+            Readout::Output,
+        ),
+        "mlp1d" => (
+            vec![
+                l("flatten", Op::Flatten),
+                l("fc1", lin(flat, 64)),
+                l("relu1", Op::Relu),
+                l("fc2", lin(64, classes)),
+            ],
+            Encoding::Direct,
+            1,
+            Readout::Output,
+        ),
         "mlp-sweep" => {
             let width = opts.width.unwrap_or(1024);
             let depth = opts.depth.unwrap_or(2);
@@ -177,38 +340,84 @@ pub fn build_preset(name: &str, data: &DataShape, opts: &PresetOptions) -> Resul
         "rnn" => {
             let (_, feat) = crate::spec::rnn_sequence(&input_shape)
                 .ok_or_else(|| mismatch("an RNN needs [1, H, W] images or [C, L] sequences"))?;
-            (vec![l("rnn", Op::Rnn { input_size: feat, hidden_size: 128 }), l("fc", lin(128, classes))], Encoding::Direct, 1, Readout::Output)
+            (
+                vec![
+                    l(
+                        "rnn",
+                        Op::Rnn {
+                            input_size: feat,
+                            hidden_size: 128,
+                        },
+                    ),
+                    l("fc", lin(128, classes)),
+                ],
+                Encoding::Direct,
+                1,
+                Readout::Output,
+            )
         }
         "cnn" => {
             let c = input_shape[0];
-            let conv = |i, o| Op::Conv2d { in_channels: i, out_channels: o, kernel_size: 3, stride: 1, padding: 0 };
+            let conv = |i, o| Op::Conv2d {
+                in_channels: i,
+                out_channels: o,
+                kernel_size: 3,
+                stride: 1,
+                padding: 0,
+            };
             let (h, w) = (input_shape[1], input_shape[2]);
             let fh = ((h - 2) / 2 - 2) / 2;
             let fw = ((w - 2) / 2 - 2) / 2;
             (
                 vec![
-                    l("conv1", conv(c, 32)), l("relu1", Op::Relu), l("pool1", Op::MaxPool2d { kernel_size: 2 }),
-                    l("conv2", conv(32, 64)), l("relu2", Op::Relu), l("pool2", Op::MaxPool2d { kernel_size: 2 }),
-                    l("flatten", Op::Flatten), l("fc", lin(64 * fh * fw, classes)),
+                    l("conv1", conv(c, 32)),
+                    l("relu1", Op::Relu),
+                    l("pool1", Op::MaxPool2d { kernel_size: 2 }),
+                    l("conv2", conv(32, 64)),
+                    l("relu2", Op::Relu),
+                    l("pool2", Op::MaxPool2d { kernel_size: 2 }),
+                    l("flatten", Op::Flatten),
+                    l("fc", lin(64 * fh * fw, classes)),
                 ],
-                Encoding::Direct, 1, Readout::Output,
+                Encoding::Direct,
+                1,
+                Readout::Output,
             )
         }
         "cnn-fashion" | "csnn-1step" | "csnn-temporal" => {
             let c = input_shape[0];
-            let conv = |i, o| Op::Conv2d { in_channels: i, out_channels: o, kernel_size: 5, stride: 1, padding: 0 };
+            let conv = |i, o| Op::Conv2d {
+                in_channels: i,
+                out_channels: o,
+                kernel_size: 5,
+                stride: 1,
+                padding: 0,
+            };
             let (h, w) = (input_shape[1], input_shape[2]);
             if h < 16 || w < 16 {
-                return Err(mismatch("its two k5 convolutions with pooling need images of at least 16×16"));
+                return Err(mismatch(
+                    "its two k5 convolutions with pooling need images of at least 16×16",
+                ));
             }
             let fh = ((h - 4) / 2 - 4) / 2;
             let fw = ((w - 4) / 2 - 4) / 2;
             let spiking = name != "cnn-fashion";
-            let act = |n: &str| if spiking { l(format!("lif{n}"), lif) } else { l(format!("relu{n}"), Op::Relu) };
+            let act = |n: &str| {
+                if spiking {
+                    l(format!("lif{n}"), lif)
+                } else {
+                    l(format!("relu{n}"), Op::Relu)
+                }
+            };
             let mut v = vec![
-                l("conv1", conv(c, 12)), l("pool1", Op::MaxPool2d { kernel_size: 2 }), act("1"),
-                l("conv2", conv(12, 64)), l("pool2", Op::MaxPool2d { kernel_size: 2 }), act("2"),
-                l("flatten", Op::Flatten), l("fc", lin(64 * fh * fw, classes)),
+                l("conv1", conv(c, 12)),
+                l("pool1", Op::MaxPool2d { kernel_size: 2 }),
+                act("1"),
+                l("conv2", conv(12, 64)),
+                l("pool2", Op::MaxPool2d { kernel_size: 2 }),
+                act("2"),
+                l("flatten", Op::Flatten),
+                l("fc", lin(64 * fh * fw, classes)),
             ];
             match name {
                 "cnn-fashion" => (v, Encoding::Direct, 1, Readout::Output),
@@ -218,23 +427,45 @@ pub fn build_preset(name: &str, data: &DataShape, opts: &PresetOptions) -> Resul
                 }
                 _ => {
                     v.push(l("lif3", lif));
-                    (v, Encoding::Rate, opts.steps.unwrap_or(10), Readout::MembraneMean)
+                    (
+                        v,
+                        Encoding::Rate,
+                        opts.steps.unwrap_or(10),
+                        Readout::MembraneMean,
+                    )
                 }
             }
         }
         "snn" => (
-            vec![l("flatten", Op::Flatten), l("fc1", lin(flat, 512)), l("lif1", lif), l("fc2", lin(512, classes))],
-            Encoding::Direct, 1, Readout::Output,
+            vec![
+                l("flatten", Op::Flatten),
+                l("fc1", lin(flat, 512)),
+                l("lif1", lif),
+                l("fc2", lin(512, classes)),
+            ],
+            Encoding::Direct,
+            1,
+            Readout::Output,
         ),
         "snn-1step" | "snn-temporal" => {
             let v = vec![
-                l("flatten", Op::Flatten), l("fc1", lin(flat, 256)), l("lif1", lif),
-                l("fc2", lin(256, 128)), l("lif2", lif), l("fc3", lin(128, classes)), l("lif3", lif),
+                l("flatten", Op::Flatten),
+                l("fc1", lin(flat, 256)),
+                l("lif1", lif),
+                l("fc2", lin(256, 128)),
+                l("lif2", lif),
+                l("fc3", lin(128, classes)),
+                l("lif3", lif),
             ];
             if name == "snn-1step" {
                 (v, Encoding::Direct, 1, Readout::MembraneLast)
             } else {
-                (v, Encoding::Rate, opts.steps.unwrap_or(100), Readout::MembraneMean)
+                (
+                    v,
+                    Encoding::Rate,
+                    opts.steps.unwrap_or(100),
+                    Readout::MembraneMean,
+                )
             }
         }
         "cnn1d" => {
@@ -246,19 +477,44 @@ pub fn build_preset(name: &str, data: &DataShape, opts: &PresetOptions) -> Resul
             let fl = ((len - 4) / 2 - 2) / 2;
             (
                 vec![
-                    l("conv1", Op::Conv1d { in_channels: c, out_channels: 8, kernel_size: 5, stride: 1, padding: 0 }),
-                    l("relu1", Op::Relu), l("pool1", Op::MaxPool1d { kernel_size: 2 }),
-                    l("conv2", Op::Conv1d { in_channels: 8, out_channels: 16, kernel_size: 3, stride: 1, padding: 0 }),
-                    l("relu2", Op::Relu), l("pool2", Op::MaxPool1d { kernel_size: 2 }),
-                    l("flatten", Op::Flatten), l("fc", lin(16 * fl, classes)),
+                    l(
+                        "conv1",
+                        Op::Conv1d {
+                            in_channels: c,
+                            out_channels: 8,
+                            kernel_size: 5,
+                            stride: 1,
+                            padding: 0,
+                        },
+                    ),
+                    l("relu1", Op::Relu),
+                    l("pool1", Op::MaxPool1d { kernel_size: 2 }),
+                    l(
+                        "conv2",
+                        Op::Conv1d {
+                            in_channels: 8,
+                            out_channels: 16,
+                            kernel_size: 3,
+                            stride: 1,
+                            padding: 0,
+                        },
+                    ),
+                    l("relu2", Op::Relu),
+                    l("pool2", Op::MaxPool1d { kernel_size: 2 }),
+                    l("flatten", Op::Flatten),
+                    l("fc", lin(16 * fl, classes)),
                 ],
-                Encoding::Direct, 1, Readout::Output,
+                Encoding::Direct,
+                1,
+                Readout::Output,
             )
         }
         other => return Err(ModelError::UnknownPreset(other.to_string())),
     };
     if steps > 1 && !info.spiking {
-        return Err(ModelError::Invalid(format!("preset {name} is not temporal; --steps does not apply")));
+        return Err(ModelError::Invalid(format!(
+            "preset {name} is not temporal; --steps does not apply"
+        )));
     }
     // Spiking presets see raw [0, 1] values (rate coding needs probabilities); the rest are normalized.
     let normalize = if info.spiking { None } else { data.normalize };
@@ -266,7 +522,10 @@ pub fn build_preset(name: &str, data: &DataShape, opts: &PresetOptions) -> Resul
         preset: name.to_string(),
         input_shape,
         num_classes: classes,
-        preprocess: Preprocess { transform, normalize },
+        preprocess: Preprocess {
+            transform,
+            normalize,
+        },
         encoding,
         steps,
         readout,

@@ -64,7 +64,8 @@ impl RunDir {
     /// The weights, checked against the spec.
     pub fn weights(&self, spec: &ModelSpec) -> Result<Weights, ModelError> {
         let w = Weights::load(&self.weights_path())?;
-        w.check_against(spec).map_err(|e| ModelError::Weights(format!("{}: {e}", self.weights_path().display())))?;
+        w.check_against(spec)
+            .map_err(|e| ModelError::Weights(format!("{}: {e}", self.weights_path().display())))?;
         Ok(w)
     }
 

@@ -44,7 +44,10 @@ pub enum Op {
     /// Flattens everything but the batch dimension.
     Flatten,
     /// `y = x Wᵀ + b`, weight `[out_features, in_features]`, bias `[out_features]`.
-    Linear { in_features: usize, out_features: usize },
+    Linear {
+        in_features: usize,
+        out_features: usize,
+    },
     /// Weight `[out, in, k]`, bias `[out]`.
     Conv1d {
         in_channels: usize,
@@ -61,15 +64,22 @@ pub enum Op {
         stride: usize,
         padding: usize,
     },
-    MaxPool1d { kernel_size: usize },
-    MaxPool2d { kernel_size: usize },
+    MaxPool1d {
+        kernel_size: usize,
+    },
+    MaxPool2d {
+        kernel_size: usize,
+    },
     Relu,
     Tanh,
     /// Elman RNN with tanh, one layer, zero initial state:
     /// `h[t] = tanh(x[t] W_ihᵀ + b_ih + h[t-1] W_hhᵀ + b_hh)`; the output is the last `h`.
     /// The input sample `[1, H, W]` is read as `H` steps of `W` features (one image row per
     /// step); `[C, L]` is read as `L` steps of `C` features.
-    Rnn { input_size: usize, hidden_size: usize },
+    Rnn {
+        input_size: usize,
+        hidden_size: usize,
+    },
     /// Leaky integrate-and-fire neurons, one per element of the previous layer's output.
     Lif(LifParams),
 }
@@ -94,7 +104,11 @@ pub struct LifParams {
 
 impl LifParams {
     pub fn new(beta: f32) -> Self {
-        LifParams { beta, threshold: 1.0, surrogate: Surrogate::default() }
+        LifParams {
+            beta,
+            threshold: 1.0,
+            surrogate: Surrogate::default(),
+        }
     }
 
     /// `β` as used by the dynamics: clamped to `[0, 1]`.
@@ -266,10 +280,15 @@ impl ModelSpec {
             return Err(ModelError::Invalid("steps must be at least 1".into()));
         }
         if self.input_shape.iter().any(|&d| d == 0) || self.input_shape.is_empty() {
-            return Err(ModelError::Invalid(format!("bad input shape {:?}", self.input_shape)));
+            return Err(ModelError::Invalid(format!(
+                "bad input shape {:?}",
+                self.input_shape
+            )));
         }
         let shapes = self.layer_shapes()?;
-        let last = shapes.last().ok_or_else(|| ModelError::Invalid("model has no layers".into()))?;
+        let last = shapes
+            .last()
+            .ok_or_else(|| ModelError::Invalid("model has no layers".into()))?;
         if last.iter().product::<usize>() != self.num_classes || last.len() != 1 {
             return Err(ModelError::Invalid(format!(
                 "last layer output {:?} does not match {} classes",
@@ -288,12 +307,17 @@ impl ModelSpec {
             _ => {}
         }
         if self.encoding.is_spiking() && !self.is_spiking() {
-            return Err(ModelError::Invalid("spike encoding on a model without LIF layers".into()));
+            return Err(ModelError::Invalid(
+                "spike encoding on a model without LIF layers".into(),
+            ));
         }
         let mut names = std::collections::HashSet::new();
         for l in &self.layers {
             if !names.insert(&l.name) {
-                return Err(ModelError::Invalid(format!("duplicate layer name `{}`", l.name)));
+                return Err(ModelError::Invalid(format!(
+                    "duplicate layer name `{}`",
+                    l.name
+                )));
             }
         }
         Ok(())
@@ -313,8 +337,8 @@ impl ModelSpec {
     }
 
     pub fn from_json(s: &str) -> Result<Self, ModelError> {
-        let spec: ModelSpec =
-            serde_json::from_str(s).map_err(|e| ModelError::Invalid(format!("bad model spec JSON: {e}")))?;
+        let spec: ModelSpec = serde_json::from_str(s)
+            .map_err(|e| ModelError::Invalid(format!("bad model spec JSON: {e}")))?;
         spec.validate()?;
         Ok(spec)
     }
@@ -344,15 +368,25 @@ fn conv_out(len: usize, k: usize, stride: usize, pad: usize) -> Option<usize> {
 
 impl Layer {
     pub fn new(name: impl Into<String>, op: Op) -> Self {
-        Layer { name: name.into(), op }
+        Layer {
+            name: name.into(),
+            op,
+        }
     }
 
     /// Output shape for a per-sample input shape.
     pub fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ModelError> {
-        let bad = |what: String| ModelError::Shape { layer: self.name.clone(), input: input.to_vec(), what };
+        let bad = |what: String| ModelError::Shape {
+            layer: self.name.clone(),
+            input: input.to_vec(),
+            what,
+        };
         Ok(match &self.op {
             Op::Flatten => vec![input.iter().product()],
-            Op::Linear { in_features, out_features } => {
+            Op::Linear {
+                in_features,
+                out_features,
+            } => {
                 if input.len() != 1 || input[0] != *in_features {
                     return Err(bad(format!("expects [{in_features}]")));
                 }
@@ -361,7 +395,13 @@ impl Layer {
                 }
                 vec![*out_features]
             }
-            Op::Conv1d { in_channels, out_channels, kernel_size, stride, padding } => {
+            Op::Conv1d {
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                padding,
+            } => {
                 if input.len() != 2 || input[0] != *in_channels {
                     return Err(bad(format!("expects [{in_channels}, L]")));
                 }
@@ -369,7 +409,13 @@ impl Layer {
                     .ok_or_else(|| bad("input shorter than the kernel".into()))?;
                 vec![*out_channels, l]
             }
-            Op::Conv2d { in_channels, out_channels, kernel_size, stride, padding } => {
+            Op::Conv2d {
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                padding,
+            } => {
                 if input.len() != 3 || input[0] != *in_channels {
                     return Err(bad(format!("expects [{in_channels}, H, W]")));
                 }
@@ -386,16 +432,26 @@ impl Layer {
                 vec![input[0], input[1] / kernel_size]
             }
             Op::MaxPool2d { kernel_size } => {
-                if input.len() != 3 || input[1] < *kernel_size || input[2] < *kernel_size || *kernel_size == 0 {
+                if input.len() != 3
+                    || input[1] < *kernel_size
+                    || input[2] < *kernel_size
+                    || *kernel_size == 0
+                {
                     return Err(bad(format!("expects [C, H, W ≥ {kernel_size}]")));
                 }
                 vec![input[0], input[1] / kernel_size, input[2] / kernel_size]
             }
             Op::Relu | Op::Tanh | Op::Lif(_) => input.to_vec(),
-            Op::Rnn { input_size, hidden_size } => {
-                let (_, feat) = rnn_sequence(input).ok_or_else(|| bad("expects [1, H, W] or [C, L]".into()))?;
+            Op::Rnn {
+                input_size,
+                hidden_size,
+            } => {
+                let (_, feat) =
+                    rnn_sequence(input).ok_or_else(|| bad("expects [1, H, W] or [C, L]".into()))?;
                 if feat != *input_size {
-                    return Err(bad(format!("expects {input_size} features per step, got {feat}")));
+                    return Err(bad(format!(
+                        "expects {input_size} features per step, got {feat}"
+                    )));
                 }
                 if *hidden_size == 0 {
                     return Err(bad("hidden_size is 0".into()));
@@ -407,20 +463,45 @@ impl Layer {
 
     /// Learnable tensors of this layer.
     pub fn parameters(&self) -> Vec<ParamInfo> {
-        let p = |suffix: &str, shape: Vec<usize>| ParamInfo { name: format!("{}.{}", self.name, suffix), shape };
+        let p = |suffix: &str, shape: Vec<usize>| ParamInfo {
+            name: format!("{}.{}", self.name, suffix),
+            shape,
+        };
         match &self.op {
-            Op::Linear { in_features, out_features } => {
-                vec![p("weight", vec![*out_features, *in_features]), p("bias", vec![*out_features])]
+            Op::Linear {
+                in_features,
+                out_features,
+            } => {
+                vec![
+                    p("weight", vec![*out_features, *in_features]),
+                    p("bias", vec![*out_features]),
+                ]
             }
-            Op::Conv1d { in_channels, out_channels, kernel_size, .. } => vec![
+            Op::Conv1d {
+                in_channels,
+                out_channels,
+                kernel_size,
+                ..
+            } => vec![
                 p("weight", vec![*out_channels, *in_channels, *kernel_size]),
                 p("bias", vec![*out_channels]),
             ],
-            Op::Conv2d { in_channels, out_channels, kernel_size, .. } => vec![
-                p("weight", vec![*out_channels, *in_channels, *kernel_size, *kernel_size]),
+            Op::Conv2d {
+                in_channels,
+                out_channels,
+                kernel_size,
+                ..
+            } => vec![
+                p(
+                    "weight",
+                    vec![*out_channels, *in_channels, *kernel_size, *kernel_size],
+                ),
                 p("bias", vec![*out_channels]),
             ],
-            Op::Rnn { input_size, hidden_size } => vec![
+            Op::Rnn {
+                input_size,
+                hidden_size,
+            } => vec![
                 p("weight_ih", vec![*hidden_size, *input_size]),
                 p("weight_hh", vec![*hidden_size, *hidden_size]),
                 p("bias_ih", vec![*hidden_size]),

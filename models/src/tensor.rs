@@ -26,7 +26,10 @@ impl Tensor {
 
     pub fn zeros(shape: Vec<usize>) -> Self {
         let n = shape.iter().product();
-        Tensor { shape, data: vec![0.0; n] }
+        Tensor {
+            shape,
+            data: vec![0.0; n],
+        }
     }
 
     pub fn numel(&self) -> usize {
@@ -56,8 +59,16 @@ impl Tensor {
     /// Largest absolute difference to `other`; errors on a shape mismatch.
     pub fn max_abs_diff(&self, other: &Tensor) -> Result<f32, ModelError> {
         if self.shape != other.shape {
-            return Err(ModelError::Invalid(format!("shape {:?} vs {:?}", self.shape, other.shape)));
+            return Err(ModelError::Invalid(format!(
+                "shape {:?} vs {:?}",
+                self.shape, other.shape
+            )));
         }
-        Ok(self.data.iter().zip(&other.data).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max))
+        Ok(self
+            .data
+            .iter()
+            .zip(&other.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max))
     }
 }

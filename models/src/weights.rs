@@ -22,7 +22,9 @@ pub struct Weights {
 impl Weights {
     /// The tensor called `name`, or an error naming it.
     pub fn get(&self, name: &str) -> Result<&Tensor, ModelError> {
-        self.tensors.get(name).ok_or_else(|| ModelError::Weights(format!("missing tensor `{name}`")))
+        self.tensors
+            .get(name)
+            .ok_or_else(|| ModelError::Weights(format!("missing tensor `{name}`")))
     }
 
     pub fn insert(&mut self, name: impl Into<String>, t: Tensor) {
@@ -40,7 +42,10 @@ impl Weights {
                 )));
             }
             if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
-                return Err(ModelError::Weights(format!("tensor `{}` has a non-finite value at index {i}", p.name)));
+                return Err(ModelError::Weights(format!(
+                    "tensor `{}` has a non-finite value at index {i}",
+                    p.name
+                )));
             }
         }
         Ok(())
@@ -54,15 +59,26 @@ impl Weights {
         for layer in &spec.layers {
             let params = layer.parameters();
             // fan_in of a layer: its first weight's elements per output row.
-            let fan_in = params.first().map(|p| p.shape[1..].iter().product::<usize>()).unwrap_or(1);
+            let fan_in = params
+                .first()
+                .map(|p| p.shape[1..].iter().product::<usize>())
+                .unwrap_or(1);
             let fan_in = match layer.op {
                 crate::spec::Op::Rnn { hidden_size, .. } => hidden_size,
                 _ => fan_in,
             };
             let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
             for p in params {
-                let data = (0..p.numel()).map(|_| rng.random_range(-bound..bound)).collect();
-                w.insert(p.name.clone(), Tensor { shape: p.shape.clone(), data });
+                let data = (0..p.numel())
+                    .map(|_| rng.random_range(-bound..bound))
+                    .collect();
+                w.insert(
+                    p.name.clone(),
+                    Tensor {
+                        shape: p.shape.clone(),
+                        data,
+                    },
+                );
             }
         }
         w
@@ -71,7 +87,8 @@ impl Weights {
     /// Reads a safetensors file (f32 tensors only).
     pub fn load(path: &Path) -> Result<Self, ModelError> {
         let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
-        Self::from_bytes(&bytes).map_err(|e| ModelError::Weights(format!("{}: {e}", path.display())))
+        Self::from_bytes(&bytes)
+            .map_err(|e| ModelError::Weights(format!("{}: {e}", path.display())))
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
@@ -85,10 +102,23 @@ impl Weights {
         }
         for (name, view) in st.tensors() {
             if view.dtype() != safetensors::Dtype::F32 {
-                return Err(ModelError::Weights(format!("tensor `{name}` is {:?}, only F32 is supported", view.dtype())));
+                return Err(ModelError::Weights(format!(
+                    "tensor `{name}` is {:?}, only F32 is supported",
+                    view.dtype()
+                )));
             }
-            let data = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-            w.insert(name, Tensor { shape: view.shape().to_vec(), data });
+            let data = view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            w.insert(
+                name,
+                Tensor {
+                    shape: view.shape().to_vec(),
+                    data,
+                },
+            );
         }
         Ok(w)
     }
@@ -97,7 +127,13 @@ impl Weights {
         let raw: Vec<(String, Vec<u8>, Vec<usize>)> = self
             .tensors
             .iter()
-            .map(|(n, t)| (n.clone(), t.data.iter().flat_map(|v| v.to_le_bytes()).collect(), t.shape.clone()))
+            .map(|(n, t)| {
+                (
+                    n.clone(),
+                    t.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                    t.shape.clone(),
+                )
+            })
             .collect();
         let views = raw
             .iter()
@@ -107,8 +143,11 @@ impl Weights {
                     .map_err(|e| ModelError::Weights(format!("tensor `{n}`: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let meta: Option<HashMap<String, String>> =
-            if self.metadata.is_empty() { None } else { Some(self.metadata.clone().into_iter().collect()) };
+        let meta: Option<HashMap<String, String>> = if self.metadata.is_empty() {
+            None
+        } else {
+            Some(self.metadata.clone().into_iter().collect())
+        };
         safetensors::serialize(views, meta).map_err(|e| ModelError::Weights(e.to_string()))
     }
 

@@ -1,7 +1,12 @@
 use joulebench_models::{build_preset, DataShape, PresetOptions, Weights, PRESETS};
 
 fn mnist() -> DataShape {
-    DataShape { dataset: "mnist".into(), sample_shape: vec![1, 28, 28], num_classes: 10, normalize: None }
+    DataShape {
+        dataset: "mnist".into(),
+        sample_shape: vec![1, 28, 28],
+        num_classes: 10,
+        normalize: None,
+    }
 }
 
 #[test]

@@ -1,0 +1,762 @@
+//! The event engine's inner kernels, each in a portable scalar version and, on x86-64, an
+//! AVX2 and an AVX-512 version chosen at run time ([`Isa::detect`]).
+//!
+//! Every version computes bit-identical results: sums are formed in the order of the index
+//! list (ascending neuron index), products and sums are separate IEEE operations (no fused
+//! multiply-add), and the LIF update is `(β·U + I) − S·θ` evaluated left to right, exactly as
+//! snnTorch's `Leaky` writes it. Buffers passed as "padded" have a length that is a multiple of
+//! [`LANES`](super::aligned::LANES) and are read and written whole.
+
+use serde::{Deserialize, Serialize};
+
+use super::aligned::LANES;
+
+/// Instruction set of the kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Isa {
+    /// Plain Rust loops (whatever the compiler makes of them for the baseline target).
+    Scalar,
+    /// 256-bit AVX2 (+FMA detected alongside; products and sums stay separate for exactness).
+    Avx2,
+    /// 512-bit AVX-512F.
+    Avx512,
+}
+
+impl Isa {
+    /// The widest instruction set this CPU supports.
+    pub fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Isa::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Scalar
+    }
+
+    /// Whether this CPU can run kernels of this instruction set.
+    pub fn is_supported(self) -> bool {
+        match self {
+            Isa::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Scalar => "scalar",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Isa> {
+        match s {
+            "scalar" => Some(Isa::Scalar),
+            "avx2" => Some(Isa::Avx2),
+            "avx512" => Some(Isa::Avx512),
+            _ => None,
+        }
+    }
+}
+
+/// `out[j] = (Σₖ w[idx[k]·stride + j]) + bias[j]` for `j < stride`, summed in list order from 0.
+///
+/// `stride` is a multiple of `LANES`; `out` and `bias` hold at least `stride` values and every
+/// index addresses a whole row of `w`.
+pub fn accum_rows(isa: Isa, out: &mut [f32], bias: &[f32], w: &[f32], stride: usize, idx: &[u32]) {
+    check_rows(out, bias, w, stride, idx);
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the ISA was checked supported when the engine chose it; bounds checked above.
+        Isa::Avx512 => unsafe {
+            x86::accum_rows_avx512(
+                out.as_mut_ptr(),
+                bias.as_ptr(),
+                w.as_ptr(),
+                stride,
+                idx,
+                None,
+            )
+        },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe {
+            x86::accum_rows_avx2(
+                out.as_mut_ptr(),
+                bias.as_ptr(),
+                w.as_ptr(),
+                stride,
+                idx,
+                None,
+            )
+        },
+        _ => scalar_rows(out, bias, w, stride, idx, None),
+    }
+}
+
+/// `out[j] = (Σₖ vals[k]·w[idx[k]·stride + j]) + bias[j]`: multiply, then add, in list order.
+pub fn accum_rows_scaled(
+    isa: Isa,
+    out: &mut [f32],
+    bias: &[f32],
+    w: &[f32],
+    stride: usize,
+    idx: &[u32],
+    vals: &[f32],
+) {
+    check_rows(out, bias, w, stride, idx);
+    assert!(vals.len() >= idx.len(), "one value per index");
+    let vals = &vals[..idx.len()];
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as in `accum_rows`.
+        Isa::Avx512 => unsafe {
+            x86::accum_rows_avx512(
+                out.as_mut_ptr(),
+                bias.as_ptr(),
+                w.as_ptr(),
+                stride,
+                idx,
+                Some(vals),
+            )
+        },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe {
+            x86::accum_rows_avx2(
+                out.as_mut_ptr(),
+                bias.as_ptr(),
+                w.as_ptr(),
+                stride,
+                idx,
+                Some(vals),
+            )
+        },
+        _ => scalar_rows(out, bias, w, stride, idx, Some(vals)),
+    }
+}
+
+/// Steps one temporal block processes at once in [`accum_rows_temporal`].
+pub const TEMPORAL_BLOCK: usize = 4;
+
+/// Whether [`accum_rows_temporal`] has a fast kernel for this instruction set.
+pub fn has_temporal(isa: Isa) -> bool {
+    matches!(isa, Isa::Avx512)
+}
+
+/// The currents of up to [`TEMPORAL_BLOCK`] consecutive steps at once, for a layer whose input
+/// spikes are all known in advance (the network's input layer): `idx` lists (ascending) every
+/// presynaptic neuron that spiked at any of those steps and `masks[j]` says at which (bit `k` =
+/// step `k`). Writes `out[k·stride + o] = (Σ_{j: bit k of masks[j]} w[idx[j]·stride + o]) + bias[o]`
+/// for every `k < TEMPORAL_BLOCK` — per step, exactly the sum [`accum_rows`] forms (same order),
+/// but each weight row is read once per block instead of once per spike.
+pub fn accum_rows_temporal(
+    isa: Isa,
+    out: &mut [f32],
+    bias: &[f32],
+    w: &[f32],
+    stride: usize,
+    idx: &[u32],
+    masks: &[u8],
+) {
+    check_rows(out, bias, w, stride, idx);
+    assert!(out.len() >= TEMPORAL_BLOCK * stride && masks.len() >= idx.len());
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: supported ISA; bounds checked above.
+        Isa::Avx512 => unsafe {
+            x86::temporal_avx512(
+                out.as_mut_ptr(),
+                bias.as_ptr(),
+                w.as_ptr(),
+                stride,
+                idx,
+                masks,
+            )
+        },
+        _ => {
+            for k in 0..TEMPORAL_BLOCK {
+                let o = &mut out[k * stride..(k + 1) * stride];
+                o.fill(0.0);
+                for (&i, &m) in idx.iter().zip(masks) {
+                    if m >> k & 1 == 1 {
+                        let row = &w[i as usize * stride..][..stride];
+                        o.iter_mut().zip(row).for_each(|(a, &x)| *a += x);
+                    }
+                }
+                o.iter_mut()
+                    .zip(&bias[..stride])
+                    .for_each(|(a, &b)| *a += b);
+            }
+        }
+    }
+}
+
+fn check_rows(out: &[f32], bias: &[f32], w: &[f32], stride: usize, idx: &[u32]) {
+    assert!(stride.is_multiple_of(LANES), "row stride must be padded");
+    assert!(
+        out.len() >= stride && bias.len() >= stride,
+        "output and bias hold a row"
+    );
+    let rows = w.len() / stride.max(1);
+    // Indices come in ascending order from the engine's own scans; check the extremes.
+    if let (Some(&first), Some(&last)) = (idx.first(), idx.last()) {
+        assert!(
+            (first.max(last) as usize) < rows,
+            "spike index beyond the weight rows"
+        );
+        debug_assert!(idx.iter().all(|&i| (i as usize) < rows));
+    }
+}
+
+fn scalar_rows(
+    out: &mut [f32],
+    bias: &[f32],
+    w: &[f32],
+    stride: usize,
+    idx: &[u32],
+    vals: Option<&[f32]>,
+) {
+    let out = &mut out[..stride];
+    out.fill(0.0);
+    match vals {
+        None => {
+            for &i in idx {
+                let row = &w[i as usize * stride..][..stride];
+                for (o, &x) in out.iter_mut().zip(row) {
+                    *o += x;
+                }
+            }
+        }
+        Some(vals) => {
+            for (&i, &v) in idx.iter().zip(vals) {
+                let row = &w[i as usize * stride..][..stride];
+                for (o, &x) in out.iter_mut().zip(row) {
+                    *o += v * x;
+                }
+            }
+        }
+    }
+    for (o, &b) in out.iter_mut().zip(&bias[..stride]) {
+        *o += b;
+    }
+}
+
+/// One LIF step over padded buffers: `U ← (β·U + I) − S·θ`, `S ← [U > θ]` (as 0.0/1.0).
+/// Writes the indices `< n` that spiked, ascending, to `spikes` and returns their number.
+#[allow(clippy::too_many_arguments)]
+pub fn lif_step(
+    isa: Isa,
+    u: &mut [f32],
+    s: &mut [f32],
+    cur: &[f32],
+    beta: f32,
+    theta: f32,
+    n: usize,
+    spikes: &mut [u32],
+) -> usize {
+    let len = u.len();
+    assert!(
+        len.is_multiple_of(LANES)
+            && s.len() == len
+            && cur.len() >= len
+            && n <= len
+            && spikes.len() >= n
+    );
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: supported ISA; lengths checked above.
+        Isa::Avx512 => unsafe { x86::lif_avx512(u, s, cur, beta, theta, n, spikes) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { x86::lif_avx2(u, s, cur, beta, theta, n, spikes) },
+        _ => {
+            let mut count = 0;
+            for j in 0..len {
+                let un = (beta * u[j] + cur[j]) - s[j] * theta;
+                u[j] = un;
+                let fire = un > theta;
+                s[j] = if fire { 1.0 } else { 0.0 };
+                if fire && j < n {
+                    spikes[count] = j as u32;
+                    count += 1;
+                }
+            }
+            count
+        }
+    }
+}
+
+/// What [`scan_nonzero`] found in an input slice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scan {
+    /// Number of non-zero values written.
+    pub count: usize,
+    /// True when every non-zero value is exactly 1.0 (a spike).
+    pub binary: bool,
+    /// Position of the first NaN or infinity, if any.
+    pub non_finite: Option<usize>,
+}
+
+/// Lists the non-zero entries of `x` (ascending position) into `idx` / `vals`.
+pub fn scan_nonzero(isa: Isa, x: &[f32], idx: &mut [u32], vals: &mut [f32]) -> Scan {
+    assert!(idx.len() >= x.len() && vals.len() >= x.len());
+    let (count, nonbinary) = match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: supported ISA; lengths checked above.
+        Isa::Avx512 => unsafe { x86::scan_avx512(x, idx, vals) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { x86::scan_avx2(x, idx, vals) },
+        _ => {
+            let mut count = 0;
+            let mut nonbinary = false;
+            for (j, &v) in x.iter().enumerate() {
+                if v != 0.0 || v.is_nan() {
+                    idx[count] = j as u32;
+                    vals[count] = v;
+                    count += 1;
+                    nonbinary |= v != 1.0;
+                }
+            }
+            (count, nonbinary)
+        }
+    };
+    let non_finite = if nonbinary {
+        idx[..count]
+            .iter()
+            .zip(&vals[..count])
+            .find(|(_, v)| !v.is_finite())
+            .map(|(&i, _)| i as usize)
+    } else {
+        None
+    };
+    Scan {
+        count,
+        binary: !nonbinary,
+        non_finite,
+    }
+}
+
+/// Number of non-zero values in `x`.
+pub fn count_nonzero(isa: Isa, x: &[f32]) -> usize {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: supported ISA.
+        Isa::Avx512 => unsafe { x86::count_nonzero_avx512(x) },
+        _ => x.iter().filter(|&&v| v != 0.0).count(),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    macro_rules! dispatch_blocks {
+        ($f:ident, $nb:expr, $($n:literal)+; $args:tt) => {
+            match $nb { $($n => $f::<$n> $args,)+ _ => unreachable!("block size") }
+        };
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn accum_rows_avx512(
+        out: *mut f32,
+        bias: *const f32,
+        w: *const f32,
+        stride: usize,
+        idx: &[u32],
+        vals: Option<&[f32]>,
+    ) {
+        let nvec = stride / 16;
+        let mut v0 = 0;
+        while v0 < nvec {
+            let nb = (nvec - v0).min(16);
+            let off = v0 * 16;
+            match vals {
+                None => dispatch_blocks!(block512, nb, 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16;
+                    (out.add(off), bias.add(off), w.add(off), stride, idx)),
+                Some(vals) => {
+                    dispatch_blocks!(block512_scaled, nb, 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16;
+                    (out.add(off), bias.add(off), w.add(off), stride, idx, vals))
+                }
+            }
+            v0 += nb;
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn block512<const NB: usize>(
+        out: *mut f32,
+        bias: *const f32,
+        w: *const f32,
+        stride: usize,
+        idx: &[u32],
+    ) {
+        let mut acc = [_mm512_setzero_ps(); NB];
+        for &i in idx {
+            let row = w.add(i as usize * stride);
+            for (k, a) in acc.iter_mut().enumerate() {
+                *a = _mm512_add_ps(*a, _mm512_load_ps(row.add(k * 16)));
+            }
+        }
+        for (k, a) in acc.iter().enumerate() {
+            _mm512_store_ps(
+                out.add(k * 16),
+                _mm512_add_ps(*a, _mm512_load_ps(bias.add(k * 16))),
+            );
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn block512_scaled<const NB: usize>(
+        out: *mut f32,
+        bias: *const f32,
+        w: *const f32,
+        stride: usize,
+        idx: &[u32],
+        vals: &[f32],
+    ) {
+        let mut acc = [_mm512_setzero_ps(); NB];
+        for (&i, &v) in idx.iter().zip(vals) {
+            let row = w.add(i as usize * stride);
+            let vv = _mm512_set1_ps(v);
+            for (k, a) in acc.iter_mut().enumerate() {
+                *a = _mm512_add_ps(*a, _mm512_mul_ps(vv, _mm512_load_ps(row.add(k * 16))));
+            }
+        }
+        for (k, a) in acc.iter().enumerate() {
+            _mm512_store_ps(
+                out.add(k * 16),
+                _mm512_add_ps(*a, _mm512_load_ps(bias.add(k * 16))),
+            );
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn temporal_avx512(
+        out: *mut f32,
+        bias: *const f32,
+        w: *const f32,
+        stride: usize,
+        idx: &[u32],
+        masks: &[u8],
+    ) {
+        let nvec = stride / 16;
+        let mut v0 = 0;
+        while v0 < nvec {
+            let nb = (nvec - v0).min(4);
+            let off = v0 * 16;
+            dispatch_blocks!(tblock512, nb, 1 2 3 4; (out.add(off), bias.add(off), w.add(off), stride, idx, masks));
+            v0 += nb;
+        }
+    }
+
+    /// `NB` vectors of columns × 4 steps = up to 16 accumulators in registers; each weight row
+    /// block is loaded once and added, under a per-step mask, to every step that spiked.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn tblock512<const NB: usize>(
+        out: *mut f32,
+        bias: *const f32,
+        w: *const f32,
+        stride: usize,
+        idx: &[u32],
+        masks: &[u8],
+    ) {
+        const K: usize = super::TEMPORAL_BLOCK;
+        let mut acc = [[_mm512_setzero_ps(); NB]; K];
+        let n = idx.len();
+        for j in 0..n {
+            if j + 4 < n {
+                let next = w.add(*idx.get_unchecked(j + 4) as usize * stride);
+                for v in 0..NB {
+                    _mm_prefetch::<_MM_HINT_T0>(next.add(v * 16) as *const i8);
+                }
+            }
+            let row = w.add(*idx.get_unchecked(j) as usize * stride);
+            let m = *masks.get_unchecked(j);
+            let mut wv = [_mm512_setzero_ps(); NB];
+            for (v, x) in wv.iter_mut().enumerate() {
+                *x = _mm512_load_ps(row.add(v * 16));
+            }
+            for (k, a) in acc.iter_mut().enumerate() {
+                let mk: __mmask16 = 0u16.wrapping_sub(((m >> k) & 1) as u16);
+                for (v, x) in a.iter_mut().enumerate() {
+                    *x = _mm512_mask_add_ps(*x, mk, *x, wv[v]);
+                }
+            }
+        }
+        for (k, a) in acc.iter().enumerate() {
+            for (v, x) in a.iter().enumerate() {
+                _mm512_store_ps(
+                    out.add(k * stride + v * 16),
+                    _mm512_add_ps(*x, _mm512_load_ps(bias.add(v * 16))),
+                );
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn accum_rows_avx2(
+        out: *mut f32,
+        bias: *const f32,
+        w: *const f32,
+        stride: usize,
+        idx: &[u32],
+        vals: Option<&[f32]>,
+    ) {
+        let nvec = stride / 8;
+        let mut v0 = 0;
+        while v0 < nvec {
+            let nb = (nvec - v0).min(12);
+            let off = v0 * 8;
+            match vals {
+                None => dispatch_blocks!(block256, nb, 1 2 3 4 5 6 7 8 9 10 11 12;
+                    (out.add(off), bias.add(off), w.add(off), stride, idx)),
+                Some(vals) => dispatch_blocks!(block256_scaled, nb, 1 2 3 4 5 6 7 8 9 10 11 12;
+                    (out.add(off), bias.add(off), w.add(off), stride, idx, vals)),
+            }
+            v0 += nb;
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn block256<const NB: usize>(
+        out: *mut f32,
+        bias: *const f32,
+        w: *const f32,
+        stride: usize,
+        idx: &[u32],
+    ) {
+        let mut acc = [_mm256_setzero_ps(); NB];
+        for &i in idx {
+            let row = w.add(i as usize * stride);
+            for (k, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_add_ps(*a, _mm256_load_ps(row.add(k * 8)));
+            }
+        }
+        for (k, a) in acc.iter().enumerate() {
+            _mm256_store_ps(
+                out.add(k * 8),
+                _mm256_add_ps(*a, _mm256_load_ps(bias.add(k * 8))),
+            );
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn block256_scaled<const NB: usize>(
+        out: *mut f32,
+        bias: *const f32,
+        w: *const f32,
+        stride: usize,
+        idx: &[u32],
+        vals: &[f32],
+    ) {
+        let mut acc = [_mm256_setzero_ps(); NB];
+        for (&i, &v) in idx.iter().zip(vals) {
+            let row = w.add(i as usize * stride);
+            let vv = _mm256_set1_ps(v);
+            for (k, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_add_ps(*a, _mm256_mul_ps(vv, _mm256_load_ps(row.add(k * 8))));
+            }
+        }
+        for (k, a) in acc.iter().enumerate() {
+            _mm256_store_ps(
+                out.add(k * 8),
+                _mm256_add_ps(*a, _mm256_load_ps(bias.add(k * 8))),
+            );
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn lif_avx512(
+        u: &mut [f32],
+        s: &mut [f32],
+        cur: &[f32],
+        beta: f32,
+        theta: f32,
+        n: usize,
+        spikes: &mut [u32],
+    ) -> usize {
+        let bv = _mm512_set1_ps(beta);
+        let tv = _mm512_set1_ps(theta);
+        let one = _mm512_set1_ps(1.0);
+        let mut count = 0;
+        let (up, sp, cp) = (u.as_mut_ptr(), s.as_mut_ptr(), cur.as_ptr());
+        let out = spikes.as_mut_ptr();
+        for v in 0..u.len() / 16 {
+            let o = v * 16;
+            let un = _mm512_sub_ps(
+                _mm512_add_ps(
+                    _mm512_mul_ps(bv, _mm512_loadu_ps(up.add(o))),
+                    _mm512_loadu_ps(cp.add(o)),
+                ),
+                _mm512_mul_ps(_mm512_loadu_ps(sp.add(o)), tv),
+            );
+            _mm512_storeu_ps(up.add(o), un);
+            let m = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(un, tv);
+            _mm512_storeu_ps(sp.add(o), _mm512_maskz_mov_ps(m, one));
+            let mut bits = m as u32;
+            if o + 16 > n {
+                bits &= if n > o { (1u32 << (n - o)) - 1 } else { 0 };
+            }
+            while bits != 0 {
+                *out.add(count) = (o as u32) + bits.trailing_zeros();
+                count += 1;
+                bits &= bits - 1;
+            }
+        }
+        count
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn lif_avx2(
+        u: &mut [f32],
+        s: &mut [f32],
+        cur: &[f32],
+        beta: f32,
+        theta: f32,
+        n: usize,
+        spikes: &mut [u32],
+    ) -> usize {
+        let bv = _mm256_set1_ps(beta);
+        let tv = _mm256_set1_ps(theta);
+        let one = _mm256_set1_ps(1.0);
+        let mut count = 0;
+        let (up, sp, cp) = (u.as_mut_ptr(), s.as_mut_ptr(), cur.as_ptr());
+        let out = spikes.as_mut_ptr();
+        for v in 0..u.len() / 8 {
+            let o = v * 8;
+            let un = _mm256_sub_ps(
+                _mm256_add_ps(
+                    _mm256_mul_ps(bv, _mm256_loadu_ps(up.add(o))),
+                    _mm256_loadu_ps(cp.add(o)),
+                ),
+                _mm256_mul_ps(_mm256_loadu_ps(sp.add(o)), tv),
+            );
+            _mm256_storeu_ps(up.add(o), un);
+            let m = _mm256_cmp_ps::<_CMP_GT_OQ>(un, tv);
+            _mm256_storeu_ps(sp.add(o), _mm256_and_ps(m, one));
+            let mut bits = _mm256_movemask_ps(m) as u32;
+            if o + 8 > n {
+                bits &= if n > o { (1u32 << (n - o)) - 1 } else { 0 };
+            }
+            while bits != 0 {
+                *out.add(count) = (o as u32) + bits.trailing_zeros();
+                count += 1;
+                bits &= bits - 1;
+            }
+        }
+        count
+    }
+
+    /// Returns (count, any non-zero value other than 1.0). NaN counts as non-zero.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn scan_avx512(
+        x: &[f32],
+        idx: &mut [u32],
+        vals: &mut [f32],
+    ) -> (usize, bool) {
+        let zero = _mm512_setzero_ps();
+        let one = _mm512_set1_ps(1.0);
+        let mut count = 0;
+        let mut nonbinary = false;
+        let xp = x.as_ptr();
+        let full = x.len() / 16 * 16;
+        let (ip, vp) = (idx.as_mut_ptr(), vals.as_mut_ptr());
+        let mut o = 0;
+        while o < full {
+            let xv = _mm512_loadu_ps(xp.add(o));
+            let nz = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(xv, zero);
+            if nz != 0 {
+                let ones = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(xv, one);
+                nonbinary |= (nz & !ones) != 0;
+                let mut bits = nz as u32;
+                while bits != 0 {
+                    let j = o + bits.trailing_zeros() as usize;
+                    *ip.add(count) = j as u32;
+                    *vp.add(count) = *xp.add(j);
+                    count += 1;
+                    bits &= bits - 1;
+                }
+            }
+            o += 16;
+        }
+        for (j, &v) in x.iter().enumerate().skip(full) {
+            if v != 0.0 || v.is_nan() {
+                *ip.add(count) = j as u32;
+                *vp.add(count) = v;
+                count += 1;
+                nonbinary |= v != 1.0;
+            }
+        }
+        (count, nonbinary)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn scan_avx2(x: &[f32], idx: &mut [u32], vals: &mut [f32]) -> (usize, bool) {
+        let zero = _mm256_setzero_ps();
+        let one = _mm256_set1_ps(1.0);
+        let mut count = 0;
+        let mut nonbinary = false;
+        let xp = x.as_ptr();
+        let full = x.len() / 8 * 8;
+        let (ip, vp) = (idx.as_mut_ptr(), vals.as_mut_ptr());
+        let mut o = 0;
+        while o < full {
+            let xv = _mm256_loadu_ps(xp.add(o));
+            let nz = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(xv, zero)) as u32;
+            if nz != 0 {
+                let ones = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(xv, one)) as u32;
+                nonbinary |= (nz & !ones) != 0;
+                let mut bits = nz;
+                while bits != 0 {
+                    let j = o + bits.trailing_zeros() as usize;
+                    *ip.add(count) = j as u32;
+                    *vp.add(count) = *xp.add(j);
+                    count += 1;
+                    bits &= bits - 1;
+                }
+            }
+            o += 8;
+        }
+        for (j, &v) in x.iter().enumerate().skip(full) {
+            if v != 0.0 || v.is_nan() {
+                *ip.add(count) = j as u32;
+                *vp.add(count) = v;
+                count += 1;
+                nonbinary |= v != 1.0;
+            }
+        }
+        (count, nonbinary)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn count_nonzero_avx512(x: &[f32]) -> usize {
+        let zero = _mm512_setzero_ps();
+        let full = x.len() / 16 * 16;
+        let mut count = 0usize;
+        let mut o = 0;
+        while o < full {
+            let m = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(_mm512_loadu_ps(x.as_ptr().add(o)), zero);
+            count += (m as u32).count_ones() as usize;
+            o += 16;
+        }
+        count + x[full..].iter().filter(|&&v| v != 0.0).count()
+    }
+}

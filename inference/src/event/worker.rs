@@ -1,0 +1,498 @@
+//! One worker's preallocated buffers and the per-sample time loop. Nothing here allocates
+//! once the worker is built (except when a raster is being recorded).
+
+use joulebench_models::Readout;
+
+use super::act::Act;
+use super::aligned::{padded, AlignedVec};
+use super::conv::{conv_scatter, pool_dense, pool_spikes};
+use super::plan::{Plan, StageKind};
+use super::simd::{self, Isa, TEMPORAL_BLOCK};
+use super::ExecMode;
+use crate::error::InferenceError;
+
+/// Activity counters of one worker, summed over the samples it ran.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Counters {
+    /// `[stage + 1][t]`: non-zero outputs; row 0 is the network input.
+    pub out_nz: Vec<Vec<u64>>,
+    /// Per stage: synaptic operations done on non-zero inputs.
+    pub eff_ops: Vec<u64>,
+    /// Per stage: (sample, step) pairs whose input was processed as a list of spikes.
+    pub event_steps: Vec<u64>,
+    /// Per stage: LIF membrane updates.
+    pub membrane_updates: Vec<u64>,
+    pub samples: u64,
+}
+
+impl Counters {
+    pub fn reset(&mut self, stages: usize, steps: usize) {
+        self.out_nz.resize_with(stages + 1, Vec::new);
+        for row in &mut self.out_nz {
+            row.clear();
+            row.resize(steps, 0);
+        }
+        for v in [
+            &mut self.eff_ops,
+            &mut self.event_steps,
+            &mut self.membrane_updates,
+        ] {
+            v.clear();
+            v.resize(stages, 0);
+        }
+        self.samples = 0;
+    }
+
+    pub fn add(&mut self, other: &Counters) {
+        for (a, b) in self.out_nz.iter_mut().zip(&other.out_nz) {
+            a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+        }
+        for (a, b) in [
+            (&mut self.eff_ops, &other.eff_ops),
+            (&mut self.event_steps, &other.event_steps),
+            (&mut self.membrane_updates, &other.membrane_updates),
+        ] {
+            a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+        }
+        self.samples += other.samples;
+    }
+}
+
+/// Buffers of the temporal block of the input layer (see [`simd::accum_rows_temporal`]).
+struct Temporal {
+    /// The leading `Linear` stage (after only `Flatten`s) that reads the network input.
+    stage: usize,
+    /// `TEMPORAL_BLOCK × stride` currents of the block's steps.
+    cur: AlignedVec,
+    /// Per input neuron: at which steps of the block it spiked (bit k = step k); kept zeroed.
+    mark: Vec<u8>,
+    uidx: Vec<u32>,
+    umask: Vec<u8>,
+    /// Input spikes per step of the block.
+    counts: [usize; TEMPORAL_BLOCK],
+    /// The block's input was binary and its currents are in `cur`.
+    valid: bool,
+}
+
+struct LifState {
+    u: AlignedVec,
+    s: AlignedVec,
+}
+
+pub(crate) struct Worker {
+    acts: Vec<Act>,
+    lif: Vec<Option<LifState>>,
+    conv_acc: Vec<Option<AlignedVec>>,
+    marks: Vec<Vec<u8>>,
+    iota: Vec<u32>,
+    readout: AlignedVec,
+    temporal: Option<Temporal>,
+    pub counters: Counters,
+    /// Per LIF stage, per step, the spiking indices of the worker's first sample of the run.
+    pub raster: Vec<Vec<Vec<u32>>>,
+}
+
+impl Worker {
+    pub fn new(plan: &Plan) -> Self {
+        let mut acts = vec![Act::new(plan.input_len)];
+        let mut lif = Vec::new();
+        let mut conv_acc = Vec::new();
+        let mut marks = Vec::new();
+        for st in &plan.stages {
+            acts.push(Act::new(st.out_len));
+            lif.push(st.is_lif().then(|| LifState {
+                u: AlignedVec::zeros(st.out_len),
+                s: AlignedVec::zeros(st.out_len),
+            }));
+            conv_acc.push(match &st.kind {
+                StageKind::Conv(c) => Some(AlignedVec::zeros(c.oh * c.ow * c.cstride)),
+                _ => None,
+            });
+            marks.push(if matches!(st.kind, StageKind::Pool(_)) {
+                vec![0u8; st.out_len]
+            } else {
+                Vec::new()
+            });
+        }
+        let lead = plan
+            .stages
+            .iter()
+            .position(|s| !matches!(s.kind, StageKind::Identity));
+        let temporal = match lead.map(|i| (i, &plan.stages[i].kind)) {
+            Some((i, StageKind::Linear(l))) => Some(Temporal {
+                stage: i,
+                cur: AlignedVec::zeros(TEMPORAL_BLOCK * l.stride),
+                mark: vec![0; plan.input_len.div_ceil(8) * 8],
+                uidx: vec![0; plan.input_len],
+                umask: vec![0; plan.input_len],
+                counts: [0; TEMPORAL_BLOCK],
+                valid: false,
+            }),
+            _ => None,
+        };
+        Worker {
+            temporal,
+            acts,
+            lif,
+            conv_acc,
+            marks,
+            iota: (0..plan.max_len as u32).collect(),
+            readout: AlignedVec::zeros(padded(plan.classes)),
+            counters: Counters::default(),
+            raster: Vec::new(),
+        }
+    }
+
+    /// Runs sample `b` of the `[T, batch, n]` input `input` and writes its logits.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_sample(
+        &mut self,
+        plan: &Plan,
+        isa: Isa,
+        mode: ExecMode,
+        input: &[f32],
+        batch: usize,
+        b: usize,
+        steps: usize,
+        logits: &mut [f32],
+        record_raster: bool,
+        temporal: bool,
+    ) -> Result<(), InferenceError> {
+        let n = plan.input_len;
+        for st in self.lif.iter_mut().flatten() {
+            st.u.fill_zero();
+            st.s.fill_zero();
+        }
+        self.readout.fill_zero();
+        if record_raster {
+            self.raster = plan
+                .stages
+                .iter()
+                .filter(|s| s.is_lif())
+                .map(|_| Vec::with_capacity(steps))
+                .collect();
+        }
+        let dense_mode = mode == ExecMode::Dense;
+        let use_temporal =
+            temporal && !dense_mode && simd::has_temporal(isa) && self.temporal.is_some();
+        for t in 0..steps {
+            let mut start = 0;
+            if use_temporal {
+                let tb = self.temporal.as_mut().expect("checked");
+                let k = t % TEMPORAL_BLOCK;
+                if k == 0 {
+                    tb.valid =
+                        prepare_block(tb, plan, &mut self.acts[0], isa, input, batch, b, t, steps)?;
+                }
+                if tb.valid {
+                    let s0 = tb.stage;
+                    let StageKind::Linear(l) = &plan.stages[s0].kind else {
+                        unreachable!("lead stage is linear")
+                    };
+                    let count = tb.counts[k] as u64;
+                    for row in &mut self.counters.out_nz[..=s0] {
+                        row[t] += count;
+                    }
+                    let out = &mut self.acts[s0 + 1];
+                    out.dense
+                        .padded_mut()
+                        .copy_from_slice(&tb.cur.padded_slice()[k * l.stride..(k + 1) * l.stride]);
+                    out.set_dense();
+                    self.counters.eff_ops[s0] += count * l.out_f as u64;
+                    self.counters.event_steps[s0] += 1;
+                    self.counters.out_nz[s0 + 1][t] += out.nonzeros(isa) as u64;
+                    start = s0 + 1;
+                }
+            }
+            if start == 0 {
+                let x = &input[(t * batch + b) * n..][..n];
+                let a0 = &mut self.acts[0];
+                let scan = simd::scan_nonzero(isa, x, &mut a0.idx, &mut a0.vals);
+                if let Some(j) = scan.non_finite {
+                    return Err(InferenceError::Other(format!(
+                        "input is not finite at step {t}, sample {b}, element {j} (value {})",
+                        x[j]
+                    )));
+                }
+                a0.count = scan.count;
+                a0.binary = scan.binary;
+                a0.has_list = true;
+                a0.has_dense = false;
+                if dense_mode {
+                    a0.dense.as_mut_slice().copy_from_slice(x);
+                    a0.has_dense = true;
+                    a0.has_list = false;
+                }
+                self.counters.out_nz[0][t] += scan.count as u64;
+            }
+            let mut lif_no = 0;
+            for (si, st) in plan.stages.iter().enumerate().skip(start) {
+                let (before, after) = self.acts.split_at_mut(si + 1);
+                let inp = &mut before[si];
+                let out = &mut after[0];
+                match &st.kind {
+                    StageKind::Identity => out.copy_from(inp),
+                    StageKind::Linear(l) => {
+                        let nz;
+                        if dense_mode {
+                            inp.ensure_dense();
+                            nz = simd::count_nonzero(isa, inp.dense.as_slice());
+                            simd::accum_rows_scaled(
+                                isa,
+                                out.dense.padded_mut(),
+                                l.b.padded_slice(),
+                                l.w.padded_slice(),
+                                l.stride,
+                                &self.iota[..l.in_f],
+                                inp.dense.as_slice(),
+                            );
+                        } else {
+                            inp.ensure_list(isa);
+                            nz = inp.count;
+                            let idx = &inp.idx[..inp.count];
+                            if inp.binary {
+                                simd::accum_rows(
+                                    isa,
+                                    out.dense.padded_mut(),
+                                    l.b.padded_slice(),
+                                    l.w.padded_slice(),
+                                    l.stride,
+                                    idx,
+                                );
+                                self.counters.event_steps[si] += 1;
+                            } else {
+                                simd::accum_rows_scaled(
+                                    isa,
+                                    out.dense.padded_mut(),
+                                    l.b.padded_slice(),
+                                    l.w.padded_slice(),
+                                    l.stride,
+                                    idx,
+                                    &inp.vals[..inp.count],
+                                );
+                            }
+                        }
+                        self.counters.eff_ops[si] += (nz * l.out_f) as u64;
+                        out.set_dense();
+                    }
+                    StageKind::Conv(c) => {
+                        let acc = self.conv_acc[si].as_mut().expect("conv scratch");
+                        let ops = if dense_mode {
+                            inp.ensure_dense();
+                            // Every input position, zeros included: the dense cost.
+                            let all = &self.iota[..st.in_len];
+                            conv_scatter(
+                                c,
+                                acc,
+                                all,
+                                Some(inp.dense.as_slice()),
+                                out.dense.as_mut_slice(),
+                            );
+                            let (hw, mut ops) = (c.h * c.w, 0u64);
+                            for (j, &v) in inp.dense.as_slice().iter().enumerate() {
+                                if v != 0.0 {
+                                    ops += c.taps[j % hw] as u64 * c.cout as u64;
+                                }
+                            }
+                            ops
+                        } else {
+                            inp.ensure_list(isa);
+                            let idx = &inp.idx[..inp.count];
+                            if inp.binary {
+                                self.counters.event_steps[si] += 1;
+                                conv_scatter(c, acc, idx, None, out.dense.as_mut_slice())
+                            } else {
+                                conv_scatter(
+                                    c,
+                                    acc,
+                                    idx,
+                                    Some(&inp.vals[..inp.count]),
+                                    out.dense.as_mut_slice(),
+                                )
+                            }
+                        };
+                        self.counters.eff_ops[si] += ops;
+                        out.set_dense();
+                    }
+                    StageKind::Pool(p) => {
+                        if !dense_mode && inp.has_list && inp.binary {
+                            let count = pool_spikes(
+                                p,
+                                &inp.idx[..inp.count],
+                                &mut self.marks[si],
+                                &mut out.idx,
+                            );
+                            out.set_spikes(count);
+                            self.counters.event_steps[si] += 1;
+                        } else {
+                            inp.ensure_dense();
+                            pool_dense(p, inp.dense.as_slice(), out.dense.as_mut_slice());
+                            out.set_dense();
+                        }
+                    }
+                    StageKind::Lif { beta, theta } => {
+                        inp.ensure_dense();
+                        let state = self.lif[si].as_mut().expect("lif state");
+                        let count = simd::lif_step(
+                            isa,
+                            state.u.padded_mut(),
+                            state.s.padded_mut(),
+                            inp.dense.padded_slice(),
+                            *beta,
+                            *theta,
+                            st.out_len,
+                            &mut out.idx,
+                        );
+                        out.set_spikes(count);
+                        if dense_mode {
+                            out.dense
+                                .padded_mut()
+                                .copy_from_slice(state.s.padded_slice());
+                            out.has_dense = true;
+                        }
+                        self.counters.membrane_updates[si] += st.out_len as u64;
+                        if record_raster {
+                            self.raster[lif_no].push(out.idx[..count].to_vec());
+                        }
+                        lif_no += 1;
+                    }
+                    StageKind::Relu | StageKind::Tanh => {
+                        inp.ensure_dense();
+                        let relu = matches!(st.kind, StageKind::Relu);
+                        for (o, &v) in out
+                            .dense
+                            .as_mut_slice()
+                            .iter_mut()
+                            .zip(inp.dense.as_slice())
+                        {
+                            *o = if relu { v.max(0.0) } else { v.tanh() };
+                        }
+                        out.set_dense();
+                    }
+                }
+                self.counters.out_nz[si + 1][t] += out.nonzeros(isa) as u64;
+            }
+            // Readout accumulation.
+            let acc = self.readout.as_mut_slice();
+            match plan.readout {
+                Readout::Output => {
+                    let last = self.acts.last_mut().expect("output");
+                    last.ensure_dense();
+                    acc.iter_mut()
+                        .zip(last.dense.as_slice())
+                        .for_each(|(a, &v)| *a += v);
+                }
+                Readout::MembraneMean => {
+                    let st = self.lif[plan.last_lif.expect("validated")]
+                        .as_ref()
+                        .expect("lif state");
+                    acc.iter_mut()
+                        .zip(st.u.as_slice())
+                        .for_each(|(a, &v)| *a += v);
+                }
+                Readout::SpikeCount => {
+                    let st = self.lif[plan.last_lif.expect("validated")]
+                        .as_ref()
+                        .expect("lif state");
+                    acc.iter_mut()
+                        .zip(st.s.as_slice())
+                        .for_each(|(a, &v)| *a += v);
+                }
+                Readout::MembraneLast => {}
+            }
+        }
+        let classes = plan.classes;
+        match plan.readout {
+            Readout::Output | Readout::MembraneMean => {
+                let tf = steps as f32;
+                logits
+                    .iter_mut()
+                    .zip(self.readout.as_slice())
+                    .for_each(|(l, &a)| *l = a / tf);
+            }
+            Readout::SpikeCount => logits.copy_from_slice(&self.readout.as_slice()[..classes]),
+            Readout::MembraneLast => {
+                let st = self.lif[plan.last_lif.expect("validated")]
+                    .as_ref()
+                    .expect("lif state");
+                logits.copy_from_slice(&st.u.as_slice()[..classes]);
+            }
+        }
+        self.counters.samples += 1;
+        Ok(())
+    }
+}
+
+/// Scans the input of steps `t0..t0 + TEMPORAL_BLOCK` (fewer at the end) of sample `b`, and
+/// when every step is binary and the spiking neurons repeat enough across steps, computes the
+/// lead layer's currents for all of them. Returns whether it did (false: some input is analog,
+/// or the block is not worth it; those steps run one by one).
+#[allow(clippy::too_many_arguments)]
+fn prepare_block(
+    tb: &mut Temporal,
+    plan: &Plan,
+    a0: &mut Act,
+    isa: Isa,
+    input: &[f32],
+    batch: usize,
+    b: usize,
+    t0: usize,
+    steps: usize,
+) -> Result<bool, InferenceError> {
+    let n = plan.input_len;
+    let kk = TEMPORAL_BLOCK.min(steps - t0);
+    let mut binary = true;
+    tb.counts = [0; TEMPORAL_BLOCK];
+    for k in 0..kk {
+        let t = t0 + k;
+        let x = &input[(t * batch + b) * n..][..n];
+        let scan = simd::scan_nonzero(isa, x, &mut a0.idx, &mut a0.vals);
+        if let Some(j) = scan.non_finite {
+            tb.mark.fill(0);
+            return Err(InferenceError::Other(format!(
+                "input is not finite at step {t}, sample {b}, element {j} (value {})",
+                x[j]
+            )));
+        }
+        binary &= scan.binary;
+        tb.counts[k] = scan.count;
+        for &i in &a0.idx[..scan.count] {
+            tb.mark[i as usize] |= 1 << k;
+        }
+    }
+    // Union of the block's spikes, ascending, with their step masks; clears the marks.
+    let mut u = 0;
+    for (c, chunk) in tb.mark.chunks_exact_mut(8).enumerate() {
+        let word = u64::from_ne_bytes(chunk.try_into().expect("8 bytes"));
+        if word == 0 {
+            continue;
+        }
+        for (j, m) in chunk.iter_mut().enumerate() {
+            if *m != 0 {
+                tb.uidx[u] = (c * 8 + j) as u32;
+                tb.umask[u] = *m;
+                u += 1;
+                *m = 0;
+            }
+        }
+    }
+    // Worth it only when rows are reused across the block's steps (inputs that keep spiking, as
+    // bright pixels of rate-coded images do): at most 0.6 distinct neurons per spike.
+    let spikes: usize = tb.counts.iter().sum();
+    if !binary || u * 5 > spikes * 3 {
+        return Ok(false);
+    }
+    let StageKind::Linear(l) = &plan.stages[tb.stage].kind else {
+        unreachable!("lead stage is linear")
+    };
+    simd::accum_rows_temporal(
+        isa,
+        tb.cur.padded_mut(),
+        l.b.padded_slice(),
+        l.w.padded_slice(),
+        l.stride,
+        &tb.uidx[..u],
+        &tb.umask[..u],
+    );
+    Ok(true)
+}

@@ -1,0 +1,148 @@
+//! Every preset exported to ONNX (models crate writer) gives the same logits on tract, ONNX
+//! Runtime (when `ORT_DYLIB_PATH` is set) and the native engine: within 1e-4 absolute, same
+//! argmax. Random weights, random inputs (a random 0/1 spike tensor for rate-coded presets).
+
+use joulebench_inference::{
+    expected_dims, Backend, BackendOptions, NativeBackend, OrtBackend, OrtDevice, TractBackend,
+};
+use joulebench_models::{
+    build_preset, export_onnx, DataShape, Normalize, PresetOptions, Tensor, Weights,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn data(name: &str) -> DataShape {
+    match name {
+        "mnist1d" => DataShape {
+            dataset: name.into(),
+            sample_shape: vec![1, 40],
+            num_classes: 10,
+            normalize: None,
+        },
+        _ => DataShape {
+            dataset: name.into(),
+            sample_shape: vec![1, 28, 28],
+            num_classes: 10,
+            normalize: Some(Normalize {
+                mean: 0.1307,
+                std: 0.3081,
+            }),
+        },
+    }
+}
+
+fn check(preset: &str, dataset: &str, opts: PresetOptions, seed: u64) {
+    let spec = build_preset(preset, &data(dataset), &opts).unwrap();
+    let weights = Weights::random(&spec, seed);
+    let bytes = export_onnx(&spec, &weights, &[]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{preset}.onnx"));
+    std::fs::write(&path, bytes).unwrap();
+    let dims = expected_dims(&spec);
+
+    let batch = 3;
+    let shape = spec.batch_input_shape(batch);
+    let n: usize = shape.iter().product();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed + 1);
+    let values: Vec<f32> = if spec.encoding.is_spiking() {
+        (0..n)
+            .map(|_| if rng.random::<f32>() < 0.3 { 1.0 } else { 0.0 })
+            .collect()
+    } else if spec.is_spiking() {
+        (0..n).map(|_| rng.random_range(0.0..1.0)).collect()
+    } else {
+        (0..n).map(|_| rng.random_range(-1.0..2.0)).collect()
+    };
+    let x = Tensor::new(shape, values).unwrap();
+
+    let mut backends: Vec<Box<dyn Backend>> = vec![
+        Box::new(NativeBackend::new(&spec, &weights, 1).unwrap()),
+        Box::new(TractBackend::load(&path, &dims).unwrap_or_else(|e| panic!("{preset}: {e}"))),
+    ];
+    if std::env::var_os("ORT_DYLIB_PATH").is_some() {
+        backends.push(Box::new(
+            OrtBackend::load(&path, &dims, &BackendOptions::default(), OrtDevice::Cpu)
+                .unwrap_or_else(|e| panic!("{preset}: {e}")),
+        ));
+    } else {
+        eprintln!("note: ORT_DYLIB_PATH unset, ONNX Runtime skipped (run under scripts/jb-env)");
+    }
+    let outs: Vec<(String, Tensor)> = backends
+        .iter_mut()
+        .map(|b| {
+            (
+                b.name().to_string(),
+                b.run(&x).unwrap_or_else(|e| panic!("{preset}: {e}")),
+            )
+        })
+        .collect();
+    let (ref_name, reference) = &outs[0];
+    assert_eq!(reference.shape, vec![batch, 10], "{preset}");
+    for (name, y) in &outs[1..] {
+        let d = reference.max_abs_diff(y).unwrap();
+        assert!(
+            d <= 1e-4,
+            "{preset}/{dataset}: {ref_name} vs {name} differ by {d}"
+        );
+        assert_eq!(
+            reference.argmax_rows(),
+            y.argmax_rows(),
+            "{preset}/{dataset}: {ref_name} vs {name} argmax"
+        );
+    }
+}
+
+#[test]
+fn mlp_presets_agree() {
+    check("ann", "mnist", PresetOptions::default(), 1);
+    check("mlp", "mnist", PresetOptions::default(), 2);
+    check(
+        "mlp-sweep",
+        "mnist",
+        PresetOptions {
+            width: Some(64),
+            depth: Some(3),
+            ..Default::default()
+        },
+        3,
+    );
+    check("mlp1d", "mnist1d", PresetOptions::default(), 4);
+}
+
+#[test]
+fn conv_presets_agree() {
+    check("cnn", "mnist", PresetOptions::default(), 5);
+    check("cnn-fashion", "fashion-mnist", PresetOptions::default(), 6);
+    check("cnn1d", "mnist1d", PresetOptions::default(), 7);
+}
+
+#[test]
+fn rnn_presets_agree() {
+    check("rnn", "mnist", PresetOptions::default(), 8);
+    check("rnn", "mnist1d", PresetOptions::default(), 9);
+}
+
+#[test]
+fn spiking_presets_agree() {
+    check("snn", "mnist", PresetOptions::default(), 10);
+    check("snn-1step", "mnist", PresetOptions::default(), 11);
+    check(
+        "snn-temporal",
+        "mnist",
+        PresetOptions {
+            steps: Some(6),
+            ..Default::default()
+        },
+        12,
+    );
+    check("csnn-1step", "fashion-mnist", PresetOptions::default(), 13);
+    check(
+        "csnn-temporal",
+        "fashion-mnist",
+        PresetOptions {
+            steps: Some(3),
+            ..Default::default()
+        },
+        14,
+    );
+}

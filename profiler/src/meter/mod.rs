@@ -1,0 +1,144 @@
+//! Energy meters: hardware counters read over windows (Zeus-style `begin_window`/`end_window`).
+//!
+//! A meter exposes one or more *domains* (RAPL `package-0`, `dram`; an NVML GPU). A window
+//! reading gives joules per domain over the window and its length. Only domains with
+//! `in_total = true` are summed into a total, so nested domains (RAPL `core`/`uncore` inside
+//! `package`) are never counted twice. Meters measure; the operation-count *estimate* is a
+//! different thing and lives in [`crate::estimate`], never in these types.
+
+pub mod discover;
+pub mod nvml;
+pub mod rapl;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::MeterError;
+
+/// What a domain covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DomainKind {
+    /// A CPU socket (RAPL package: cores, caches, uncore).
+    Package,
+    /// Cores only (inside a package).
+    Core,
+    /// Uncore / integrated GPU (inside a package).
+    Uncore,
+    /// DRAM attached to a socket.
+    Dram,
+    /// The whole platform (RAPL psys), includes the packages.
+    Platform,
+    /// A whole GPU board (NVML).
+    Gpu,
+}
+
+/// One energy domain of a meter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainInfo {
+    /// Stable name, e.g. `package-0`, `package-0/dram`, `gpu0`.
+    pub name: String,
+    pub kind: DomainKind,
+    /// Smallest energy step the counter reports, joules.
+    pub resolution_j: f64,
+    /// How often the hardware updates the counter, seconds (typical value; stated, not measured).
+    pub update_period_s: f64,
+    /// Whether this domain is summed into the meter's total (false for nested domains).
+    pub in_total: bool,
+    /// Where it is read from and what it covers (caveats such as "whole device").
+    pub note: String,
+}
+
+/// Start of a window, returned by `begin_window`: a time and raw counter values that only the
+/// meter that made it interprets.
+#[derive(Debug, Clone)]
+pub struct WindowStart {
+    /// Monotonic time of the start (seconds since the meter's origin).
+    pub(crate) t: f64,
+    /// Raw counter values per domain, in the meter's own units.
+    pub(crate) raw: Vec<u64>,
+}
+
+impl WindowStart {
+    /// For meters implemented outside this crate.
+    pub fn new(t: f64, raw: Vec<u64>) -> Self {
+        WindowStart { t, raw }
+    }
+    pub fn t(&self) -> f64 {
+        self.t
+    }
+    pub fn raw(&self) -> &[u64] {
+        &self.raw
+    }
+}
+
+/// What the reading is: a hardware counter (named), never an estimate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EnergySource {
+    /// Read from a hardware energy counter, e.g. `rapl:/sys/class/powercap`,
+    /// `nvml:total_energy_consumption`.
+    Measured { counter: String },
+    /// Power polled at `period_s` and integrated with the trapezoid rule.
+    MeasuredPowerIntegration { counter: String, period_s: f64 },
+}
+
+/// Energy over one window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnergyReading {
+    /// Joules per domain, same order as `EnergyMeter::domains`. Never negative.
+    pub joules: Vec<f64>,
+    /// Window length, seconds (monotonic clock).
+    pub seconds: f64,
+    pub source: EnergySource,
+}
+
+impl EnergyReading {
+    /// Sum of the domains flagged `in_total`.
+    pub fn total_j(&self, domains: &[DomainInfo]) -> f64 {
+        self.joules
+            .iter()
+            .zip(domains)
+            .filter(|(_, d)| d.in_total)
+            .map(|(j, _)| j)
+            .sum()
+    }
+}
+
+/// A source of measured energy.
+pub trait EnergyMeter: Send {
+    /// Short name: `rapl`, `nvml`.
+    fn name(&self) -> &str;
+    /// The domains this meter reports, in reading order.
+    fn domains(&self) -> Vec<DomainInfo>;
+    /// Starts a window (reads every counter).
+    fn begin_window(&mut self) -> Result<WindowStart, MeterError>;
+    /// Ends a window started by `begin_window` on this meter; errors rather than returning a
+    /// negative, NaN or silently zero energy.
+    fn end_window(&mut self, start: WindowStart) -> Result<EnergyReading, MeterError>;
+}
+
+/// The meter choice on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeterChoice {
+    /// NVML for GPU backends, RAPL for CPU ones, else the estimate (with the reason).
+    Auto,
+    Nvml,
+    Rapl,
+    /// No meter: energy from operation counts (labelled `estimate`).
+    Estimate,
+}
+
+impl MeterChoice {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(MeterChoice::Auto),
+            "nvml" => Ok(MeterChoice::Nvml),
+            "rapl" => Ok(MeterChoice::Rapl),
+            "estimate" => Ok(MeterChoice::Estimate),
+            o => Err(format!(
+                "unknown meter `{o}` (expected auto, nvml, rapl or estimate)"
+            )),
+        }
+    }
+}

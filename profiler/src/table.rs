@@ -1,0 +1,221 @@
+//! The one-screen text summary of a [`ProfileResult`].
+
+use std::fmt::Write;
+
+use crate::profile::ProfileResult;
+
+/// Formats seconds with a unit that keeps 3–4 significant digits.
+pub fn fmt_seconds(s: f64) -> String {
+    let a = s.abs();
+    if a >= 1.0 {
+        format!("{s:.3} s")
+    } else if a >= 1e-3 {
+        format!("{:.3} ms", s * 1e3)
+    } else if a >= 1e-6 {
+        format!("{:.3} µs", s * 1e6)
+    } else {
+        format!("{:.1} ns", s * 1e9)
+    }
+}
+
+/// Formats joules with an SI prefix.
+pub fn fmt_joules(j: f64) -> String {
+    let a = j.abs();
+    if a >= 1.0 {
+        format!("{j:.3} J")
+    } else if a >= 1e-3 {
+        format!("{:.3} mJ", j * 1e3)
+    } else if a >= 1e-6 {
+        format!("{:.3} µJ", j * 1e6)
+    } else {
+        format!("{:.3} nJ", j * 1e9)
+    }
+}
+
+/// Formats a count with a k/M/G suffix.
+pub fn fmt_count(n: f64) -> String {
+    if n >= 1e9 {
+        format!("{:.3} G", n / 1e9)
+    } else if n >= 1e6 {
+        format!("{:.3} M", n / 1e6)
+    } else if n >= 1e3 {
+        format!("{:.2} k", n / 1e3)
+    } else {
+        format!("{n:.0}")
+    }
+}
+
+/// Renders the summary table.
+pub fn render(r: &ProfileResult) -> String {
+    let mut s = String::new();
+    let m = &r.model;
+    let _ = writeln!(
+        s,
+        "{} on {} ({} thread{}) — {}{}",
+        m.name,
+        r.backend.name,
+        r.backend.threads,
+        if r.backend.threads == 1 { "" } else { "s" },
+        m.source,
+        if m.spiking {
+            format!(", spiking, T = {}", m.steps)
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(s, "inputs: {}", r.inputs.description);
+    let _ = writeln!(s, "machine: {}", r.system.one_line());
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "latency (monotonic clock around the backend call; SingleStream: ≥ {} queries and ≥ {} s)",
+        r.config.latency.min_queries, r.config.latency.min_seconds
+    );
+    let _ = writeln!(
+        s,
+        "{:>6} {:>7} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11} {:>12}",
+        "batch", "queries", "mean", "std", "p50", "p90", "p99", "per sample", "samples/s"
+    );
+    for l in &r.latency {
+        let q = &l.per_query_s;
+        let _ = writeln!(
+            s,
+            "{:>6} {:>7} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11} {:>12.1}{}",
+            l.batch,
+            l.queries,
+            fmt_seconds(q.mean),
+            fmt_seconds(q.std),
+            fmt_seconds(q.p50),
+            fmt_seconds(q.p90),
+            fmt_seconds(q.p99),
+            fmt_seconds(l.per_sample_s.mean),
+            l.throughput_samples_per_s,
+            if l.stopped_by == crate::latency::StopReason::TimeCap {
+                "  (time cap)"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(l) = r.latency.first() {
+        let _ = writeln!(
+            s,
+            "harness overhead (empty closure, same timing): mean {}, p99 {}",
+            fmt_seconds(l.harness_overhead_s.mean),
+            fmt_seconds(l.harness_overhead_s.p99)
+        );
+    }
+    if let Some(o) = &r.offline {
+        let _ = writeln!(
+            s,
+            "offline: batch {} → {:.1} samples/s ({} queries, {:.2} s)",
+            o.batch, o.samples_per_s, o.queries, o.wall_seconds
+        );
+    }
+    let _ = writeln!(s);
+    if let Some(c) = r
+        .counts
+        .as_ref()
+        .or(r.onnx_counts.as_ref().map(|o| &o.counts))
+    {
+        let _ = writeln!(
+            s,
+            "operations per inference ({}): params {}, MACs {}, FLOPs {}, other ops {} (ReLU/tanh/pool/LIF)",
+            c.source,
+            fmt_count(c.params as f64),
+            fmt_count(c.macs as f64),
+            fmt_count(c.flops as f64),
+            fmt_count(c.other_ops as f64)
+        );
+        if let (Some(a), Some(o)) = (&r.counts, &r.onnx_counts) {
+            let same = a.macs == o.counts.macs && a.params == o.counts.params;
+            let _ = writeln!(
+                s,
+                "ONNX graph: MACs {}, params {} ({})",
+                fmt_count(o.counts.macs as f64),
+                fmt_count(o.counts.params as f64),
+                if same { "= spec" } else { "differs from spec" }
+            );
+        }
+        let _ = writeln!(
+            s,
+            "  convention: FLOPs = 2 × MACs (Linear/Conv/RNN); other ops listed separately"
+        );
+    }
+    if let Some(a) = &r.activity {
+        let _ = writeln!(
+            s,
+            "spiking activity (per sample, {} samples): effective ACs {}, effective MACs {}, dense MACs {}",
+            a.samples,
+            fmt_count(a.effective_acs_per_sample),
+            fmt_count(a.effective_macs_per_sample),
+            fmt_count(a.dense_macs_per_sample)
+        );
+        for l in &a.layers {
+            let _ = writeln!(
+                s,
+                "  {:<10} input sparsity {:>5.1} %  non-zero outputs (LIF: spikes)/sample {:>9.1}",
+                l.name,
+                100.0 * l.input_sparsity,
+                l.spikes_per_sample
+            );
+        }
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "energy: {}", r.energy.meter_note);
+    if let Some(e) = &r.energy.measured {
+        let j = &e.joules_per_inference;
+        let _ = writeln!(
+            s,
+            "  measured ({}, batch {}, {} windows of ≥ {:.1} s): {} ± {} per inference, {:.2} W active",
+            e.meter,
+            e.batch,
+            e.windows.len(),
+            e.window_seconds,
+            fmt_joules(j.mean),
+            fmt_joules(j.std),
+            e.active_power_w.mean
+        );
+        match (&e.idle, &e.joules_per_inference_above_idle) {
+            (Some(i), Some(a)) => {
+                let _ = writeln!(
+                    s,
+                    "  idle {:.2} W over {:.1} s; above idle {} ± {} per inference",
+                    i.power_w,
+                    i.seconds,
+                    fmt_joules(a.mean),
+                    fmt_joules(a.std)
+                );
+            }
+            _ => {
+                let _ = writeln!(s, "  idle not measured");
+            }
+        }
+        let _ = writeln!(
+            s,
+            "  counter resolution {} ({} per inference)",
+            fmt_joules(e.counter_resolution_j),
+            fmt_joules(e.resolution_j_per_inference)
+        );
+        for d in &e.domains {
+            let _ = writeln!(s, "  domain {}: {}", d.name, d.note);
+        }
+        for n in &e.notes {
+            let _ = writeln!(s, "  note: {n}");
+        }
+    }
+    if let Some(e) = &r.energy.estimate {
+        let _ = writeln!(
+            s,
+            "  estimate ({}, NOT measured): {} – {} per inference (compute {}, cache {}, DRAM {}–{})",
+            e.table.name,
+            fmt_joules(e.joules_per_inference_estimate_low),
+            fmt_joules(e.joules_per_inference_estimate_high),
+            fmt_joules(e.compute_j_estimate),
+            fmt_joules(e.cache_j_estimate),
+            fmt_joules(e.dram_j_estimate_low),
+            fmt_joules(e.dram_j_estimate_high)
+        );
+    }
+    s
+}

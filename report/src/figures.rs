@@ -1,0 +1,1118 @@
+//! Which plots a [`ReportData`] gives, and how each is built from it. Every builder returns
+//! `None` when the results hold nothing to draw (the page then says what is missing).
+
+use std::collections::BTreeMap;
+
+use plotters::style::RGBColor;
+
+use crate::data::{ModelResult, ReportData};
+use crate::energy::EnergyPerInference;
+use crate::error::ReportError;
+use crate::palette::{series_color, OKABE_ITO};
+use crate::plot::axis::fmt_num;
+use crate::plot::scatter::Better;
+use crate::plot::{
+    render, Axis, BarRow, Figure, HBarChart, LegendItem, LegendMark, Line, LinePanels, Panel,
+    RasterPlot, ScatterPlot, ScatterPoint, WeightTile, WeightTiles,
+};
+use crate::sweep::{SweepAxis, SweepSummary};
+
+/// Plot width in pixels (the page shows plots at their natural size up to the column width).
+pub const WIDTH: u32 = 1100;
+
+const NON_SPIKING: RGBColor = OKABE_ITO[0];
+const SPIKING: RGBColor = OKABE_ITO[1];
+const GRAY: RGBColor = RGBColor(110, 110, 110);
+
+fn family_color(m: Option<&ModelResult>) -> RGBColor {
+    if m.is_some_and(|m| m.spiking) {
+        SPIKING
+    } else {
+        NON_SPIKING
+    }
+}
+
+fn family_legend() -> Vec<LegendItem> {
+    vec![
+        LegendItem::new(
+            "non-spiking",
+            NON_SPIKING,
+            LegendMark::Bar { hatched: false },
+        ),
+        LegendItem::new("spiking", SPIKING, LegendMark::Bar { hatched: false }),
+    ]
+}
+
+/// Colour of each backend, by first appearance in the results.
+pub fn backend_colors(data: &ReportData) -> BTreeMap<String, RGBColor> {
+    data.backends()
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| (b, series_color(i)))
+        .collect()
+}
+
+/// Chooses a unit for energies around `max_j` joules: (multiplier, unit name).
+pub fn energy_unit(max_j: f64) -> (f64, &'static str) {
+    if max_j >= 1.0 {
+        (1.0, "J")
+    } else if max_j >= 1e-3 {
+        (1e3, "mJ")
+    } else if max_j >= 1e-6 {
+        (1e6, "µJ")
+    } else {
+        (1e9, "nJ")
+    }
+}
+
+/// `12.3 µJ` for joules.
+pub fn fmt_energy(j: f64) -> String {
+    let (k, u) = energy_unit(j.abs());
+    format!("{} {u}", fmt_num(j * k))
+}
+
+/// `12.3 µs`, `4.5 ms` for microseconds.
+pub fn fmt_us(us: f64) -> String {
+    if us >= 1e6 {
+        format!("{} s", fmt_num(us / 1e6))
+    } else if us >= 1e3 {
+        format!("{} ms", fmt_num(us / 1e3))
+    } else {
+        format!("{} µs", fmt_num(us))
+    }
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.2} %", 100.0 * v)
+}
+
+/// Accuracy per model (bars).
+pub fn accuracy(data: &ReportData) -> Result<Option<Figure>, ReportError> {
+    let rows: Vec<BarRow> = data
+        .models
+        .iter()
+        .filter_map(|m| {
+            let a = data.model_accuracy(&m.name)?;
+            Some(BarRow {
+                group: m.name.clone(),
+                label: m.name.clone(),
+                value: 100.0 * a,
+                color: family_color(Some(m)),
+                hatched: false,
+                annotation: pct(a),
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let chart = HBarChart {
+        title: format!("Test accuracy per model ({})", data.dataset),
+        axis: Axis::linear("test accuracy (%)").fixed(0.0, 100.0),
+        rows,
+        legend: family_legend(),
+        width: WIDTH,
+    };
+    render("accuracy", &chart).map(Some)
+}
+
+/// Training curves: loss and accuracy per epoch, train vs test, one panel per model.
+pub fn training_curves(data: &ReportData) -> Result<Vec<Figure>, ReportError> {
+    let trained: Vec<&ModelResult> = data
+        .models
+        .iter()
+        .filter(|m| m.training.as_ref().is_some_and(|t| !t.epochs.is_empty()))
+        .collect();
+    if trained.is_empty() {
+        return Ok(vec![]);
+    }
+    let legend = vec![
+        LegendItem::new("train", OKABE_ITO[0], LegendMark::Line { dashed: false }),
+        LegendItem::new("test", OKABE_ITO[5], LegendMark::Line { dashed: true }),
+    ];
+    let panels = |f: &dyn Fn(&crate::data::EpochMetrics) -> (f64, f64)| -> Vec<Panel> {
+        trained
+            .iter()
+            .map(|m| {
+                let ep = &m
+                    .training
+                    .as_ref()
+                    .map(|t| t.epochs.clone())
+                    .unwrap_or_default();
+                let train = ep.iter().map(|e| (e.epoch as f64, f(e).0)).collect();
+                let test = ep.iter().map(|e| (e.epoch as f64, f(e).1)).collect();
+                Panel::new(
+                    m.name.clone(),
+                    vec![
+                        Line {
+                            name: "train".into(),
+                            color: OKABE_ITO[0],
+                            dashed: false,
+                            points: train,
+                        },
+                        Line {
+                            name: "test".into(),
+                            color: OKABE_ITO[5],
+                            dashed: true,
+                            points: test,
+                        },
+                    ],
+                )
+            })
+            .collect()
+    };
+    let columns = 3;
+    let loss = LinePanels {
+        title: "Training curves: cross-entropy loss per epoch".into(),
+        x: Axis::linear("epoch").integer(),
+        y: Axis::linear("loss (mean cross-entropy)"),
+        panels: panels(&|e| (e.train_loss, e.test_loss)),
+        legend: legend.clone(),
+        columns,
+        width: WIDTH,
+        panel_height: 260,
+        independent_y: true,
+    };
+    let acc = LinePanels {
+        title: "Training curves: accuracy per epoch".into(),
+        x: Axis::linear("epoch").integer(),
+        y: Axis::linear("accuracy (%)"),
+        panels: panels(&|e| (100.0 * e.train_accuracy, 100.0 * e.test_accuracy)),
+        legend,
+        columns,
+        width: WIDTH,
+        panel_height: 260,
+        independent_y: true,
+    };
+    Ok(vec![
+        render("training-loss", &loss)?,
+        render("training-accuracy", &acc)?,
+    ])
+}
+
+/// Mean training seconds per epoch per model (bars), and measured energy per epoch when any.
+pub fn training_cost(data: &ReportData) -> Result<Vec<Figure>, ReportError> {
+    let mut out = Vec::new();
+    let mut rows = Vec::new();
+    let mut erows = Vec::new();
+    for m in &data.models {
+        let Some(t) = m.training.as_ref().filter(|t| !t.epochs.is_empty()) else {
+            continue;
+        };
+        let n = t.epochs.len() as f64;
+        let mean = t.total_wall_s() / n;
+        let sd = (t
+            .epochs
+            .iter()
+            .map(|e| (e.wall_s - mean).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
+        rows.push(BarRow {
+            group: m.name.clone(),
+            label: m.name.clone(),
+            value: mean,
+            color: family_color(Some(m)),
+            hatched: false,
+            annotation: format!(
+                "{} s ± {} over {} epochs ({})",
+                fmt_num(mean),
+                fmt_num(sd),
+                t.epochs.len(),
+                t.device
+            ),
+        });
+        let energies: Vec<f64> = t
+            .epochs
+            .iter()
+            .filter_map(|e| e.energy.as_ref().map(|x| x.joules))
+            .collect();
+        if !energies.is_empty() {
+            let meter = t
+                .epochs
+                .iter()
+                .find_map(|e| e.energy.as_ref().map(|x| x.meter.clone()))
+                .unwrap_or_default();
+            let me = energies.iter().sum::<f64>() / energies.len() as f64;
+            erows.push(BarRow {
+                group: m.name.clone(),
+                label: m.name.clone(),
+                value: me,
+                color: family_color(Some(m)),
+                hatched: false,
+                annotation: format!("{} J per epoch, measured: {meter}", fmt_num(me)),
+            });
+        }
+    }
+    if !rows.is_empty() {
+        let axis = Axis::auto(
+            "wall time per epoch (s), training pass + test evaluation",
+            rows.iter().map(|r| r.value),
+        );
+        let axis = if axis.log { axis } else { axis.zero() };
+        out.push(render(
+            "training-time",
+            &HBarChart {
+                title: "Training time per epoch".into(),
+                axis,
+                rows,
+                legend: family_legend(),
+                width: WIDTH,
+            },
+        )?);
+    }
+    if !erows.is_empty() {
+        let axis = Axis::auto(
+            "energy per epoch (J), measured",
+            erows.iter().map(|r| r.value),
+        );
+        out.push(render(
+            "training-energy",
+            &HBarChart {
+                title: "Training energy per epoch (measured)".into(),
+                axis,
+                rows: erows,
+                legend: family_legend(),
+                width: WIDTH,
+            },
+        )?);
+    }
+    Ok(out)
+}
+
+/// Latency at the smallest batch per model × backend (bars), and µs per sample against
+/// batch size (one panel per model, a line per backend).
+pub fn latency(data: &ReportData) -> Result<Vec<Figure>, ReportError> {
+    let colors = backend_colors(data);
+    let legend: Vec<LegendItem> = colors
+        .iter()
+        .map(|(b, c)| LegendItem::new(b.clone(), *c, LegendMark::Bar { hatched: false }))
+        .collect();
+    let mut out = Vec::new();
+    let Some(&b0) = data.batches().first() else {
+        return Ok(out);
+    };
+    let mut rows = Vec::new();
+    for m in &data.models {
+        for b in data.backends() {
+            let Some(l) = data
+                .result(&m.name, &b, b0)
+                .and_then(|r| r.latency.as_ref())
+            else {
+                continue;
+            };
+            rows.push(BarRow {
+                group: m.name.clone(),
+                label: format!("{} · {b}", m.name),
+                value: l.per_sample_us(b0),
+                color: colors[&b],
+                hatched: false,
+                annotation: format!(
+                    "{} (p99 {})",
+                    fmt_us(l.per_sample_us(b0)),
+                    fmt_us(l.p99_us / b0 as f64)
+                ),
+            });
+        }
+    }
+    if rows.is_empty() {
+        return Ok(out);
+    }
+    let axis = Axis::auto(
+        format!("latency per inference at batch {b0} (µs, mean; log scale when spanning decades)"),
+        rows.iter().map(|r| r.value),
+    );
+    out.push(render(
+        "latency-batch",
+        &HBarChart {
+            title: format!("Latency per inference, batch {b0}, per model and backend"),
+            axis,
+            rows,
+            legend: legend.clone(),
+            width: WIDTH,
+        },
+    )?);
+    if data.batches().len() > 1 {
+        let panels: Vec<Panel> = data
+            .models
+            .iter()
+            .filter_map(|m| {
+                let lines: Vec<Line> = colors
+                    .iter()
+                    .filter_map(|(b, c)| {
+                        let pts: Vec<(f64, f64)> = data
+                            .inference
+                            .iter()
+                            .filter(|r| r.model == m.name && &r.backend == b)
+                            .filter_map(|r| {
+                                Some((r.batch as f64, r.latency.as_ref()?.per_sample_us(r.batch)))
+                            })
+                            .collect();
+                        (!pts.is_empty()).then(|| {
+                            let mut pts = pts;
+                            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                            Line {
+                                name: b.clone(),
+                                color: *c,
+                                dashed: false,
+                                points: pts,
+                            }
+                        })
+                    })
+                    .collect();
+                (!lines.is_empty()).then(|| Panel::new(m.name.clone(), lines))
+            })
+            .collect();
+        if !panels.is_empty() {
+            let lines = |p: &Panel| {
+                p.lines
+                    .iter()
+                    .flat_map(|l| l.points.iter().map(|p| p.1))
+                    .collect::<Vec<_>>()
+            };
+            let ys: Vec<f64> = panels.iter().flat_map(lines).collect();
+            let chart = LinePanels {
+                title: "Latency per sample against batch size".into(),
+                x: Axis::log("batch size"),
+                y: Axis::auto("µs per sample (mean)", ys),
+                panels,
+                legend: colors
+                    .iter()
+                    .map(|(b, c)| {
+                        LegendItem::new(b.clone(), *c, LegendMark::Line { dashed: false })
+                    })
+                    .collect(),
+                columns: 3,
+                width: WIDTH,
+                panel_height: 250,
+                independent_y: false,
+            };
+            out.push(render("latency-vs-batch", &chart)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The fastest backend's mean latency per sample at the smallest batch, per model.
+pub fn best_latency_us(data: &ReportData, model: &str) -> Option<(f64, String)> {
+    let b0 = *data.batches().first()?;
+    data.inference
+        .iter()
+        .filter(|r| r.model == model && r.batch == b0)
+        .filter_map(|r| Some((r.latency.as_ref()?.per_sample_us(b0), r.backend.clone())))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+/// The FLOPs notebook's three plots: accuracy vs FLOPs, latency vs FLOPs, accuracy vs latency.
+pub fn flops_plots(data: &ReportData) -> Result<Vec<Figure>, ReportError> {
+    let mut out = Vec::new();
+    let legend = vec![
+        LegendItem::new(
+            "non-spiking",
+            NON_SPIKING,
+            LegendMark::Marker { hollow: false },
+        ),
+        LegendItem::new("spiking", SPIKING, LegendMark::Marker { hollow: false }),
+    ];
+    let mk = |pts: Vec<ScatterPoint>,
+              name: &str,
+              title: &str,
+              x: Axis,
+              y: Axis,
+              pareto: Option<Better>| {
+        if pts.is_empty() {
+            return Ok(None);
+        }
+        let chart = ScatterPlot {
+            title: title.into(),
+            x,
+            y,
+            points: pts,
+            legend: legend.clone(),
+            pareto,
+            width: WIDTH,
+            height: 560,
+        };
+        render(name, &chart).map(Some)
+    };
+    let point = |m: &ModelResult, x: f64, y: f64| ScatterPoint {
+        x,
+        y,
+        label: m.name.clone(),
+        color: family_color(Some(m)),
+        hollow: false,
+    };
+    let acc_flops: Vec<ScatterPoint> = data
+        .models
+        .iter()
+        .filter(|m| m.flops > 0)
+        .filter_map(|m| {
+            Some(point(
+                m,
+                m.flops as f64,
+                100.0 * data.model_accuracy(&m.name)?,
+            ))
+        })
+        .collect();
+    let xs = acc_flops.iter().map(|p| p.x).collect::<Vec<_>>();
+    if let Some(f) = mk(
+        acc_flops,
+        "accuracy-vs-flops",
+        "Accuracy against FLOPs per inference",
+        Axis::auto("FLOPs per inference (counted; 2 × MACs)", xs.clone()),
+        Axis::linear("test accuracy (%)"),
+        Some(Better {
+            x_smaller: true,
+            y_larger: true,
+        }),
+    )? {
+        out.push(f);
+    }
+    let lat_flops: Vec<ScatterPoint> = data
+        .models
+        .iter()
+        .filter(|m| m.flops > 0)
+        .filter_map(|m| {
+            let (us, b) = best_latency_us(data, &m.name)?;
+            let mut p = point(m, m.flops as f64, us);
+            p.label = format!("{} ({b})", m.name);
+            Some(p)
+        })
+        .collect();
+    let ys = lat_flops.iter().map(|p| p.y).collect::<Vec<_>>();
+    let xs = lat_flops.iter().map(|p| p.x).collect::<Vec<_>>();
+    if let Some(f) = mk(
+        lat_flops,
+        "latency-vs-flops",
+        "Latency against FLOPs (fastest backend per model)",
+        Axis::auto("FLOPs per inference (counted; 2 × MACs)", xs),
+        Axis::auto("latency per inference (µs, mean)", ys),
+        None,
+    )? {
+        out.push(f);
+    }
+    let acc_lat: Vec<ScatterPoint> = data
+        .models
+        .iter()
+        .filter_map(|m| {
+            let (us, b) = best_latency_us(data, &m.name)?;
+            let mut p = point(m, us, 100.0 * data.model_accuracy(&m.name)?);
+            p.label = format!("{} ({b})", m.name);
+            Some(p)
+        })
+        .collect();
+    let xs = acc_lat.iter().map(|p| p.x).collect::<Vec<_>>();
+    if let Some(f) = mk(
+        acc_lat,
+        "accuracy-vs-latency",
+        "Accuracy against latency (fastest backend per model)",
+        Axis::auto("latency per inference (µs, mean)", xs),
+        Axis::linear("test accuracy (%)"),
+        Some(Better {
+            x_smaller: true,
+            y_larger: true,
+        }),
+    )? {
+        out.push(f);
+    }
+    Ok(out)
+}
+
+/// Energy per inference at the smallest batch per model × backend: the rows used by the plot
+/// and the table (model, backend, batch, energy).
+pub fn energy_rows(data: &ReportData) -> Vec<(&ModelResult, String, usize, &EnergyPerInference)> {
+    let mut out = Vec::new();
+    for m in &data.models {
+        for b in data.backends() {
+            let Some(r) = data
+                .inference
+                .iter()
+                .filter(|r| r.model == m.name && r.backend == b && r.energy.is_some())
+                .min_by_key(|r| r.batch)
+            else {
+                continue;
+            };
+            if let Some(e) = r.energy.as_ref() {
+                out.push((m, b.clone(), r.batch, e));
+            }
+        }
+    }
+    out
+}
+
+/// Energy per inference per model and backend: measured bars solid, estimates hatched and
+/// lighter, with "estimate" in the legend and the bar's text.
+pub fn energy(data: &ReportData) -> Result<Option<Figure>, ReportError> {
+    let rows_src = energy_rows(data);
+    if rows_src.is_empty() {
+        return Ok(None);
+    }
+    let colors = backend_colors(data);
+    let max = rows_src.iter().map(|r| r.3.joules).fold(0.0, f64::max);
+    let (k, unit) = energy_unit(max);
+    let rows: Vec<BarRow> = rows_src
+        .iter()
+        .map(|(m, b, batch, e)| {
+            let est = e.source.is_estimate();
+            let how = if est {
+                format!(
+                    "estimate ({})",
+                    e.source.to_string().trim_start_matches("estimate: ")
+                )
+            } else {
+                format!("± {} ({})", fmt_energy(e.std_joules), e.source)
+            };
+            BarRow {
+                group: m.name.clone(),
+                label: if est {
+                    format!("{} · {b} (estimate)", m.name)
+                } else {
+                    format!("{} · {b}", m.name)
+                },
+                value: e.joules * k,
+                color: colors[b],
+                hatched: est,
+                annotation: format!(
+                    "{} {how}{}",
+                    fmt_energy(e.joules),
+                    if *batch > 1 {
+                        format!(", batch {batch}")
+                    } else {
+                        String::new()
+                    }
+                ),
+            }
+        })
+        .collect();
+    let mut legend: Vec<LegendItem> = colors
+        .iter()
+        .filter(|(b, _)| rows_src.iter().any(|r| &r.1 == *b))
+        .map(|(b, c)| LegendItem::new(b.clone(), *c, LegendMark::Bar { hatched: false }))
+        .collect();
+    legend.push(LegendItem::new(
+        "solid = measured",
+        GRAY,
+        LegendMark::Bar { hatched: false },
+    ));
+    legend.push(LegendItem::new(
+        "hatched = estimate (from operation counts)",
+        GRAY,
+        LegendMark::Bar { hatched: true },
+    ));
+    let axis = Axis::auto(
+        format!("energy per inference ({unit})"),
+        rows.iter().map(|r| r.value),
+    );
+    let chart = HBarChart {
+        title: "Energy per inference, per model and backend".into(),
+        axis,
+        rows,
+        legend,
+        width: WIDTH,
+    };
+    render("energy", &chart).map(Some)
+}
+
+/// Accuracy against energy per inference (lowest-energy backend per model), with the Pareto front.
+pub fn pareto(data: &ReportData) -> Result<Option<Figure>, ReportError> {
+    let mut best: BTreeMap<String, (&ModelResult, String, &EnergyPerInference)> = BTreeMap::new();
+    for (m, b, _, e) in energy_rows(data) {
+        let entry = best.entry(m.name.clone()).or_insert((m, b.clone(), e));
+        if e.joules < entry.2.joules {
+            *entry = (m, b, e);
+        }
+    }
+    let pts: Vec<ScatterPoint> = best
+        .values()
+        .filter_map(|(m, b, e)| {
+            let acc = data.model_accuracy(&m.name)?;
+            let est = e.source.is_estimate();
+            Some(ScatterPoint {
+                x: e.joules,
+                y: 100.0 * acc,
+                label: format!("{} ({b}{})", m.name, if est { ", estimate" } else { "" }),
+                color: family_color(Some(m)),
+                hollow: est,
+            })
+        })
+        .collect();
+    if pts.is_empty() {
+        return Ok(None);
+    }
+    let max = pts.iter().map(|p| p.x).fold(0.0, f64::max);
+    let (k, unit) = energy_unit(max);
+    let pts: Vec<ScatterPoint> = pts
+        .into_iter()
+        .map(|mut p| {
+            p.x *= k;
+            p
+        })
+        .collect();
+    let xs: Vec<f64> = pts.iter().map(|p| p.x).collect();
+    let any_est = pts.iter().any(|p| p.hollow);
+    let mut legend = vec![
+        LegendItem::new(
+            "non-spiking",
+            NON_SPIKING,
+            LegendMark::Marker { hollow: false },
+        ),
+        LegendItem::new("spiking", SPIKING, LegendMark::Marker { hollow: false }),
+    ];
+    if any_est {
+        legend.push(LegendItem::new(
+            "hollow = estimate",
+            GRAY,
+            LegendMark::Marker { hollow: true },
+        ));
+    }
+    legend.push(LegendItem::new(
+        "Pareto front (dashed, ringed points)",
+        RGBColor(0, 0, 0),
+        LegendMark::Line { dashed: true },
+    ));
+    let chart = ScatterPlot {
+        title: "Accuracy against energy per inference: the Pareto front".into(),
+        x: Axis::auto(format!("energy per inference ({unit})"), xs),
+        y: Axis::linear("test accuracy (%)"),
+        points: pts,
+        legend,
+        pareto: Some(Better {
+            x_smaller: true,
+            y_larger: true,
+        }),
+        width: WIDTH,
+        height: 560,
+    };
+    render("pareto-energy", &chart).map(Some)
+}
+
+/// Spiking results: one raster per model (at most `max_rasters`), per-layer sparsity, and
+/// effective operations against dense MACs.
+pub fn spiking(data: &ReportData, max_rasters: usize) -> Result<Vec<Figure>, ReportError> {
+    let mut out = Vec::new();
+    // One activity per model: the first result that has one.
+    let mut acts = Vec::new();
+    for m in &data.models {
+        if let Some(r) = data
+            .inference
+            .iter()
+            .find(|r| r.model == m.name && r.activity.is_some())
+        {
+            acts.push((m, r.backend.clone(), r.activity.as_ref().expect("filtered")));
+        }
+    }
+    for (m, b, a) in acts
+        .iter()
+        .filter(|x| !x.2.raster.is_empty())
+        .take(max_rasters)
+    {
+        let chart = RasterPlot {
+            title: format!("Spike raster of one test sample: {} ({b} engine)", m.name),
+            layers: a.raster.clone(),
+            width: WIDTH,
+            panel_height: 230,
+        };
+        out.push(render(&format!("raster-{}", slug(&m.name)), &chart)?);
+    }
+    let mut rows = Vec::new();
+    for (m, _, a) in &acts {
+        for l in &a.layers {
+            rows.push(BarRow {
+                group: m.name.clone(),
+                label: format!("{} · {}", m.name, l.name),
+                value: 100.0 * l.input_sparsity,
+                color: if l.event_driven { SPIKING } else { NON_SPIKING },
+                hatched: false,
+                annotation: format!(
+                    "{:.1} % zeros, {} spikes/inference",
+                    100.0 * l.input_sparsity,
+                    fmt_num(l.spikes)
+                ),
+            });
+        }
+    }
+    if !rows.is_empty() {
+        out.push(render(
+            "sparsity",
+            &HBarChart {
+                title: "Input sparsity per layer (fraction of zero inputs, averaged over samples and steps)".into(),
+                axis: Axis::linear("zero inputs (%)").fixed(0.0, 100.0),
+                rows,
+                legend: vec![
+                    LegendItem::new("event-driven layer (spike input)", SPIKING, LegendMark::Bar { hatched: false }),
+                    LegendItem::new("dense layer (analog input)", NON_SPIKING, LegendMark::Bar { hatched: false }),
+                ],
+                width: WIDTH,
+            },
+        )?);
+    }
+    let mut rows = Vec::new();
+    for (m, b, a) in &acts {
+        let (eff, dense) = (a.total_effective_ops(), a.total_dense_macs());
+        rows.push(BarRow {
+            group: m.name.clone(),
+            label: format!("{} · effective ({b})", m.name),
+            value: eff,
+            color: SPIKING,
+            hatched: false,
+            annotation: format!(
+                "{} ops ({:.1} % of dense)",
+                fmt_num(eff),
+                100.0 * eff / dense.max(1.0)
+            ),
+        });
+        rows.push(BarRow {
+            group: m.name.clone(),
+            label: format!("{} · dense MACs", m.name),
+            value: dense,
+            color: NON_SPIKING,
+            hatched: false,
+            annotation: format!("{} MACs", fmt_num(dense)),
+        });
+    }
+    if !rows.is_empty() {
+        let axis = Axis::auto(
+            "operations per inference (counted by the engine)",
+            rows.iter().map(|r| r.value),
+        );
+        out.push(render(
+            "acs-vs-macs",
+            &HBarChart {
+                title:
+                    "Effective synaptic operations (ACs + MACs actually done) against dense MACs"
+                        .into(),
+                axis,
+                rows,
+                legend: vec![
+                    LegendItem::new(
+                        "effective ops (event-driven engine)",
+                        SPIKING,
+                        LegendMark::Bar { hatched: false },
+                    ),
+                    LegendItem::new(
+                        "dense MACs (same network, all steps)",
+                        NON_SPIKING,
+                        LegendMark::Bar { hatched: false },
+                    ),
+                ],
+                width: WIDTH,
+            },
+        )?);
+    }
+    Ok(out)
+}
+
+/// First-layer weights or filters of each model that has them (at most `max_models`).
+pub fn weights(data: &ReportData, max_models: usize) -> Result<Vec<Figure>, ReportError> {
+    let mut out = Vec::new();
+    for m in data
+        .models
+        .iter()
+        .filter(|m| m.first_layer.is_some())
+        .take(max_models)
+    {
+        let w = m.first_layer.as_ref().expect("filtered");
+        let Some(chart) = weight_tiles(m, w) else {
+            continue;
+        };
+        out.push(render(&format!("weights-{}", slug(&m.name)), &chart)?);
+    }
+    Ok(out)
+}
+
+fn weight_tiles(m: &ModelResult, w: &crate::data::FirstLayerWeights) -> Option<WeightTiles> {
+    let units = *w.shape.first()?;
+    let per: usize = w.shape[1..].iter().product();
+    if units == 0 || per == 0 || w.values.len() < units * per {
+        return None;
+    }
+    let unit = |u: usize| w.values[u * per..(u + 1) * per].to_vec();
+    let kept = if units < w.total_units {
+        format!(" (first {units} of {})", w.total_units)
+    } else {
+        String::new()
+    };
+    let (tiles, per_row, px, sub) = match w.kind.as_str() {
+        "linear" => {
+            let img = match w.input_shape.as_slice() {
+                [1, h, ww] | [h, ww] if h * ww == per && *h > 1 => Some((*h, *ww)),
+                _ => None,
+            };
+            if let Some((h, ww)) = img {
+                let n = units.min(16);
+                let tiles = (0..n)
+                    .map(|u| WeightTile {
+                        title: format!("unit {u}"),
+                        rows: h,
+                        cols: ww,
+                        values: unit(u),
+                    })
+                    .collect();
+                (
+                    tiles,
+                    8,
+                    110,
+                    format!("each tile: one unit's {h}×{ww} input weights{kept}"),
+                )
+            } else {
+                let tile = WeightTile {
+                    title: format!("{} units × {per} inputs", units),
+                    rows: units,
+                    cols: per,
+                    values: w.values[..units * per].to_vec(),
+                };
+                (
+                    vec![tile],
+                    1,
+                    520,
+                    format!("rows: units{kept}; columns: input positions"),
+                )
+            }
+        }
+        "conv1d" => {
+            let (cin, k) = (w.shape[1], w.shape[2]);
+            let tile = WeightTile {
+                title: format!("{units} filters × {cin} channels × {k} taps"),
+                rows: units * cin,
+                cols: k,
+                values: w.values[..units * per].to_vec(),
+            };
+            (
+                vec![tile],
+                1,
+                360,
+                format!("rows: filter × input channel{kept}; columns: kernel taps"),
+            )
+        }
+        "conv2d" => {
+            let (cin, kh, kw) = (w.shape[1], w.shape[2], w.shape[3]);
+            let n = units.min(32);
+            let tiles = (0..n)
+                .map(|u| WeightTile {
+                    title: format!("{u}"),
+                    rows: kh,
+                    cols: kw,
+                    values: w.values[u * per..u * per + kh * kw].to_vec(),
+                })
+                .collect();
+            let ch = if cin > 1 {
+                format!(", input channel 0 of {cin}")
+            } else {
+                String::new()
+            };
+            (
+                tiles,
+                16,
+                54,
+                format!("each tile: one {kh}×{kw} filter{ch}{kept}"),
+            )
+        }
+        _ => return None,
+    };
+    Some(WeightTiles {
+        title: format!("First-layer weights of {} (layer `{}`)", m.name, w.layer),
+        subtitle: sub,
+        tiles,
+        tiles_per_row: per_row,
+        tile_px: px,
+        width: WIDTH,
+    })
+}
+
+/// A file-name-safe version of a label.
+pub fn slug(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// Plots of one sweep: accuracy against its varying axis (depth, width, input size) or
+/// against MACs (several models). Recipe sweeps (optimizer/lr/batch) are tables only.
+pub fn sweep(s: &SweepSummary) -> Result<Vec<Figure>, ReportError> {
+    let rows: Vec<_> = s.done_rows().collect();
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
+    let varying = s.varying();
+    let mut out = Vec::new();
+    let name = slug(&s.name);
+    let acc = |r: &crate::sweep::SweepRow| 100.0 * r.test_acc.unwrap_or(f64::NAN);
+    // Group rows by everything but the studied axis, a line per group.
+    let lines_by = |x_of: &dyn Fn(&crate::sweep::SweepRow) -> Option<f64>,
+                    group_of: &dyn Fn(&crate::sweep::SweepRow) -> String| {
+        let mut groups: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+        for r in &rows {
+            if let Some(x) = x_of(r) {
+                groups.entry(group_of(r)).or_default().push((x, acc(r)));
+            }
+        }
+        groups
+            .into_iter()
+            .enumerate()
+            .map(|(i, (g, mut pts))| {
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                Line {
+                    name: g,
+                    color: series_color(i),
+                    dashed: false,
+                    points: pts,
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let line_chart =
+        |title: String, x: Axis, lines: Vec<Line>, cats: Vec<(f64, String)>| LinePanels {
+            title,
+            x,
+            y: Axis::linear("test accuracy (%)"),
+            legend: lines
+                .iter()
+                .map(|l| {
+                    LegendItem::new(l.name.clone(), l.color, LegendMark::Line { dashed: false })
+                })
+                .collect(),
+            panels: vec![Panel {
+                title: String::new(),
+                lines,
+                x_categories: cats,
+            }],
+            columns: 1,
+            width: WIDTH,
+            panel_height: 420,
+            independent_y: false,
+        };
+    let desc = s.description.clone().unwrap_or_else(|| s.name.clone());
+    if varying.contains(&SweepAxis::Depth) {
+        let lines = lines_by(&|r| r.depth.map(|d| d as f64), &|r| {
+            format!(
+                "width {} · {}",
+                r.width.map(|w| w.to_string()).unwrap_or("–".into()),
+                r.input
+            )
+        });
+        out.push(render(
+            &format!("sweep-{name}-depth"),
+            &line_chart(
+                format!("{desc}: accuracy against depth"),
+                Axis::linear("hidden layers (depth)").integer(),
+                lines,
+                vec![],
+            ),
+        )?);
+    }
+    if varying.contains(&SweepAxis::Width) {
+        let lines = lines_by(&|r| r.width.map(|w| w as f64), &|r| {
+            format!(
+                "depth {} · {}",
+                r.depth.map(|d| d.to_string()).unwrap_or("–".into()),
+                r.input
+            )
+        });
+        out.push(render(
+            &format!("sweep-{name}-width"),
+            &line_chart(
+                format!("{desc}: accuracy against width"),
+                Axis::log("hidden units per layer (width)"),
+                lines,
+                vec![],
+            ),
+        )?);
+    }
+    if varying.contains(&SweepAxis::Input) {
+        let bars: Vec<BarRow> = rows
+            .iter()
+            .map(|r| BarRow {
+                group: r.model.clone(),
+                label: format!("{} · {}", r.model, r.input),
+                value: acc(r),
+                color: series_color(0),
+                hatched: false,
+                annotation: format!(
+                    "{:.2} %, {} MACs, {} params",
+                    acc(r),
+                    fmt_num(r.macs as f64),
+                    fmt_num(r.params as f64)
+                ),
+            })
+            .collect();
+        out.push(render(
+            &format!("sweep-{name}-input"),
+            &HBarChart {
+                title: format!("{desc}: accuracy per input size"),
+                axis: Axis::linear("test accuracy (%)").fixed(0.0, 100.0),
+                rows: bars,
+                legend: vec![],
+                width: WIDTH,
+            },
+        )?);
+    }
+    if rows.iter().any(|r| r.macs > 0)
+        && (varying.contains(&SweepAxis::Model)
+            || varying
+                .iter()
+                .any(|a| matches!(a, SweepAxis::Depth | SweepAxis::Width | SweepAxis::Input)))
+    {
+        let models: Vec<String> = rows
+            .iter()
+            .map(|r| r.model.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let pts: Vec<ScatterPoint> = rows
+            .iter()
+            .filter(|r| r.macs > 0)
+            .map(|r| {
+                let mut label = r.model.clone();
+                if let (Some(d), Some(w)) = (r.depth, r.width) {
+                    label = format!("{w}×{d}");
+                }
+                if r.input != "identity" && !r.input.is_empty() {
+                    label = format!("{label} {}", r.input);
+                }
+                let i = models.iter().position(|m| m == &r.model).unwrap_or(0);
+                ScatterPoint {
+                    x: r.macs as f64,
+                    y: acc(r),
+                    label,
+                    color: series_color(i),
+                    hollow: false,
+                }
+            })
+            .collect();
+        let xs: Vec<f64> = pts.iter().map(|p| p.x).collect();
+        let legend = models
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                LegendItem::new(
+                    m.clone(),
+                    series_color(i),
+                    LegendMark::Marker { hollow: false },
+                )
+            })
+            .collect();
+        out.push(render(
+            &format!("sweep-{name}-macs"),
+            &ScatterPlot {
+                title: format!("{desc}: accuracy against MACs per inference"),
+                x: Axis::auto("MACs per inference (counted)", xs),
+                y: Axis::linear("test accuracy (%)"),
+                points: pts,
+                legend,
+                pareto: Some(Better {
+                    x_smaller: true,
+                    y_larger: true,
+                }),
+                width: WIDTH,
+                height: 520,
+            },
+        )?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,166 @@
+//! Sweep studies as the report shows them, read from a sweep folder's `summary.json`
+//! (written by `joulebench sweep`; the row layout mirrors the training crate's `SweepRow`,
+//! read here without depending on libtorch).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ReportError;
+
+/// One sweep folder's results.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SweepSummary {
+    /// Folder name of the sweep (e.g. `depth`, `optimizer-lr`).
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Path of the `summary.json` it was read from, as given.
+    #[serde(default)]
+    pub source: String,
+    pub rows: Vec<SweepRow>,
+}
+
+/// One run of a sweep (accuracies as fractions, MACs per inference of one sample).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SweepRow {
+    pub name: String,
+    /// `done`, `pending` or `failed`.
+    #[serde(default)]
+    pub status: String,
+    pub model: String,
+    #[serde(default)]
+    pub dataset: String,
+    #[serde(default)]
+    pub optimizer: String,
+    #[serde(default)]
+    pub lr: f64,
+    #[serde(default)]
+    pub batch: usize,
+    #[serde(default)]
+    pub epochs: usize,
+    #[serde(default)]
+    pub depth: Option<usize>,
+    #[serde(default)]
+    pub width: Option<usize>,
+    /// Input transform (`identity`, `resize14`, `crop14`, `resize8`).
+    #[serde(default)]
+    pub input: String,
+    #[serde(default)]
+    pub steps: usize,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub params: u64,
+    /// MACs per inference, counted from the `ModelSpec`.
+    #[serde(default)]
+    pub macs: u64,
+    #[serde(default)]
+    pub test_acc: Option<f64>,
+    #[serde(default)]
+    pub test_loss: Option<f64>,
+    #[serde(default)]
+    pub train_acc: Option<f64>,
+    /// Training-loop wall seconds summed over epochs.
+    #[serde(default)]
+    pub train_seconds: Option<f64>,
+    #[serde(default)]
+    pub device: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// What a sweep varies, judged from its rows; decides how it is plotted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepAxis {
+    Depth,
+    Width,
+    Input,
+    /// Optimizer and/or learning rate and/or batch size: shown as a table.
+    Recipe,
+    /// Several presets: shown as accuracy vs MACs.
+    Model,
+}
+
+impl SweepSummary {
+    /// Reads `DIR/summary.json`; the sweep is named after the folder.
+    pub fn load_dir(dir: &Path) -> Result<Self, ReportError> {
+        let path = dir.join("summary.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| ReportError::io(&path, e))?;
+        #[derive(Deserialize)]
+        struct File {
+            #[serde(default)]
+            description: Option<String>,
+            rows: Vec<SweepRow>,
+        }
+        let f: File = serde_json::from_str(&text).map_err(|e| ReportError::Parse {
+            path: path.clone(),
+            what: format!("not a sweep summary: {e}"),
+        })?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| dir.display().to_string());
+        Ok(SweepSummary {
+            name,
+            description: f.description,
+            source: path.display().to_string(),
+            rows: f.rows,
+        })
+    }
+
+    /// Rows that finished with an accuracy.
+    pub fn done_rows(&self) -> impl Iterator<Item = &SweepRow> {
+        self.rows
+            .iter()
+            .filter(|r| r.test_acc.is_some() && (r.status.is_empty() || r.status == "done"))
+    }
+
+    /// The axes whose value differs between finished rows, in a fixed order.
+    pub fn varying(&self) -> Vec<SweepAxis> {
+        let rows: Vec<&SweepRow> = self.done_rows().collect();
+        let differs = |f: &dyn Fn(&SweepRow) -> String| {
+            rows.iter()
+                .map(|r| f(r))
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                > 1
+        };
+        let mut out = Vec::new();
+        if differs(&|r| r.model.clone()) {
+            out.push(SweepAxis::Model);
+        }
+        if differs(&|r| format!("{:?}", r.depth)) {
+            out.push(SweepAxis::Depth);
+        }
+        if differs(&|r| format!("{:?}", r.width)) {
+            out.push(SweepAxis::Width);
+        }
+        if differs(&|r| r.input.clone()) {
+            out.push(SweepAxis::Input);
+        }
+        if differs(&|r| format!("{} {} {}", r.optimizer, r.lr, r.batch)) {
+            out.push(SweepAxis::Recipe);
+        }
+        out
+    }
+}
+
+/// Every sweep under `dir`: `dir` itself when it holds a `summary.json`, and each direct
+/// sub-folder that does (sorted by name).
+pub fn find_sweeps(dir: &Path) -> Result<Vec<SweepSummary>, ReportError> {
+    let mut out = Vec::new();
+    if dir.join("summary.json").is_file() {
+        out.push(SweepSummary::load_dir(dir)?);
+    }
+    let mut subs: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| ReportError::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir() && p.join("summary.json").is_file())
+        .collect();
+    subs.sort();
+    for s in subs {
+        out.push(SweepSummary::load_dir(&s)?);
+    }
+    Ok(out)
+}

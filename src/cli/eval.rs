@@ -1,0 +1,423 @@
+//! `joulebench eval RUN_DIR|MODEL.onnx --dataset D [--backend B] …`: test-set accuracy of one
+//! model on one backend, and (with the `training` feature, for run folders) agreement with the
+//! tch reference on exactly the same inputs (the same spike tensor for spiking models).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use joulebench_data::{apply_preprocess, encode, Dataset, DatasetKind};
+use joulebench_inference::{open_backend, Backend, BackendKind, BackendOptions, ModelSource};
+use joulebench_models::{ModelSpec, Normalize, RunDir, Tensor};
+use serde::Serialize;
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A run folder (spec.json + weights.safetensors, and model.onnx for tract/ort) or any ONNX
+    /// classifier file (then --input-shape is required).
+    model: PathBuf,
+    /// Dataset whose test split is evaluated: mnist1d, mnist or fashion-mnist.
+    #[arg(long)]
+    dataset: String,
+    /// Folder holding the dataset files (default: $JOULEBENCH_DATA/<name> or the fetch folder;
+    /// MNIST-1D is generated when omitted).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Engine: tract, ort, ort-cuda, native, event or tch (tch needs the `training` feature).
+    /// Default: native for run folders, tract for ONNX files.
+    #[arg(long)]
+    backend: Option<String>,
+    /// Worker threads of the backend (explicit for every engine).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Samples per backend call.
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    /// Evaluate only the first N test samples.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Shape of one input sample of a foreign ONNX file, without the batch dimension, e.g.
+    /// `1,28,28` or `784`. Ignored for run folders (their spec says it).
+    #[arg(long, value_name = "DIMS", value_delimiter = ',')]
+    input_shape: Option<Vec<usize>>,
+    /// For a foreign ONNX file: normalize inputs with the dataset's usual mean/std (MNIST
+    /// 0.1307/0.3081) instead of feeding raw [0, 1] values. Run folders use their own preprocessing.
+    #[arg(long)]
+    normalize: bool,
+    /// Seed of the spike encoder (batch i uses seed + i), so every backend sees the same spikes.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Run the tch model on CUDA for the tch backend / the reference (`training` feature).
+    #[arg(long)]
+    cuda: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Agreement of the evaluated backend with the tch reference.
+#[derive(Debug, Serialize)]
+pub struct Agreement {
+    pub reference: String,
+    /// Fraction of samples whose argmax equals the reference's.
+    pub argmax_agreement: f64,
+    /// Largest absolute logit difference over all samples.
+    pub max_abs_diff: f32,
+    pub reference_accuracy: f64,
+}
+
+/// What `eval` reports (the JSON schema of `--json`).
+#[derive(Debug, Serialize)]
+pub struct EvalReport {
+    pub model: String,
+    pub preset: Option<String>,
+    pub backend: String,
+    pub threads: usize,
+    pub dataset: String,
+    pub dataset_source: String,
+    pub samples: usize,
+    pub correct: usize,
+    /// Percent of test samples classified correctly.
+    pub accuracy: f64,
+    pub batch: usize,
+    pub seed: u64,
+    /// Wall-clock seconds of the whole evaluation (data preparation included), measured.
+    pub wall_s: f64,
+    /// Seconds spent inside the backend's `run` calls only, measured with a monotonic clock.
+    pub backend_s: f64,
+    pub us_per_sample: f64,
+    /// Agreement with the tch reference, when it was computed.
+    pub agreement: Option<Agreement>,
+    /// Why no agreement was computed, when it was not.
+    pub agreement_note: Option<String>,
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    if args.batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    if args.threads == 0 {
+        bail!("--threads must be at least 1");
+    }
+    let kind_ds: DatasetKind = args.dataset.parse()?;
+    let (source, spec) = model_source(&args)?;
+    let kind: BackendKind = match &args.backend {
+        Some(b) => b.parse()?,
+        None if spec.is_some() => BackendKind::Native,
+        None => BackendKind::Tract,
+    };
+    let opts = BackendOptions {
+        threads: args.threads,
+        ..Default::default()
+    };
+
+    let data = Dataset::load(kind_ds, args.data_dir.as_deref())
+        .with_context(|| format!("loading the {} dataset", kind_ds.name()))?;
+    let test = &data.test;
+    let n = args.limit.map_or(test.len(), |l| l.min(test.len()));
+    if n == 0 {
+        bail!("nothing to evaluate: the test split is empty or --limit is 0");
+    }
+    if let Some(spec) = &spec {
+        if spec.num_classes != data.num_classes() {
+            bail!(
+                "the model has {} classes but {} has {}: wrong --dataset?",
+                spec.num_classes,
+                data.name(),
+                data.num_classes()
+            );
+        }
+    }
+
+    let mut backend = open(kind, &source, &opts, args.cuda)?;
+    let mut reference = reference_backend(kind, &source, &args);
+    let (mut reference, agreement_note) = match reference.take() {
+        Some(Ok(r)) => (Some(r), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, Some(no_reference_reason(kind, spec.is_some()))),
+    };
+
+    let bar = if args.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(n as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("eval {} on {}", data.name(), kind));
+
+    let (mut correct, mut ref_correct, mut agree) = (0usize, 0usize, 0usize);
+    let mut max_diff = 0.0f32;
+    let mut backend_s = 0.0f64;
+    for (bi, start) in (0..n).step_by(args.batch).enumerate() {
+        let end = (start + args.batch).min(n);
+        let raw = test.batch_range(start, end);
+        let labels: Vec<usize> = (start..end).map(|i| test.labels[i] as usize).collect();
+        let input = prepare(&raw, spec.as_ref(), &args, &data, args.seed + bi as u64)?;
+        let t0 = Instant::now();
+        let logits = backend
+            .run(&input)
+            .with_context(|| format!("{kind} on samples {start}..{end}"))?;
+        backend_s += t0.elapsed().as_secs_f64();
+        let pred = check_logits(&logits, end - start)?;
+        correct += pred.iter().zip(&labels).filter(|(p, l)| p == l).count();
+        if let Some(r) = reference.as_mut() {
+            let rl = r
+                .run(&input)
+                .with_context(|| format!("tch reference on samples {start}..{end}"))?;
+            let rp = check_logits(&rl, end - start)?;
+            ref_correct += rp.iter().zip(&labels).filter(|(p, l)| p == l).count();
+            agree += rp.iter().zip(&pred).filter(|(a, b)| a == b).count();
+            max_diff = max_diff.max(rl.max_abs_diff(&logits)?);
+        }
+        bar.set_position(end as u64);
+    }
+    bar.finish_and_clear();
+
+    let agreement = reference.as_ref().map(|r| Agreement {
+        reference: r.name().to_string(),
+        argmax_agreement: agree as f64 / n as f64,
+        max_abs_diff: max_diff,
+        reference_accuracy: 100.0 * ref_correct as f64 / n as f64,
+    });
+    let report = EvalReport {
+        model: args.model.display().to_string(),
+        preset: spec.as_ref().map(|s| s.preset.clone()),
+        backend: backend.name().to_string(),
+        threads: backend.threads(),
+        dataset: data.name().to_string(),
+        dataset_source: data.source.clone(),
+        samples: n,
+        correct,
+        accuracy: 100.0 * correct as f64 / n as f64,
+        batch: args.batch,
+        seed: args.seed,
+        wall_s: started.elapsed().as_secs_f64(),
+        backend_s,
+        us_per_sample: backend_s * 1e6 / n as f64,
+        agreement_note: if agreement.is_some() {
+            None
+        } else {
+            agreement_note
+        },
+        agreement,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(())
+}
+
+fn model_source(args: &EvalArgs) -> anyhow::Result<(ModelSource, Option<ModelSpec>)> {
+    let p = &args.model;
+    if p.is_dir() {
+        if !RunDir::exists(p) {
+            bail!(
+                "{} is a folder but not a run folder (no spec.json)",
+                p.display()
+            );
+        }
+        let run = RunDir::new(p);
+        let spec = run.spec()?;
+        return Ok((ModelSource::Run(run), Some(spec)));
+    }
+    if !p.is_file() {
+        bail!(
+            "{} does not exist (expected a run folder or an .onnx file)",
+            p.display()
+        );
+    }
+    let shape = args.input_shape.clone().with_context(|| {
+        format!(
+            "{} is an ONNX file: give the shape of one input sample with --input-shape (e.g. 1,28,28)",
+            p.display()
+        )
+    })?;
+    if shape.is_empty() || shape.contains(&0) {
+        bail!("--input-shape {shape:?} must list positive dimensions");
+    }
+    Ok((
+        ModelSource::Onnx {
+            path: p.clone(),
+            input_shape: shape,
+        },
+        None,
+    ))
+}
+
+fn open(
+    kind: BackendKind,
+    source: &ModelSource,
+    opts: &BackendOptions,
+    cuda: bool,
+) -> anyhow::Result<Box<dyn Backend>> {
+    if kind == BackendKind::Tch {
+        #[cfg(feature = "training")]
+        {
+            let ModelSource::Run(run) = source else {
+                bail!("the tch backend needs a run folder, not an ONNX file");
+            };
+            return Ok(joulebench_training::open_tch_backend(run, opts, cuda)?);
+        }
+        #[cfg(not(feature = "training"))]
+        {
+            let _ = cuda;
+        }
+    }
+    Ok(open_backend(kind, source, opts)?)
+}
+
+/// The tch reference for a run folder when the `training` feature is on and the evaluated
+/// backend is not tch itself. `Some(Err(why))` when it could not be opened.
+#[allow(unused_variables)]
+fn reference_backend(
+    kind: BackendKind,
+    source: &ModelSource,
+    args: &EvalArgs,
+) -> Option<Result<Box<dyn Backend>, String>> {
+    #[cfg(feature = "training")]
+    {
+        if kind != BackendKind::Tch {
+            if let ModelSource::Run(run) = source {
+                let opts = BackendOptions {
+                    threads: args.threads,
+                    ..Default::default()
+                };
+                return Some(
+                    joulebench_training::open_tch_backend(run, &opts, args.cuda)
+                        .map_err(|e| e.to_string()),
+                );
+            }
+        }
+    }
+    None
+}
+
+fn no_reference_reason(kind: BackendKind, is_run: bool) -> String {
+    if kind == BackendKind::Tch {
+        "the evaluated backend is the tch reference itself".into()
+    } else if !is_run {
+        "a foreign ONNX file has no tch reference".into()
+    } else {
+        "built without the `training` feature: no tch reference".into()
+    }
+}
+
+/// Raw `[b, sample…]` values in [0, 1] → the backend's input: the run's preprocessing and spike
+/// encoding, or for foreign ONNX files an optional normalization and a reshape to --input-shape.
+fn prepare(
+    raw: &Tensor,
+    spec: Option<&ModelSpec>,
+    args: &EvalArgs,
+    data: &Dataset,
+    seed: u64,
+) -> anyhow::Result<Tensor> {
+    let b = raw.shape[0];
+    match spec {
+        Some(spec) => {
+            let x = apply_preprocess(&spec.preprocess, raw)?;
+            let per: usize = spec.input_shape.iter().product();
+            if x.numel() != b * per {
+                bail!(
+                    "after preprocessing, samples have {} values but the model takes {:?}: wrong --dataset?",
+                    x.numel() / b.max(1),
+                    spec.input_shape
+                );
+            }
+            let mut shape = vec![b];
+            shape.extend_from_slice(&spec.input_shape);
+            let x = Tensor {
+                shape,
+                data: x.data,
+            };
+            if spec.is_spiking() {
+                Ok(encode(spec.encoding, &x, spec.steps, seed)?)
+            } else {
+                Ok(x)
+            }
+        }
+        None => {
+            let shape = args.input_shape.as_ref().expect("checked");
+            let per: usize = shape.iter().product();
+            let have = raw.numel() / b.max(1);
+            if per != have {
+                bail!(
+                    "--input-shape {shape:?} holds {per} values but {} samples have {have}",
+                    data.name()
+                );
+            }
+            let mut x = raw.clone();
+            if args.normalize {
+                if let Some(Normalize { mean, std }) = data.kind.normalize() {
+                    for v in &mut x.data {
+                        *v = (*v - mean) / std;
+                    }
+                }
+            }
+            x.shape = std::iter::once(b).chain(shape.iter().copied()).collect();
+            Ok(x)
+        }
+    }
+}
+
+fn check_logits(logits: &Tensor, rows: usize) -> anyhow::Result<Vec<usize>> {
+    if logits.shape.len() != 2 || logits.shape[0] != rows {
+        bail!(
+            "the model returned shape {:?}, expected [{rows}, classes]",
+            logits.shape
+        );
+    }
+    if let Some(i) = logits.data.iter().position(|v| !v.is_finite()) {
+        bail!("the model returned a non-finite logit at index {i}");
+    }
+    Ok(logits.argmax_rows())
+}
+
+fn print_report(r: &EvalReport) {
+    println!(
+        "model     {}{}",
+        r.model,
+        r.preset
+            .as_ref()
+            .map(|p| format!(" (preset {p})"))
+            .unwrap_or_default()
+    );
+    println!(
+        "dataset   {} test split, {} samples ({})",
+        r.dataset, r.samples, r.dataset_source
+    );
+    println!(
+        "backend   {} ({} thread{}), batch {}",
+        r.backend,
+        r.threads,
+        if r.threads == 1 { "" } else { "s" },
+        r.batch
+    );
+    println!(
+        "accuracy  {:.2} % ({}/{})",
+        r.accuracy, r.correct, r.samples
+    );
+    println!(
+        "time      {:.3} s wall; {:.3} s inside the backend = {:.1} µs/sample (measured, monotonic clock)",
+        r.wall_s, r.backend_s, r.us_per_sample
+    );
+    match (&r.agreement, &r.agreement_note) {
+        (Some(a), _) => println!(
+            "vs {}    argmax agreement {:.3} %, max |Δlogit| {:.2e}, reference accuracy {:.2} %",
+            a.reference,
+            100.0 * a.argmax_agreement,
+            a.max_abs_diff,
+            a.reference_accuracy
+        ),
+        (None, Some(note)) => println!("reference none: {note}"),
+        _ => {}
+    }
+}

@@ -1,0 +1,280 @@
+//! `joulebench profile`: latency, operation counts and energy of one model on one backend.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{anyhow, bail, Context};
+use clap::Args;
+use joulebench_inference::{open_backend, BackendKind, BackendOptions, ModelSource};
+use joulebench_models::{write_atomic, ModelSpec, RunDir};
+use joulebench_profiler::{
+    count_onnx, profile, select, spec_counts, table, EnergyConfig, InputGenerator, LatencyConfig,
+    MeterChoice, ModelInfo, MonotonicClock, ProfileConfig, ProfileRequest, SampleSource,
+    SystemInfo,
+};
+
+#[derive(Args)]
+pub struct ProfileArgs {
+    /// A run folder (spec.json + weights.safetensors [+ model.onnx]) or an ONNX file.
+    target: PathBuf,
+    /// Engine: tract, ort, ort-cuda, native, event, tch.
+    #[arg(long, default_value = "tract")]
+    backend: String,
+    /// Batch sizes for the latency measurement, comma-separated; energy is measured at the first.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    batch: Vec<usize>,
+    /// Worker threads of the backend.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Energy meter: auto (NVML for GPU backends, RAPL for CPU ones, else the estimate), nvml, rapl, estimate.
+    #[arg(long, default_value = "auto")]
+    meter: String,
+    /// Minimum seconds of timed queries per batch size.
+    #[arg(long, default_value_t = 1.0)]
+    duration: f64,
+    /// Minimum number of timed queries per batch size (MLPerf SingleStream: 1024).
+    #[arg(long, default_value_t = 1024)]
+    queries: usize,
+    /// Warm-up queries before timing (not recorded).
+    #[arg(long, default_value_t = 10)]
+    warmup: usize,
+    /// Stop timing a batch size after this many seconds even if --queries is not reached.
+    #[arg(long, default_value_t = 60.0)]
+    max_seconds: f64,
+    /// Also measure Offline throughput (samples/s) at this large batch size.
+    #[arg(long)]
+    offline_batch: Option<usize>,
+    /// Seconds of idle power measurement before the energy windows (0 skips it).
+    #[arg(long, default_value_t = 5.0)]
+    idle: f64,
+    /// Number of energy windows (at least 5).
+    #[arg(long, default_value_t = 5)]
+    windows: usize,
+    /// Minimum energy window length in seconds (raised to 100 × the counter's update period).
+    #[arg(long, default_value_t = 1.0)]
+    min_window: f64,
+    /// GPU index for NVML and GPU backends.
+    #[arg(long, default_value_t = 0)]
+    gpu: u32,
+    /// Device of the tch backend: cpu, or cuda (GPU --gpu). ONNX Runtime's GPU engine is --backend ort-cuda.
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+    device: String,
+    /// powercap sysfs root for RAPL.
+    #[arg(long, default_value = joulebench_profiler::meter::rapl::POWERCAP_ROOT)]
+    powercap_root: PathBuf,
+    /// Use real inputs from this dataset's test split (mnist, fashion-mnist, mnist1d); random inputs otherwise.
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Folder of the dataset files (default: $JOULEBENCH_DATA/<name> or the fetch folder).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Shape of one sample for a bare ONNX file, comma-separated (e.g. 1,28,28); read from the file when it carries a joulebench spec.
+    #[arg(long, value_delimiter = ',')]
+    input_shape: Option<Vec<usize>>,
+    /// Seed of the random inputs and the spike encoder.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print the JSON result instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Write the JSON result to this file (atomically).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// The model behind TARGET: source, spec (when known) and ONNX file (when there is one).
+fn resolve(
+    args: &ProfileArgs,
+) -> anyhow::Result<(ModelSource, Option<ModelSpec>, Option<PathBuf>)> {
+    let t = &args.target;
+    if t.is_dir() {
+        if !RunDir::exists(t) {
+            bail!(
+                "{} is a folder without spec.json: not a run folder",
+                t.display()
+            );
+        }
+        let run = RunDir::new(t);
+        let spec = run.spec()?;
+        let onnx = Some(run.onnx_path()).filter(|p| p.is_file());
+        return Ok((ModelSource::Run(run), Some(spec), onnx));
+    }
+    if !t.is_file() {
+        bail!("{}: no such run folder or ONNX file", t.display());
+    }
+    let bytes = std::fs::read(t).with_context(|| format!("reading {}", t.display()))?;
+    let summary = joulebench_models::onnx::summarize_onnx(&bytes)
+        .map_err(|e| anyhow!("{}: {e}", t.display()))?;
+    let spec = match summary.metadata.get(joulebench_models::onnx::SPEC_KEY) {
+        Some(js) => Some(
+            ModelSpec::from_json(js).map_err(|e| anyhow!("{}: embedded spec: {e}", t.display()))?,
+        ),
+        None => None,
+    };
+    let input_shape = match (&args.input_shape, &spec) {
+        (Some(s), _) => s.clone(),
+        (None, Some(spec)) => spec.input_shape.clone(),
+        (None, None) => bail!(
+            "{}: give the shape of one sample with --input-shape (e.g. 1,28,28)",
+            t.display()
+        ),
+    };
+    if spec.as_ref().is_some_and(|s| s.is_spiking()) {
+        bail!(
+            "{}: spiking ONNX exports take [T, batch, …]; profile their run folder instead",
+            t.display()
+        );
+    }
+    Ok((
+        ModelSource::Onnx {
+            path: t.clone(),
+            input_shape,
+        },
+        spec,
+        Some(t.clone()),
+    ))
+}
+
+fn open(
+    kind: BackendKind,
+    source: &ModelSource,
+    opts: &BackendOptions,
+    cuda: bool,
+) -> anyhow::Result<Box<dyn joulebench_inference::Backend>> {
+    if kind == BackendKind::Tch {
+        #[cfg(feature = "training")]
+        {
+            let ModelSource::Run(run) = source else {
+                bail!("the tch backend needs a run folder (it loads the trained weights), not an ONNX file");
+            };
+            return Ok(joulebench_training::open_tch_backend(run, opts, cuda)?);
+        }
+    }
+    let _ = cuda;
+    Ok(open_backend(kind, source, opts)?)
+}
+
+pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
+    let kind = BackendKind::from_str(&args.backend)?;
+    let meter_choice = MeterChoice::parse(&args.meter).map_err(|e| anyhow!(e))?;
+    if args.batch.is_empty() || args.batch.contains(&0) {
+        bail!("--batch sizes must be at least 1");
+    }
+    let (source, spec, onnx) = resolve(&args)?;
+    let opts = BackendOptions {
+        threads: args.threads,
+        gpu: args.gpu as usize,
+    };
+    let cuda = args.device == "cuda";
+    if cuda && kind != BackendKind::Tch {
+        bail!("--device cuda applies to the tch backend; for ONNX Runtime on the GPU use --backend ort-cuda");
+    }
+    let gpu_backend = kind == BackendKind::OrtCuda || (kind == BackendKind::Tch && cuda);
+    let mut backend = open(kind, &source, &opts, cuda)?;
+
+    let counts = spec.as_ref().map(spec_counts).transpose()?;
+    let (sample_shape, steps) = match (&spec, &source) {
+        (Some(s), _) => (s.input_shape.clone(), s.steps),
+        (None, ModelSource::Onnx { input_shape, .. }) => (input_shape.clone(), 1),
+        (None, ModelSource::Run(_)) => unreachable!("a run always has a spec"),
+    };
+    let onnx_counts = match &onnx {
+        Some(p) => {
+            let shape = match &spec {
+                Some(s) => s.batch_input_shape(1),
+                None => [vec![1], sample_shape.clone()].concat(),
+            };
+            Some(count_onnx(p, &shape, 1, steps)?)
+        }
+        None => None,
+    };
+    let inputs = match (&args.dataset, &spec) {
+        (Some(d), Some(spec)) => {
+            let kind = joulebench_data::DatasetKind::from_str(d)?;
+            let ds = joulebench_data::Dataset::load(kind, args.data_dir.as_deref())?;
+            InputGenerator::for_spec(
+                spec,
+                SampleSource::Dataset {
+                    name: ds.name().into(),
+                    split: ds.test,
+                },
+                args.seed,
+            )
+        }
+        (Some(_), None) => {
+            bail!("--dataset needs a model with a spec (a run folder or a joulebench ONNX export)")
+        }
+        (None, Some(spec)) => InputGenerator::for_spec(spec, SampleSource::Random, args.seed),
+        (None, None) => InputGenerator::for_shape(&sample_shape, args.seed),
+    };
+    let selection = select(meter_choice, gpu_backend, &args.powercap_root, args.gpu)?;
+    if selection.meter.is_none() && args.json {
+        eprintln!("energy: {}", selection.note); // the table shows it otherwise
+    }
+    let name = spec.as_ref().map(|s| s.preset.clone()).unwrap_or_else(|| {
+        args.target
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default()
+    });
+    let req = ProfileRequest {
+        model: ModelInfo {
+            name,
+            source: args.target.display().to_string(),
+            preset: spec.as_ref().map(|s| s.preset.clone()),
+            spiking: spec.as_ref().is_some_and(|s| s.is_spiking()),
+            steps,
+            sample_shape,
+        },
+        counts,
+        onnx_counts,
+        inputs,
+        meter: selection.meter,
+        meter_note: selection.note,
+        gpu_backend,
+        system: SystemInfo::collect(),
+    };
+    let cfg = ProfileConfig {
+        batches: args.batch.clone(),
+        latency: LatencyConfig {
+            warmup_queries: args.warmup,
+            warmup_seconds: 0.0,
+            min_queries: args.queries,
+            min_seconds: args.duration,
+            max_seconds: Some(args.max_seconds),
+        },
+        offline_batch: args.offline_batch,
+        energy: EnergyConfig {
+            idle_seconds: args.idle,
+            min_window_seconds: args.min_window,
+            windows: args.windows,
+        },
+        input_pool: 4,
+    };
+    let bar = indicatif::ProgressBar::new_spinner();
+    let result = profile(
+        &MonotonicClock::new(),
+        backend.as_mut(),
+        req,
+        &cfg,
+        &mut |stage| bar.set_message(stage.to_string()),
+    )?;
+    bar.finish_and_clear();
+    let json = serde_json::to_string_pretty(&result)?;
+    if let Some(out) = &args.out {
+        write_atomic(out, json.as_bytes())?;
+    }
+    if args.json {
+        println!("{json}");
+    } else {
+        print!("{}", table::render(&result));
+        if let Some(out) = &args.out {
+            println!("\nwrote {}", display(out));
+        }
+    }
+    Ok(())
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}

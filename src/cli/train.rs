@@ -1,0 +1,130 @@
+//! `joulebench train`: trains one preset into a run folder (needs the `training` feature).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use joulebench_models::{InputTransform, OptimizerKind, PresetOptions, RunDir};
+use joulebench_training::{
+    load_dataset, train, DeviceChoice, TrainConfig, TrainOptions, TrainOverrides,
+};
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Model preset (see `joulebench models`), e.g. mlp, cnn, ann, snn-temporal, mlp-sweep, cnn1d.
+    #[arg(long)]
+    pub model: String,
+    /// Dataset: mnist1d (generated, no download), mnist or fashion-mnist.
+    #[arg(long, default_value = "mnist1d")]
+    pub dataset: String,
+    /// Folder holding the dataset files (default: $JOULEBENCH_DATA/<dataset>, or generated MNIST-1D).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Epochs (default: the preset's).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Learning rate, > 0 (default: the preset's).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Mini-batch size (default: the preset's).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Optimizer: adam or sgd (SGD uses momentum 0.9) (default: the preset's).
+    #[arg(long)]
+    pub optimizer: Option<String>,
+    /// Hidden width (mlp-sweep).
+    #[arg(long)]
+    pub width: Option<usize>,
+    /// Number of hidden layers (mlp-sweep).
+    #[arg(long)]
+    pub depth: Option<usize>,
+    /// Input transform for 28×28 images: identity, resize14, crop14 or resize8.
+    #[arg(long)]
+    pub input: Option<String>,
+    /// Time steps T of temporal spiking presets (snn-temporal, csnn-temporal).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Device: auto (CUDA when available), cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// libtorch intra-op threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Seed of weights, shuffles and spike encoding (default: the preset's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Train on the first N training samples only (quick runs).
+    #[arg(long)]
+    pub limit_train: Option<usize>,
+    /// Evaluate on the first N test samples only.
+    #[arg(long)]
+    pub limit_test: Option<usize>,
+    /// No progress bar and no per-epoch lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Run folder to write (spec.json, train.json, metrics.json, weights.safetensors, done).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+impl TrainArgs {
+    /// The overrides these flags ask for (validated by `TrainConfig::resolve`).
+    pub fn overrides(&self) -> Result<TrainOverrides> {
+        Ok(TrainOverrides {
+            data_dir: self.data_dir.clone(),
+            options: PresetOptions {
+                width: self.width,
+                depth: self.depth,
+                input: self
+                    .input
+                    .as_deref()
+                    .map(InputTransform::parse)
+                    .transpose()?,
+                steps: self.steps,
+                ..Default::default()
+            },
+            optimizer: self
+                .optimizer
+                .as_deref()
+                .map(OptimizerKind::parse)
+                .transpose()?,
+            lr: self.lr,
+            batch_size: self.batch,
+            epochs: self.epochs,
+            seed: self.seed,
+            device: Some(self.device.parse::<DeviceChoice>()?),
+            threads: self.threads,
+            limit_train: self.limit_train,
+            limit_test: self.limit_test,
+        })
+    }
+}
+
+pub fn run(a: TrainArgs) -> Result<()> {
+    let cfg = TrainConfig::resolve(&a.model, &a.dataset, &a.overrides()?)?;
+    let ds = load_dataset(&cfg).with_context(|| format!("loading dataset {}", cfg.dataset))?;
+    // check preset/dataset fit before touching the output folder
+    joulebench_training::spec_for(&cfg, &ds)?;
+    let run_dir = RunDir::new(&a.out);
+    let outcome = train(
+        &cfg,
+        &ds,
+        &run_dir,
+        TrainOptions {
+            quiet: a.quiet,
+            hook: None,
+        },
+    )?;
+    let last = outcome.metrics.last().context("no epoch ran")?;
+    println!(
+        "{} on {}: test accuracy {:.2}% after {} epochs, {:.1} s training on {} → {}",
+        cfg.preset,
+        cfg.dataset,
+        100.0 * last.test_acc,
+        cfg.epochs,
+        outcome.metrics.train_seconds(),
+        outcome.metrics.device,
+        a.out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,358 @@
+//! `joulebench data …` end to end: the built binary on generated data, on bad fixtures written to
+//! temp folders (each must fail with a non-zero exit and a message naming the file and the
+//! problem), and on the real datasets when `JOULEBENCH_DATA` is set.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use joulebench_data::idx::{encode_idx_images, encode_idx_labels};
+use joulebench_data::read::gzip;
+
+fn joulebench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_joulebench"))
+        .args(args)
+        .env_remove("JOULEBENCH_DATA")
+        .env("XDG_CACHE_HOME", "/nonexistent-joulebench-test-cache")
+        .output()
+        .expect("run joulebench")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs `joulebench args`, expects failure (exit code 1, no panic) and returns stderr.
+fn fails(args: &[&str]) -> String {
+    let o = joulebench(args);
+    let err = stderr(&o);
+    assert!(
+        !o.status.success(),
+        "expected failure of {args:?}, got success: {}",
+        stdout(&o)
+    );
+    assert!(!err.contains("panicked"), "panic in {args:?}: {err}");
+    err
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A tiny valid MNIST-layout folder: `n_train` / `n_test` samples, gzip-compressed IDX.
+fn write_fixture(dir: &Path, n_train: usize, n_test: usize) {
+    for (stem, n) in [("train", n_train), ("t10k", n_test)] {
+        let px: Vec<u8> = (0..n * 784).map(|i| (i % 251) as u8).collect();
+        let lab: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        std::fs::write(
+            dir.join(format!("{stem}-images-idx3-ubyte.gz")),
+            gzip(&encode_idx_images(n, 28, 28, &px)),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join(format!("{stem}-labels-idx1-ubyte.gz")),
+            gzip(&encode_idx_labels(&lab)),
+        )
+        .unwrap();
+    }
+}
+
+fn fixture() -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().to_path_buf();
+    write_fixture(&d, 20, 10);
+    (t, d)
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "failed: {}", stderr(o));
+    serde_json::from_str(&stdout(o)).expect("JSON output")
+}
+
+#[test]
+fn info_mnist1d_generated() {
+    let v = json(&joulebench(&[
+        "data",
+        "info",
+        "--dataset",
+        "mnist1d",
+        "--json",
+    ]));
+    assert_eq!(v["train"]["count"], 4000);
+    assert_eq!(v["test"]["count"], 1000);
+    assert_eq!(v["sample_shape"], serde_json::json!([1, 40]));
+    let total: u64 = (0..10)
+        .map(|i| {
+            v["train"]["class_counts"][i].as_u64().unwrap()
+                + v["test"]["class_counts"][i].as_u64().unwrap()
+        })
+        .sum();
+    assert_eq!(total, 5000);
+    // standardized over both splits together: the train mean is near 0
+    assert!(v["train"]["value_mean"].as_f64().unwrap().abs() < 0.05);
+    // text output too
+    let o = joulebench(&["data", "info"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("mnist1d") && stdout(&o).contains("4000"));
+}
+
+#[test]
+fn info_reads_a_valid_fixture() {
+    let (_t, d) = fixture();
+    let v = json(&joulebench(&[
+        "data",
+        "info",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        s(&d),
+        "--json",
+    ]));
+    assert_eq!(v["train"]["count"], 20);
+    assert_eq!(
+        v["train"]["class_counts"],
+        serde_json::json!([2, 2, 2, 2, 2, 2, 2, 2, 2, 2])
+    );
+    assert_eq!(v["sample_shape"], serde_json::json!([1, 28, 28]));
+}
+
+#[test]
+fn truncated_gz_fails() {
+    let (_t, d) = fixture();
+    let f = d.join("train-images-idx3-ubyte.gz");
+    let bytes = std::fs::read(&f).unwrap();
+    std::fs::write(&f, &bytes[..bytes.len() / 2]).unwrap();
+    let err = fails(&["data", "info", "--dataset", "mnist", "--data-dir", s(&d)]);
+    assert!(
+        err.contains("train-images-idx3-ubyte.gz") && err.contains("truncated"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_magic_fails() {
+    let (_t, d) = fixture();
+    // the label file where the image file should be
+    std::fs::copy(
+        d.join("t10k-labels-idx1-ubyte.gz"),
+        d.join("t10k-images-idx3-ubyte.gz"),
+    )
+    .unwrap();
+    let err = fails(&["data", "info", "--dataset", "mnist", "--data-dir", s(&d)]);
+    assert!(
+        err.contains("t10k-images-idx3-ubyte.gz")
+            && err.contains("at byte 0")
+            && err.contains("wrong magic number 2049"),
+        "{err}"
+    );
+}
+
+#[test]
+fn label_11_fails() {
+    let (_t, d) = fixture();
+    let mut lab: Vec<u8> = (0..10).map(|i| i as u8).collect();
+    lab[4] = 11;
+    std::fs::write(
+        d.join("t10k-labels-idx1-ubyte.gz"),
+        gzip(&encode_idx_labels(&lab)),
+    )
+    .unwrap();
+    let err = fails(&[
+        "data",
+        "info",
+        "--dataset",
+        "fashion-mnist",
+        "--data-dir",
+        s(&d),
+    ]);
+    assert!(
+        err.contains("t10k-labels-idx1-ubyte.gz")
+            && err.contains("at byte 12")
+            && err.contains("label 11 of sample 4"),
+        "{err}"
+    );
+}
+
+#[test]
+fn csv_row_with_783_pixels_fails() {
+    let t = tempfile::tempdir().unwrap();
+    let row = |n: usize| format!("3,{}\n", vec!["0"; n].join(","));
+    let header = format!(
+        "label,{}\n",
+        (0..784)
+            .map(|i| format!("p{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    std::fs::write(
+        t.path().join("mnist_train.csv"),
+        format!("{header}{}{}{}", row(784), row(784), row(783)),
+    )
+    .unwrap();
+    std::fs::write(t.path().join("mnist_test.csv"), row(784)).unwrap();
+    let err = fails(&[
+        "data",
+        "info",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        s(t.path()),
+    ]);
+    assert!(
+        err.contains("mnist_train.csv: line 4") && err.contains("783 pixels"),
+        "{err}"
+    );
+}
+
+#[test]
+fn empty_file_fails() {
+    let (_t, d) = fixture();
+    std::fs::write(d.join("train-labels-idx1-ubyte.gz"), b"").unwrap();
+    let err = fails(&["data", "info", "--dataset", "mnist", "--data-dir", s(&d)]);
+    assert!(
+        err.contains("train-labels-idx1-ubyte.gz") && err.contains("empty file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn image_label_count_disagreement_fails() {
+    let (_t, d) = fixture();
+    std::fs::write(
+        d.join("train-labels-idx1-ubyte.gz"),
+        gzip(&encode_idx_labels(&[1; 19])),
+    )
+    .unwrap();
+    let err = fails(&["data", "info", "--dataset", "mnist", "--data-dir", s(&d)]);
+    assert!(
+        err.contains("disagree") && err.contains("20 images but 19 labels"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_data_says_how_to_get_it() {
+    let t = tempfile::tempdir().unwrap();
+    let err = fails(&[
+        "data",
+        "info",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        s(&t.path().join("absent")),
+    ]);
+    assert!(
+        err.contains("does not exist") && err.contains("joulebench data fetch mnist"),
+        "{err}"
+    );
+    // no --data-dir, no JOULEBENCH_DATA, empty cache: same advice
+    let err = fails(&["data", "info", "--dataset", "fashion-mnist"]);
+    assert!(err.contains("joulebench data fetch fashion-mnist"), "{err}");
+    let err = fails(&["data", "info", "--dataset", "cifar10"]);
+    assert!(err.contains("unknown dataset"), "{err}");
+}
+
+#[test]
+fn fetch_checksum_mismatch_fails_and_writes_nothing() {
+    let (_t, src) = fixture(); // right names, wrong bytes
+    let dst = tempfile::tempdir().unwrap();
+    let out = dst.path().join("mnist");
+    let err = fails(&[
+        "data",
+        "fetch",
+        "mnist",
+        "--from",
+        s(&src),
+        "--dir",
+        s(&out),
+    ]);
+    assert!(
+        err.contains("checksum mismatch") && err.contains("train-images-idx3-ubyte.gz"),
+        "{err}"
+    );
+    assert!(
+        err.contains("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"),
+        "expected hash named: {err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .map(|r| r.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let err = fails(&["data", "fetch", "mnist1d", "--dir", s(&out)]);
+    assert!(err.contains("generated"), "{err}");
+}
+
+fn shared(sub: &str) -> Option<PathBuf> {
+    let root = PathBuf::from(std::env::var_os("JOULEBENCH_DATA")?);
+    let d = root.join(sub);
+    d.is_dir().then_some(d)
+}
+
+#[test]
+fn info_real_mnist_reports_known_counts() {
+    let Some(d) = shared("mnist") else {
+        eprintln!("note: JOULEBENCH_DATA not set; real-MNIST CLI check skipped");
+        return;
+    };
+    let v = json(&joulebench(&[
+        "data",
+        "info",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        s(&d),
+        "--json",
+    ]));
+    assert_eq!(v["train"]["count"], 60000);
+    assert_eq!(v["test"]["count"], 10000);
+    assert_eq!(
+        v["train"]["class_counts"],
+        serde_json::json!([5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949])
+    );
+}
+
+#[test]
+fn fetch_from_real_files_then_info() {
+    let Some(src) = shared("fashion-mnist") else {
+        eprintln!("note: JOULEBENCH_DATA not set; fetch --from check skipped");
+        return;
+    };
+    let dst = tempfile::tempdir().unwrap();
+    let out = dst.path().join("fm");
+    let o = joulebench(&[
+        "data",
+        "fetch",
+        "fashion-mnist",
+        "--from",
+        s(&src),
+        "--dir",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("copied from"), "{}", stdout(&o));
+    let o = joulebench(&[
+        "data",
+        "fetch",
+        "fashion-mnist",
+        "--from",
+        s(&src),
+        "--dir",
+        s(&out),
+    ]);
+    assert!(stdout(&o).contains("already present"), "{}", stdout(&o));
+    let v = json(&joulebench(&[
+        "data",
+        "info",
+        "--dataset",
+        "fashion-mnist",
+        "--data-dir",
+        s(&out),
+        "--json",
+    ]));
+    assert_eq!(
+        v["train"]["class_counts"],
+        serde_json::json!(vec![6000; 10])
+    );
+}

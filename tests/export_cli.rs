@@ -1,0 +1,144 @@
+//! `joulebench export`: a run folder made with the library (random weights) becomes an ONNX
+//! file that tract loads and runs; a missing run folder is a clear error.
+
+use std::process::Command;
+
+use joulebench_models::onnx::summarize_onnx;
+use joulebench_models::{build_preset, DataShape, PresetOptions, RunDir, Weights};
+use tract_onnx::prelude::*;
+
+fn joulebench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_joulebench"))
+}
+
+fn make_run(
+    dir: &std::path::Path,
+    preset: &str,
+    opts: PresetOptions,
+) -> joulebench_models::ModelSpec {
+    let data = DataShape {
+        dataset: "mnist".into(),
+        sample_shape: vec![1, 28, 28],
+        num_classes: 10,
+        normalize: None,
+    };
+    let spec = build_preset(preset, &data, &opts).unwrap();
+    let run = RunDir::new(dir);
+    run.write_spec(&spec).unwrap();
+    Weights::random(&spec, 42)
+        .save(&run.weights_path())
+        .unwrap();
+    spec
+}
+
+#[test]
+fn export_writes_model_onnx_that_tract_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let spec = make_run(
+        &dir,
+        "snn-temporal",
+        PresetOptions {
+            steps: Some(3),
+            ..Default::default()
+        },
+    );
+    std::fs::write(
+        dir.join("train.json"),
+        r#"{"preset": "snn-temporal", "seed": 42}"#,
+    )
+    .unwrap();
+
+    let out = joulebench().arg("export").arg(&dir).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = dir.join("model.onnx");
+    assert!(stdout.contains(&path.display().to_string()), "{stdout}");
+    assert!(
+        stdout.contains("opset 17") && stdout.contains("nodes"),
+        "{stdout}"
+    );
+
+    let bytes = std::fs::read(&path).unwrap();
+    let s = summarize_onnx(&bytes).unwrap();
+    assert_eq!(
+        s.metadata["joulebench.train"],
+        r#"{"preset": "snn-temporal", "seed": 42}"#
+    );
+    assert!(stdout.contains(&format!("{} nodes", s.nodes)), "{stdout}");
+
+    let plan = tract_onnx::onnx()
+        .model_for_path(&path)
+        .unwrap()
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap();
+    let shape = spec.batch_input_shape(2);
+    let n: usize = shape.iter().product();
+    let x = tract_onnx::prelude::Tensor::from_shape(&shape, &vec![1.0f32; n]).unwrap();
+    let y = plan.run(tvec!(x.into_tvalue())).unwrap();
+    assert_eq!(y[0].shape(), &[2, 10]);
+
+    // --out puts the file elsewhere.
+    let other = tmp.path().join("elsewhere/ann.onnx");
+    let ann = tmp.path().join("ann");
+    make_run(&ann, "ann", PresetOptions::default());
+    let out = joulebench()
+        .arg("export")
+        .arg(&ann)
+        .arg("--out")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(other.is_file() && !ann.join("model.onnx").exists());
+}
+
+#[test]
+fn export_of_a_missing_or_broken_run_fails_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no-such-run");
+    let out = joulebench().arg("export").arg(&missing).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no-such-run") && err.contains("does not exist"),
+        "{err}"
+    );
+
+    // A run folder whose weights do not fit its spec names the tensor.
+    let dir = tmp.path().join("run");
+    make_run(&dir, "mlp", PresetOptions::default());
+    let other = build_preset(
+        "mlp-sweep",
+        &DataShape {
+            dataset: "mnist".into(),
+            sample_shape: vec![1, 28, 28],
+            num_classes: 10,
+            normalize: None,
+        },
+        &PresetOptions {
+            width: Some(8),
+            depth: Some(1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    Weights::random(&other, 1)
+        .save(&RunDir::new(&dir).weights_path())
+        .unwrap();
+    let out = joulebench().arg("export").arg(&dir).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("fc1.weight"), "{err}");
+    assert!(!dir.join("model.onnx").exists());
+}

@@ -1,0 +1,338 @@
+//! `joulebench profile` and `joulebench meters` as a user runs them (real child processes).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use joulebench_models::{build_preset, write_onnx, DataShape, PresetOptions, RunDir, Weights};
+
+fn jb(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_joulebench"))
+        .args(args)
+        .output()
+        .expect("run joulebench")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A run folder with random weights and its ONNX export (no training needed).
+fn make_run(dir: &Path, preset: &str, steps: Option<usize>) -> joulebench_models::ModelSpec {
+    let data = DataShape {
+        dataset: "mnist1d".into(),
+        sample_shape: vec![1, 40],
+        num_classes: 10,
+        normalize: None,
+    };
+    let spec = build_preset(
+        preset,
+        &data,
+        &PresetOptions {
+            steps,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let run = RunDir::new(dir);
+    run.write_spec(&spec).unwrap();
+    let w = Weights::random(&spec, 3);
+    w.save(&run.weights_path()).unwrap();
+    write_onnx(&run.onnx_path(), &spec, &w, &[]).unwrap();
+    spec
+}
+
+fn fake_powercap(root: &Path) {
+    for (dir, name, e) in [
+        ("intel-rapl:0", "package-0", 1000u64),
+        ("intel-rapl:0:0", "dram", 10),
+    ] {
+        let d = root.join(dir);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("name"), name).unwrap();
+        std::fs::write(d.join("energy_uj"), e.to_string()).unwrap();
+        std::fs::write(d.join("max_energy_range_uj"), "262143328850").unwrap();
+    }
+}
+
+#[test]
+fn meters_lists_domains_or_why_unavailable() {
+    let tmp = tempfile::tempdir().unwrap();
+    fake_powercap(tmp.path());
+    let o = jb(&[
+        "meters",
+        "--json",
+        "--powercap-root",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let list = v.as_array().unwrap();
+    let rapl = list.iter().find(|m| m["name"] == "rapl").unwrap();
+    assert_eq!(rapl["available"], true);
+    let names: Vec<&str> = rapl["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["package-0", "package-0/dram"]);
+    assert_eq!(rapl["domains"][0]["resolution_j"], 1e-6);
+    let nvml = list.iter().find(|m| m["name"] == "nvml").unwrap();
+    // on a machine without an NVIDIA driver the reason must say so; with one, domains are listed
+    if nvml["available"] == false {
+        assert!(nvml["reason"].as_str().unwrap().len() > 10);
+    } else {
+        assert!(!nvml["domains"].as_array().unwrap().is_empty());
+    }
+    // no powercap tree: a reason, exit 0 (listing is not an error)
+    let o = jb(&[
+        "meters",
+        "--powercap-root",
+        tmp.path().join("none").to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    assert!(
+        text(&o).contains("rapl: unavailable — no powercap interface"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn profile_run_folder_with_tract_and_native() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("ann");
+    let spec = make_run(&run, "ann", None);
+    let counts = joulebench_models::OpCounts::of(&spec).unwrap();
+    let out = tmp.path().join("res").join("profile.json");
+    let o = jb(&[
+        "profile",
+        run.to_str().unwrap(),
+        "--backend",
+        "tract",
+        "--batch",
+        "1,4",
+        "--queries",
+        "20",
+        "--duration",
+        "0",
+        "--warmup",
+        "2",
+        "--meter",
+        "estimate",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["backend"]["name"], "tract");
+    let lat = v["latency"].as_array().unwrap();
+    assert_eq!(lat.len(), 2);
+    assert_eq!(lat[1]["batch"], 4);
+    assert!(lat[0]["queries"].as_u64().unwrap() >= 20);
+    assert!(lat[0]["per_query_s"]["p50"].as_f64().unwrap() > 0.0);
+    assert!(lat[0]["harness_overhead_s"]["n"].as_u64().unwrap() >= 20);
+    assert_eq!(v["counts"]["macs"].as_u64().unwrap(), counts.total_macs);
+    assert_eq!(
+        v["onnx_counts"]["counts"]["macs"].as_u64().unwrap(),
+        counts.total_macs
+    );
+    assert_eq!(
+        v["onnx_counts"]["counts"]["params"].as_u64().unwrap(),
+        counts.total_params
+    );
+    assert!(
+        v["energy"]["measured"].is_null(),
+        "estimate requested: nothing may look measured"
+    );
+    assert_eq!(v["energy"]["estimate"]["label"], "estimate");
+    assert!(
+        v["system"]["cpu_model"].is_string() && v["system"]["memory_bytes"].as_u64().unwrap() > 0
+    );
+    // --out holds the same result
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(saved, v);
+
+    // the table, native backend
+    let o = jb(&[
+        "profile",
+        run.to_str().unwrap(),
+        "--backend",
+        "native",
+        "--queries",
+        "10",
+        "--duration",
+        "0",
+        "--meter",
+        "estimate",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        t.contains("ann on native") && t.contains("latency") && t.contains("estimate (horowitz"),
+        "{t}"
+    );
+}
+
+#[test]
+fn auto_meter_falls_back_to_the_estimate_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("mlp1d");
+    make_run(&run, "mlp1d", None);
+    let o = jb(&[
+        "profile",
+        run.to_str().unwrap(),
+        "--backend",
+        "native",
+        "--queries",
+        "5",
+        "--duration",
+        "0",
+        "--meter",
+        "auto",
+        "--powercap-root",
+        tmp.path().join("no-powercap").to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("auto: no rapl meter") && err.contains("falling back to the estimate"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["energy"]["meter_note"]
+        .as_str()
+        .unwrap()
+        .contains("no powercap interface"));
+}
+
+#[test]
+fn profile_errors_are_clear_and_non_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("ann");
+    make_run(&run, "ann", None);
+    let r = run.to_str().unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "profile".into(),
+                tmp.path().join("nothing").display().to_string(),
+            ],
+            "no such run folder or ONNX file",
+        ),
+        (
+            vec![
+                "profile".into(),
+                r.into(),
+                "--backend".into(),
+                "warp".into(),
+            ],
+            "unknown backend",
+        ),
+        (
+            vec![
+                "profile".into(),
+                r.into(),
+                "--meter".into(),
+                "joulemeter".into(),
+            ],
+            "unknown meter",
+        ),
+        (
+            vec!["profile".into(), r.into(), "--batch".into(), "0".into()],
+            "at least 1",
+        ),
+        (
+            vec![
+                "profile".into(),
+                r.into(),
+                "--meter".into(),
+                "rapl".into(),
+                "--powercap-root".into(),
+                tmp.path().join("x").display().to_string(),
+            ],
+            "no powercap interface",
+        ),
+    ];
+    for (args, want) in cases {
+        let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        let o = jb(&a);
+        assert!(!o.status.success(), "{args:?} should fail");
+        assert!(text(&o).contains(want), "{args:?}: {}", text(&o));
+    }
+    let empty = tmp.path().join("empty.onnx");
+    std::fs::write(&empty, b"").unwrap();
+    let o = jb(&["profile", empty.to_str().unwrap(), "--input-shape", "1,40"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("empty.onnx"), "{}", text(&o));
+}
+
+#[test]
+fn profile_bare_onnx_and_spiking_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("cnn1d");
+    let spec = make_run(&run, "cnn1d", None);
+    let onnx = RunDir::new(&run).onnx_path();
+    let o = jb(&[
+        "profile",
+        onnx.to_str().unwrap(),
+        "--backend",
+        "tract",
+        "--queries",
+        "5",
+        "--duration",
+        "0",
+        "--meter",
+        "estimate",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["model"]["sample_shape"],
+        serde_json::json!(spec.input_shape)
+    );
+    assert_eq!(
+        v["onnx_counts"]["counts"]["macs"].as_u64().unwrap(),
+        joulebench_models::OpCounts::of(&spec).unwrap().total_macs
+    );
+
+    let srun = tmp.path().join("snn");
+    let sspec = make_run(&srun, "snn-temporal", Some(3));
+    let o = jb(&[
+        "profile",
+        srun.to_str().unwrap(),
+        "--backend",
+        "tract",
+        "--batch",
+        "2",
+        "--queries",
+        "5",
+        "--duration",
+        "0",
+        "--meter",
+        "estimate",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["model"]["spiking"], true);
+    assert_eq!(v["model"]["steps"], 3);
+    assert!(v["inputs"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("encoded Rate over T = 3"));
+    assert_eq!(
+        v["counts"]["membrane_updates"].as_u64().unwrap(),
+        3 * (256 + 128 + 10)
+    );
+    assert_eq!(v["counts"]["steps"], sspec.steps);
+}

@@ -1,0 +1,72 @@
+//! `joulebench run` end to end on a small slice: trains one MNIST-1D preset, exports it,
+//! evaluates and profiles one backend, writes results + report; a second run skips every
+//! finished stage and leaves the results intact.
+#![cfg(feature = "training")]
+
+use std::process::Command;
+
+fn run(out: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_joulebench"))
+        .args([
+            "run",
+            "--quick",
+            "--models",
+            "mlp1d",
+            "--backends",
+            "native",
+            "--meter",
+            "estimate",
+            "--out",
+        ])
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn run_writes_results_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("train mlp1d") && err.contains("report"),
+        "{err}"
+    );
+    let data: joulebench_report::ReportData =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(data.models.len(), 1);
+    let m = &data.models[0];
+    assert_eq!(
+        m.macs,
+        40 * 64 + 64 * 10,
+        "mlp1d MACs counted from the spec"
+    );
+    assert_eq!(m.training.as_ref().unwrap().epochs.len(), 2);
+    // One row per batch size (quick: 1 and 16), energy estimated (no meter asked for) and labelled so.
+    assert_eq!(data.inference.len(), 2);
+    let e = data.inference[0].energy.as_ref().unwrap();
+    assert!(e.source.is_estimate() && e.joules > 0.0);
+    let acc = data.inference[0].accuracy.unwrap();
+    assert!(acc > 0.1, "above chance after 2 epochs: {acc}");
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.contains("estimate: "));
+    let csv = std::fs::read_to_string(dir.path().join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3);
+
+    let weights = dir.path().join("runs/mlp1d/weights.safetensors");
+    let before = std::fs::metadata(&weights).unwrap().modified().unwrap();
+    let out = run(dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(
+        err.matches("skipped").count(),
+        3,
+        "train, export and bench are skipped: {err}"
+    );
+    assert_eq!(
+        std::fs::metadata(&weights).unwrap().modified().unwrap(),
+        before
+    );
+}

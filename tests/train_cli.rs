@@ -1,0 +1,200 @@
+//! `joulebench train`: a quick real run, and every kind of bad input → clear error, non-zero exit.
+#![cfg(feature = "training")]
+
+use std::process::{Command, Output};
+
+fn joulebench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_joulebench"))
+        .args(args)
+        .output()
+        .expect("runs the joulebench binary")
+}
+
+fn fails_with(args: &[&str], needle: &str) {
+    let out = joulebench(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} should fail");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?}: exit code, stderr: {err}"
+    );
+    assert!(
+        err.contains(needle),
+        "{args:?}: expected `{needle}` in stderr, got: {err}"
+    );
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+}
+
+#[test]
+fn train_writes_a_complete_run_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let o = out.to_str().unwrap();
+    let res = joulebench(&[
+        "train",
+        "--model",
+        "mlp1d",
+        "--dataset",
+        "mnist1d",
+        "--epochs",
+        "2",
+        "--limit-train",
+        "800",
+        "--limit-test",
+        "200",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        o,
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    for f in [
+        "spec.json",
+        "train.json",
+        "metrics.json",
+        "weights.safetensors",
+        "done",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let epochs = m["epochs"].as_array().unwrap();
+    assert_eq!(epochs.len(), 2);
+    assert_eq!(m["train_samples"], 800);
+    assert_eq!(m["test_samples"], 200);
+    for e in epochs {
+        for k in [
+            "train_loss",
+            "train_acc",
+            "test_loss",
+            "test_acc",
+            "wall_s",
+            "samples_per_s",
+        ] {
+            assert!(e[k].as_f64().is_some(), "epoch field {k} missing: {e}");
+        }
+        assert!(e.get("energy").is_some());
+    }
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("train.json")).unwrap()).unwrap();
+    assert_eq!(cfg["preset"], "mlp1d");
+    assert_eq!(cfg["lr"], 0.001); // the preset's default
+    assert_eq!(cfg["batch_size"], 64);
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(stdout.contains("test accuracy"), "{stdout}");
+}
+
+#[test]
+fn bad_input_is_refused_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = tmp.path().join("x");
+    let o = o.to_str().unwrap();
+    let base = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["train", "--device", "cpu", "--quiet", "--out", o]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |extra: &[&str], needle: &str| {
+        let v = base(extra);
+        let args: Vec<&str> = v.iter().map(|s| s.as_str()).collect();
+        fails_with(&args, needle);
+    };
+    run(
+        &["--model", "resnet50", "--dataset", "mnist1d"],
+        "unknown preset `resnet50`",
+    );
+    run(
+        &["--model", "cnn", "--dataset", "mnist1d"],
+        "does not fit mnist1d",
+    );
+    run(
+        &[
+            "--model",
+            "mlp-sweep",
+            "--dataset",
+            "mnist1d",
+            "--width",
+            "0",
+        ],
+        "width must be at least 1",
+    );
+    run(
+        &["--model", "mlp1d", "--dataset", "mnist1d", "--lr", "0"],
+        "learning rate",
+    );
+    run(
+        &["--model", "mlp1d", "--dataset", "mnist1d", "--lr=-0.1"],
+        "learning rate",
+    );
+    run(
+        &[
+            "--model",
+            "snn-temporal",
+            "--dataset",
+            "mnist1d",
+            "--steps",
+            "0",
+        ],
+        "steps must be at least 1",
+    );
+    run(
+        &[
+            "--model",
+            "mlp",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            "/nonexistent/joulebench-data",
+        ],
+        "/nonexistent/joulebench-data",
+    );
+    run(&["--model", "mlp", "--dataset", "cifar10"], "cifar10");
+    run(
+        &[
+            "--model",
+            "mlp",
+            "--dataset",
+            "mnist1d",
+            "--optimizer",
+            "lbfgs",
+        ],
+        "unknown optimizer",
+    );
+    run(
+        &[
+            "--model",
+            "mlp-sweep",
+            "--dataset",
+            "mnist1d",
+            "--input",
+            "resize14",
+        ],
+        "needs 2-D",
+    );
+    fails_with(
+        &[
+            "train",
+            "--model",
+            "mlp1d",
+            "--dataset",
+            "mnist1d",
+            "--device",
+            "tpu",
+            "--out",
+            o,
+        ],
+        "unknown device",
+    );
+    // nothing was written for refused runs
+    assert!(!std::path::Path::new(o).join("done").exists());
+}

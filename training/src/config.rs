@@ -1,0 +1,132 @@
+//! The training configuration of one run (`RUN/train.json`), resolved from a preset's defaults
+//! and the user's overrides.
+
+use std::path::PathBuf;
+
+use joulebench_models::{preset_info, write_atomic, OptimizerKind, PresetOptions, RunDir};
+use serde::{Deserialize, Serialize};
+
+use crate::device::DeviceChoice;
+use crate::error::{Result, TrainError};
+
+/// Everything that defines one training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub preset: String,
+    /// `mnist`, `fashion-mnist` or `mnist1d`.
+    pub dataset: String,
+    /// Folder the dataset was read from (`None`: `$JOULEBENCH_DATA/<name>` or generated MNIST-1D).
+    pub data_dir: Option<PathBuf>,
+    /// Preset knobs (width, depth, input transform, steps, β, surrogate).
+    pub options: PresetOptions,
+    pub optimizer: OptimizerKind,
+    /// Learning rate (> 0). SGD uses momentum 0.9.
+    pub lr: f64,
+    pub batch_size: usize,
+    pub epochs: usize,
+    /// Seeds libtorch (`tch::manual_seed`: initial weights, training spike encoding) and the
+    /// mini-batch shuffles (ChaCha8, stream = epoch) and the test-set spike encoding.
+    pub seed: u64,
+    pub device: DeviceChoice,
+    /// libtorch intra-op threads (`None`: libtorch's default, one per core).
+    pub threads: Option<usize>,
+    /// Use only the first N training samples (quick runs, tests).
+    pub limit_train: Option<usize>,
+    /// Use only the first N test samples.
+    pub limit_test: Option<usize>,
+}
+
+/// User overrides; `None` keeps the preset's default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainOverrides {
+    pub data_dir: Option<PathBuf>,
+    pub options: PresetOptions,
+    pub optimizer: Option<OptimizerKind>,
+    pub lr: Option<f64>,
+    pub batch_size: Option<usize>,
+    pub epochs: Option<usize>,
+    pub seed: Option<u64>,
+    pub device: Option<DeviceChoice>,
+    pub threads: Option<usize>,
+    pub limit_train: Option<usize>,
+    pub limit_test: Option<usize>,
+}
+
+impl TrainConfig {
+    /// A preset's defaults (`joulebench_models::preset_info(name).defaults`) with `o` applied.
+    pub fn resolve(preset: &str, dataset: &str, o: &TrainOverrides) -> Result<TrainConfig> {
+        let info = preset_info(preset)?;
+        let d = info.defaults;
+        let cfg = TrainConfig {
+            preset: preset.to_string(),
+            dataset: dataset.to_string(),
+            data_dir: o.data_dir.clone(),
+            options: o.options.clone(),
+            optimizer: o.optimizer.unwrap_or(d.optimizer),
+            lr: o.lr.unwrap_or(d.lr),
+            batch_size: o.batch_size.unwrap_or(d.batch_size),
+            epochs: o.epochs.unwrap_or(d.epochs),
+            seed: o.seed.unwrap_or(d.seed),
+            device: o.device.unwrap_or_default(),
+            threads: o.threads,
+            limit_train: o.limit_train,
+            limit_test: o.limit_test,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks the numbers: lr finite and > 0, batch, epochs, threads, limits ≥ 1, width, depth,
+    /// steps ≥ 1.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |s: String| Err(TrainError::Config(s));
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!(
+                "learning rate must be a finite number > 0, got {}",
+                self.lr
+            ));
+        }
+        if self.batch_size == 0 {
+            return bad("batch size must be at least 1".into());
+        }
+        if self.epochs == 0 {
+            return bad("epochs must be at least 1".into());
+        }
+        if self.threads == Some(0) {
+            return bad("threads must be at least 1".into());
+        }
+        if self.limit_train == Some(0) || self.limit_test == Some(0) {
+            return bad("--limit-train / --limit-test must be at least 1".into());
+        }
+        if self.options.width == Some(0) {
+            return bad("width must be at least 1".into());
+        }
+        if self.options.depth == Some(0) {
+            return bad("depth must be at least 1".into());
+        }
+        if self.options.steps == Some(0) {
+            return bad("steps must be at least 1".into());
+        }
+        if let Some(b) = self.options.beta {
+            if !(b.is_finite() && (0.0..=1.0).contains(&b)) {
+                return bad(format!("beta must be in [0, 1], got {b}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `RUN/train.json` atomically.
+    pub fn save(&self, run: &RunDir) -> Result<()> {
+        let s = serde_json::to_string_pretty(self)
+            .map_err(|e| TrainError::Config(format!("train config JSON: {e}")))?;
+        write_atomic(&run.train_config_path(), s.as_bytes())?;
+        Ok(())
+    }
+
+    pub fn load(run: &RunDir) -> Result<TrainConfig> {
+        let p = run.train_config_path();
+        let s = std::fs::read_to_string(&p).map_err(|e| TrainError::io(&p, e))?;
+        serde_json::from_str(&s)
+            .map_err(|e| TrainError::Config(format!("{}: bad train config: {e}", p.display())))
+    }
+}

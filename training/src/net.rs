@@ -1,0 +1,291 @@
+//! A [`ModelSpec`] built as a libtorch module.
+//!
+//! Parameters live in a `VarStore` under exactly the names of `ModelSpec::parameters()`
+//! (`fc1.weight`, `conv1.bias`, `rnn.weight_ih`, …), so weights move between libtorch and
+//! `joulebench_models::Weights` (safetensors) by name.
+//!
+//! Input layout (as every backend takes it, see `ModelSpec::batch_input_shape`):
+//! `[B, sample…]` for non-spiking models, `[T, B, sample…]` (the already-encoded tensor) for
+//! spiking ones. Internally the time axis is folded into the batch (`[T·B, …]`) so that
+//! Linear/Conv/pooling layers run once over all steps; LIF layers unfold it (see [`crate::lif`]).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use joulebench_models::{LifParams, ModelSpec, Op, Readout};
+use tch::nn::{self, Init, Module};
+use tch::{Device, Kind, Tensor};
+
+use crate::error::{Result, TrainError};
+use crate::lif::{leak_filter, lif_forward};
+use crate::rnn::ElmanRnn;
+
+enum Block {
+    Flatten,
+    Linear(nn::Linear),
+    Conv1d(nn::Conv1D),
+    Conv2d(nn::Conv2D),
+    MaxPool1d(i64),
+    MaxPool2d(i64),
+    Relu,
+    Tanh,
+    /// RNN and the per-sample input shape it sees.
+    Rnn(ElmanRnn, Vec<usize>),
+    Lif(LifParams),
+}
+
+/// What one forward pass gives.
+pub struct NetOutput {
+    /// `[B, classes]`.
+    pub logits: Tensor,
+    /// Spikes emitted per LIF layer (summed over steps and batch), by layer name; filled only
+    /// when asked for.
+    pub spike_counts: Vec<(String, f64)>,
+}
+
+/// A network built from a [`ModelSpec`], its parameters in a `VarStore`.
+pub struct Net {
+    pub spec: ModelSpec,
+    pub vs: nn::VarStore,
+    blocks: Vec<(String, Block)>,
+    /// Leak filters per (T, β bits), on the model's device.
+    filters: Mutex<HashMap<(usize, u32), Tensor>>,
+}
+
+impl Net {
+    /// Builds the network on `device`. Initialisation follows PyTorch's defaults (Kaiming-uniform
+    /// weights, uniform ±1/√fan_in biases) and uses libtorch's generator: call
+    /// `tch::manual_seed` first for reproducible weights.
+    pub fn new(spec: &ModelSpec, device: Device) -> Result<Net> {
+        spec.validate()?;
+        if spec.steps > 1 && !spec.is_spiking() {
+            return Err(TrainError::Config(format!(
+                "model {}: T > 1 needs LIF layers",
+                spec.preset
+            )));
+        }
+        let vs = nn::VarStore::new(device);
+        let root = vs.root();
+        let mut blocks = Vec::with_capacity(spec.layers.len());
+        let mut shape = spec.input_shape.clone();
+        for layer in &spec.layers {
+            let p = &root / layer.name.as_str();
+            let block = match layer.op {
+                Op::Flatten => Block::Flatten,
+                Op::Linear {
+                    in_features,
+                    out_features,
+                } => Block::Linear(nn::linear(
+                    p,
+                    in_features as i64,
+                    out_features as i64,
+                    Default::default(),
+                )),
+                Op::Conv1d {
+                    in_channels,
+                    out_channels,
+                    kernel_size,
+                    stride,
+                    padding,
+                } => {
+                    let cfg = conv_config(in_channels * kernel_size, stride, padding);
+                    Block::Conv1d(nn::conv1d(
+                        p,
+                        in_channels as i64,
+                        out_channels as i64,
+                        kernel_size as i64,
+                        cfg,
+                    ))
+                }
+                Op::Conv2d {
+                    in_channels,
+                    out_channels,
+                    kernel_size,
+                    stride,
+                    padding,
+                } => {
+                    let cfg = conv_config(in_channels * kernel_size * kernel_size, stride, padding);
+                    Block::Conv2d(nn::conv2d(
+                        p,
+                        in_channels as i64,
+                        out_channels as i64,
+                        kernel_size as i64,
+                        cfg,
+                    ))
+                }
+                Op::MaxPool1d { kernel_size } => Block::MaxPool1d(kernel_size as i64),
+                Op::MaxPool2d { kernel_size } => Block::MaxPool2d(kernel_size as i64),
+                Op::Relu => Block::Relu,
+                Op::Tanh => Block::Tanh,
+                Op::Rnn {
+                    input_size,
+                    hidden_size,
+                } => {
+                    if spec.is_spiking() {
+                        return Err(TrainError::Config(
+                            "an RNN layer inside a spiking model is not supported".into(),
+                        ));
+                    }
+                    Block::Rnn(
+                        ElmanRnn::new(p, input_size as i64, hidden_size as i64),
+                        shape.clone(),
+                    )
+                }
+                Op::Lif(params) => Block::Lif(params),
+            };
+            shape = layer.output_shape(&shape)?;
+            blocks.push((layer.name.clone(), block));
+        }
+        Ok(Net {
+            spec: spec.clone(),
+            vs,
+            blocks,
+            filters: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn device(&self) -> Device {
+        self.vs.device()
+    }
+
+    fn filter(&self, steps: usize, beta: f32) -> Tensor {
+        let mut map = self.filters.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry((steps, beta.to_bits()))
+            .or_insert_with(|| {
+                Tensor::from_slice(&leak_filter(steps, beta))
+                    .reshape([steps as i64, steps as i64])
+                    .to_device(self.device())
+            })
+            .shallow_clone()
+    }
+
+    /// The input shape this model takes for a batch of `b` (see the module docs).
+    pub fn input_shape(&self, b: usize) -> Vec<i64> {
+        self.spec
+            .batch_input_shape(b)
+            .into_iter()
+            .map(|d| d as i64)
+            .collect()
+    }
+
+    /// Checks an input tensor's shape against the spec; returns `(T, B)`.
+    pub fn check_input(&self, x: &Tensor) -> Result<(i64, i64)> {
+        let size = x.size();
+        let spiking = self.spec.is_spiking();
+        let lead = if spiking { 2 } else { 1 };
+        let sample: Vec<i64> = self.spec.input_shape.iter().map(|&d| d as i64).collect();
+        let ok = size.len() == lead + sample.len()
+            && size[lead..] == sample[..]
+            && (!spiking || size[0] == self.spec.steps as i64);
+        if !ok {
+            let want = if spiking {
+                format!("[{}, batch, {:?}]", self.spec.steps, self.spec.input_shape)
+            } else {
+                format!("[batch, {:?}]", self.spec.input_shape)
+            };
+            return Err(TrainError::Config(format!(
+                "input shape {size:?} does not fit the model (expected {want})"
+            )));
+        }
+        Ok(if spiking {
+            (size[0], size[1])
+        } else {
+            (1, size[0])
+        })
+    }
+
+    /// Forward pass. `x` as described in the module docs. Gradients are recorded unless the
+    /// caller runs it under `tch::no_grad`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.forward_full(x, false)?.logits)
+    }
+
+    /// Forward pass, optionally counting spikes of every LIF layer.
+    pub fn forward_full(&self, x: &Tensor, count_spikes: bool) -> Result<NetOutput> {
+        let (t, b) = self.check_input(x)?;
+        // fold time into the batch: [T·B, sample…]
+        let mut h = if self.spec.is_spiking() {
+            let mut s = vec![t * b];
+            s.extend(x.size()[2..].iter());
+            x.reshape(s.as_slice())
+        } else {
+            x.shallow_clone()
+        };
+        let mut last_lif: Option<(Tensor, Tensor)> = None; // (S, U) as [T, B, …]
+        let mut counts = Vec::new();
+        for (name, block) in &self.blocks {
+            h = match block {
+                Block::Flatten => h.flatten(1, -1),
+                Block::Linear(l) => l.forward(&h),
+                Block::Conv1d(c) => c.forward(&h),
+                Block::Conv2d(c) => c.forward(&h),
+                Block::MaxPool1d(k) => h.max_pool1d([*k], [*k], [0], [1], false),
+                Block::MaxPool2d(k) => h.max_pool2d([*k, *k], [*k, *k], [0, 0], [1, 1], false),
+                Block::Relu => h.relu(),
+                Block::Tanh => h.tanh(),
+                Block::Rnn(r, sample) => r.forward(&h, sample),
+                Block::Lif(p) => {
+                    let size = h.size();
+                    let mut seq = vec![t];
+                    seq.push(b);
+                    seq.extend(size[1..].iter());
+                    let cur = h.reshape(seq.as_slice());
+                    let filter = if t > 1 && cur.requires_grad() {
+                        Some(self.filter(t as usize, p.beta))
+                    } else {
+                        None
+                    };
+                    let out = lif_forward(&cur, p, filter.as_ref());
+                    if count_spikes {
+                        counts.push((name.clone(), crate::lif::count_spikes(&out.spikes)));
+                    }
+                    let next = out.spikes.reshape(size.as_slice());
+                    last_lif = Some((out.spikes, out.membrane));
+                    next
+                }
+            };
+        }
+        let classes = self.spec.num_classes as i64;
+        let logits = match self.spec.readout {
+            Readout::Output => {
+                if t == 1 {
+                    h.reshape([b, classes])
+                } else {
+                    h.reshape([t, b, classes])
+                        .mean_dim(0i64, false, Kind::Float)
+                }
+            }
+            other => {
+                let (s, u) = last_lif.ok_or_else(|| {
+                    TrainError::Config("membrane/spike readout needs a LIF layer".into())
+                })?;
+                let s = s.reshape([t, b, classes]);
+                let u = u.reshape([t, b, classes]);
+                match other {
+                    Readout::MembraneMean => u.mean_dim(0i64, false, Kind::Float),
+                    Readout::MembraneLast => u.get(t - 1),
+                    Readout::SpikeCount => s.sum_dim_intlist(0i64, false, Kind::Float),
+                    Readout::Output => unreachable!(),
+                }
+            }
+        };
+        Ok(NetOutput {
+            logits,
+            spike_counts: counts,
+        })
+    }
+}
+
+/// PyTorch's Conv defaults: Kaiming-uniform weights, bias uniform in ±1/√fan_in.
+fn conv_config(fan_in: usize, stride: usize, padding: usize) -> nn::ConvConfig {
+    let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+    nn::ConvConfig {
+        stride: stride as i64,
+        padding: padding as i64,
+        bs_init: Init::Uniform {
+            lo: -bound,
+            up: bound,
+        },
+        ..Default::default()
+    }
+}

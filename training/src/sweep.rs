@@ -1,0 +1,486 @@
+//! Sweeps: a grid of training runs described by a TOML file, one run folder each, resumable.
+//!
+//! ```toml
+//! description = "Adam vs SGD at three learning rates"
+//! dataset = "mnist"                 # or a list; mnist, fashion-mnist, mnist1d
+//! model = "mlp"                     # preset(s)
+//! optimizer = ["adam", "sgd"]
+//! lr = [0.001, 0.01, 0.1]
+//! batch = [64]
+//! epochs = 1
+//! # depth, width (mlp-sweep), input (identity|resize14|crop14|resize8), steps (temporal SNNs),
+//! # seed: each a value or a list. Scalars only: device, threads, data_dir, limit_train, limit_test.
+//! ```
+//!
+//! Every key except `description`, `model` and `dataset` is optional (preset defaults apply);
+//! unknown keys are rejected. The grid is the product dataset × model × optimizer × lr × batch ×
+//! epochs × depth × width × input × steps × seed, in that order. Each run goes to
+//! `OUT/<name>` with a deterministic name built from its values (see [`run_name`]); a folder
+//! with the `done` marker is skipped, so a sweep killed at any point and restarted redoes no
+//! finished run. Every combination is checked (preset fits the dataset, numbers valid) before
+//! anything trains. `OUT/summary.csv` and `OUT/summary.json` are rewritten atomically after every
+//! run.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use joulebench_data::{Dataset, DatasetKind};
+use joulebench_models::{
+    build_preset, write_atomic, DataShape, InputTransform, OpCounts, OptimizerKind, PresetOptions,
+    RunDir,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{TrainConfig, TrainOverrides};
+use crate::device::DeviceChoice;
+use crate::error::{Result, TrainError};
+use crate::metrics::Metrics;
+use crate::trainer::{train, TrainOptions};
+
+/// A value or a list of values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T: Clone> OneOrMany<T> {
+    pub fn to_vec(&self) -> Vec<T> {
+        match self {
+            OneOrMany::One(v) => vec![v.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+fn axis<T: Clone>(v: &Option<OneOrMany<T>>) -> Vec<Option<T>> {
+    match v {
+        None => vec![None],
+        Some(x) => x.to_vec().into_iter().map(Some).collect(),
+    }
+}
+
+/// The sweep file (see the module docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepFile {
+    pub description: Option<String>,
+    pub dataset: OneOrMany<String>,
+    pub model: OneOrMany<String>,
+    pub optimizer: Option<OneOrMany<String>>,
+    pub lr: Option<OneOrMany<f64>>,
+    pub batch: Option<OneOrMany<usize>>,
+    pub epochs: Option<OneOrMany<usize>>,
+    pub depth: Option<OneOrMany<usize>>,
+    pub width: Option<OneOrMany<usize>>,
+    pub input: Option<OneOrMany<String>>,
+    pub steps: Option<OneOrMany<usize>>,
+    pub seed: Option<OneOrMany<u64>>,
+    pub device: Option<String>,
+    pub threads: Option<usize>,
+    pub data_dir: Option<PathBuf>,
+    pub limit_train: Option<usize>,
+    pub limit_test: Option<usize>,
+}
+
+/// One run of the grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedRun {
+    pub name: String,
+    pub config: TrainConfig,
+}
+
+impl SweepFile {
+    /// Reads and parses a sweep file; unknown keys and wrong types are errors naming the file.
+    pub fn load(path: &Path) -> Result<SweepFile> {
+        let s = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+        SweepFile::parse(&s).map_err(|what| TrainError::Sweep {
+            path: path.to_path_buf(),
+            what,
+        })
+    }
+
+    /// Parses sweep TOML text.
+    pub fn parse(s: &str) -> std::result::Result<SweepFile, String> {
+        toml::from_str(s).map_err(|e| e.to_string().trim_end().to_string())
+    }
+
+    /// Expands the grid and checks every run (the preset fits the dataset, numbers are valid).
+    pub fn plan(&self) -> std::result::Result<Vec<PlannedRun>, String> {
+        let device = match &self.device {
+            Some(d) => DeviceChoice::from_str(d).map_err(|e| e.to_string())?,
+            None => DeviceChoice::Auto,
+        };
+        let mut runs = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut errors = Vec::new();
+        for dataset in self.dataset.to_vec() {
+            let kind = DatasetKind::from_str(&dataset).map_err(|e| e.to_string())?;
+            let shape = DataShape {
+                dataset: kind.name().to_string(),
+                sample_shape: kind.sample_shape(),
+                num_classes: kind.num_classes(),
+                normalize: kind.normalize(),
+            };
+            for model in self.model.to_vec() {
+                for opt in axis(&self.optimizer) {
+                    for lr in axis(&self.lr) {
+                        for batch in axis(&self.batch) {
+                            for epochs in axis(&self.epochs) {
+                                for depth in axis(&self.depth) {
+                                    for width in axis(&self.width) {
+                                        for input in axis(&self.input) {
+                                            for steps in axis(&self.steps) {
+                                                for seed in axis(&self.seed) {
+                                                    let r = (|| -> std::result::Result<PlannedRun, String> {
+                                                        let optimizer = opt
+                                                            .as_deref()
+                                                            .map(OptimizerKind::parse)
+                                                            .transpose()
+                                                            .map_err(|e| e.to_string())?;
+                                                        let input = input
+                                                            .as_deref()
+                                                            .map(InputTransform::parse)
+                                                            .transpose()
+                                                            .map_err(|e| e.to_string())?;
+                                                        let o = TrainOverrides {
+                                                            data_dir: self.data_dir.clone(),
+                                                            options: PresetOptions {
+                                                                width,
+                                                                depth,
+                                                                input,
+                                                                steps,
+                                                                ..Default::default()
+                                                            },
+                                                            optimizer,
+                                                            lr,
+                                                            batch_size: batch,
+                                                            epochs,
+                                                            seed,
+                                                            device: Some(device),
+                                                            threads: self.threads,
+                                                            limit_train: self.limit_train,
+                                                            limit_test: self.limit_test,
+                                                        };
+                                                        let cfg = TrainConfig::resolve(&model, kind.name(), &o)
+                                                            .map_err(|e| e.to_string())?;
+                                                        build_preset(&model, &shape, &cfg.options)
+                                                            .map_err(|e| e.to_string())?;
+                                                        Ok(PlannedRun {
+                                                            name: run_name(&cfg),
+                                                            config: cfg,
+                                                        })
+                                                    })();
+                                                    match r {
+                                                        Ok(run) => {
+                                                            if seen.insert(run.name.clone()) {
+                                                                runs.push(run);
+                                                            }
+                                                        }
+                                                        Err(e) => errors.push(format!(
+                                                            "{model} on {dataset}: {e}"
+                                                        )),
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if !errors.is_empty() {
+            errors.dedup();
+            return Err(format!(
+                "{} invalid combination(s):\n  {}",
+                errors.len(),
+                errors.join("\n  ")
+            ));
+        }
+        if runs.is_empty() {
+            return Err("the grid is empty (an axis has an empty list)".into());
+        }
+        Ok(runs)
+    }
+}
+
+/// Deterministic folder name of a run:
+/// `{model}_{dataset}_{optimizer}_lr{lr}_b{batch}_e{epochs}[_d{depth}][_w{width}][_{input}][_T{steps}]_s{seed}`
+/// (optional parts only when set).
+pub fn run_name(c: &TrainConfig) -> String {
+    let mut s = format!(
+        "{}_{}_{}_lr{}_b{}_e{}",
+        c.preset,
+        c.dataset,
+        c.optimizer.name(),
+        c.lr,
+        c.batch_size,
+        c.epochs
+    );
+    if let Some(d) = c.options.depth {
+        s.push_str(&format!("_d{d}"));
+    }
+    if let Some(w) = c.options.width {
+        s.push_str(&format!("_w{w}"));
+    }
+    if let Some(i) = c.options.input {
+        s.push_str(&format!("_{}", i.name()));
+    }
+    if let Some(t) = c.options.steps {
+        s.push_str(&format!("_T{t}"));
+    }
+    s.push_str(&format!("_s{}", c.seed));
+    s.chars()
+        .map(|ch| {
+            if ch.is_ascii_alphanumeric() || "-_.".contains(ch) {
+                ch
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// One line of the sweep summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepRow {
+    pub name: String,
+    /// `done`, `pending` or `failed`.
+    pub status: String,
+    pub model: String,
+    pub dataset: String,
+    pub optimizer: String,
+    pub lr: f64,
+    pub batch: usize,
+    pub epochs: usize,
+    pub depth: Option<usize>,
+    pub width: Option<usize>,
+    pub input: String,
+    pub steps: usize,
+    pub seed: u64,
+    /// Learnable parameters (from the `ModelSpec`).
+    pub params: u64,
+    /// MACs per inference of one sample over all steps (`joulebench_models::OpCounts`, counted).
+    pub macs: u64,
+    pub test_acc: Option<f64>,
+    pub test_loss: Option<f64>,
+    pub train_acc: Option<f64>,
+    /// Training-loop wall seconds summed over epochs.
+    pub train_seconds: Option<f64>,
+    pub device: Option<String>,
+    /// The error of a failed run.
+    pub error: Option<String>,
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepReport {
+    pub description: Option<String>,
+    /// Runs trained now.
+    pub trained: usize,
+    /// Runs skipped because they had finished before.
+    pub skipped: usize,
+    pub failed: usize,
+    pub rows: Vec<SweepRow>,
+}
+
+/// How a sweep reports.
+#[derive(Debug, Clone, Default)]
+pub struct SweepOptions {
+    /// No progress bars or per-epoch lines (per-run lines still go to stderr unless `silent`).
+    pub quiet: bool,
+    pub silent: bool,
+}
+
+fn row(run: &PlannedRun, status: &str, out: &Path, error: Option<String>) -> SweepRow {
+    let c = &run.config;
+    let dir = RunDir::new(out.join(&run.name));
+    let spec = dir.spec().ok();
+    let counts = spec.as_ref().and_then(|s| OpCounts::of(s).ok());
+    let metrics = if status == "done" {
+        Metrics::load(&dir).ok()
+    } else {
+        None
+    };
+    let last = metrics.as_ref().and_then(|m| m.last().cloned());
+    SweepRow {
+        name: run.name.clone(),
+        status: status.to_string(),
+        model: c.preset.clone(),
+        dataset: c.dataset.clone(),
+        optimizer: c.optimizer.name().to_string(),
+        lr: c.lr,
+        batch: c.batch_size,
+        epochs: c.epochs,
+        depth: c.options.depth,
+        width: c.options.width,
+        input: c.options.input.unwrap_or_default().name().to_string(),
+        steps: spec.as_ref().map(|s| s.steps).unwrap_or(1),
+        seed: c.seed,
+        params: counts.as_ref().map(|k| k.total_params).unwrap_or(0),
+        macs: counts.as_ref().map(|k| k.total_macs).unwrap_or(0),
+        test_acc: last.as_ref().map(|e| e.test_acc),
+        test_loss: last.as_ref().and_then(|e| e.test_loss),
+        train_acc: last.as_ref().map(|e| e.train_acc),
+        train_seconds: metrics.as_ref().map(|m| m.train_seconds()),
+        device: metrics.as_ref().map(|m| m.device.clone()),
+        error,
+    }
+}
+
+fn opt_str<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(|x| x.to_string()).unwrap_or_default()
+}
+
+/// The summary as CSV (header + one line per run).
+pub fn summary_csv(rows: &[SweepRow]) -> String {
+    let mut s = String::from(
+        "name,status,model,dataset,optimizer,lr,batch,epochs,depth,width,input,steps,seed,params,macs,test_acc,test_loss,train_acc,train_seconds,device,error\n",
+    );
+    for r in rows {
+        let err = r.error.as_deref().unwrap_or("").replace('"', "'");
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"\n",
+            r.name,
+            r.status,
+            r.model,
+            r.dataset,
+            r.optimizer,
+            r.lr,
+            r.batch,
+            r.epochs,
+            opt_str(&r.depth),
+            opt_str(&r.width),
+            r.input,
+            r.steps,
+            r.seed,
+            r.params,
+            r.macs,
+            opt_str(&r.test_acc),
+            opt_str(&r.test_loss),
+            opt_str(&r.train_acc),
+            opt_str(&r.train_seconds),
+            opt_str(&r.device),
+            err
+        ));
+    }
+    s
+}
+
+fn write_summary(out: &Path, report: &SweepReport) -> Result<()> {
+    write_atomic(
+        &out.join("summary.csv"),
+        summary_csv(&report.rows).as_bytes(),
+    )?;
+    let json = serde_json::to_string_pretty(report)
+        .map_err(|e| TrainError::Config(format!("summary JSON: {e}")))?;
+    write_atomic(&out.join("summary.json"), json.as_bytes())?;
+    Ok(())
+}
+
+/// Runs (or resumes) the sweep of `file` into `out`.
+pub fn run_sweep(file: &Path, out: &Path, opts: &SweepOptions) -> Result<SweepReport> {
+    let sweep = SweepFile::load(file)?;
+    let plan = sweep.plan().map_err(|what| TrainError::Sweep {
+        path: file.to_path_buf(),
+        what,
+    })?;
+    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+    let mut status: Vec<(String, Option<String>)> = plan
+        .iter()
+        .map(|r| {
+            (
+                if RunDir::new(out.join(&r.name)).is_done() {
+                    "done"
+                } else {
+                    "pending"
+                }
+                .to_string(),
+                None,
+            )
+        })
+        .collect();
+    let skipped = status.iter().filter(|s| s.0 == "done").count();
+    let make_report = |status: &[(String, Option<String>)], trained: usize| SweepReport {
+        description: sweep.description.clone(),
+        trained,
+        skipped,
+        failed: status.iter().filter(|s| s.0 == "failed").count(),
+        rows: plan
+            .iter()
+            .zip(status)
+            .map(|(r, (st, err))| row(r, st, out, err.clone()))
+            .collect(),
+    };
+    write_summary(out, &make_report(&status, 0))?;
+    if !opts.silent {
+        eprintln!(
+            "sweep {}: {} runs, {} already finished (skipped), {} to train → {}",
+            file.display(),
+            plan.len(),
+            skipped,
+            plan.len() - skipped,
+            out.display()
+        );
+    }
+    let mut datasets: HashMap<(String, Option<PathBuf>, Option<usize>, Option<usize>), Dataset> =
+        HashMap::new();
+    let mut trained = 0;
+    for (i, run) in plan.iter().enumerate() {
+        if status[i].0 == "done" {
+            continue;
+        }
+        let c = &run.config;
+        if !opts.silent {
+            eprintln!("[{}/{}] {}", i + 1, plan.len(), run.name);
+        }
+        let key = (
+            c.dataset.clone(),
+            c.data_dir.clone(),
+            c.limit_train,
+            c.limit_test,
+        );
+        let result = (|| -> Result<()> {
+            if !datasets.contains_key(&key) {
+                let ds = crate::trainer::load_dataset(c)?;
+                datasets.insert(key.clone(), ds);
+            }
+            let ds = &datasets[&key];
+            train(
+                c,
+                ds,
+                &RunDir::new(out.join(&run.name)),
+                TrainOptions {
+                    quiet: opts.quiet || opts.silent,
+                    hook: None,
+                },
+            )?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => {
+                status[i] = ("done".into(), None);
+                trained += 1;
+            }
+            Err(e) => {
+                if !opts.silent {
+                    eprintln!("  failed: {e}");
+                }
+                // a missing dataset or device fails every run alike: stop instead of repeating it
+                let fatal = matches!(e, TrainError::Data(_) | TrainError::Device(_));
+                status[i] = ("failed".into(), Some(e.to_string()));
+                if fatal {
+                    write_summary(out, &make_report(&status, trained))?;
+                    return Err(e);
+                }
+            }
+        }
+        write_summary(out, &make_report(&status, trained))?;
+    }
+    Ok(make_report(&status, trained))
+}

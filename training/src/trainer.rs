@@ -1,0 +1,267 @@
+//! Training one run: data on the device once, shuffled mini-batches, Adam or SGD, per-epoch
+//! metrics written as they come, weights + spec + `done` at the end.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use joulebench_data::{Dataset, DatasetKind};
+use joulebench_models::{build_preset, ModelSpec, OptimizerKind, RunDir};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use tch::nn::{self, OptimizerConfig};
+use tch::{Device, Kind, Tensor};
+
+use crate::batches::{eval_input, train_input_seeded, DeviceSplit};
+use crate::config::TrainConfig;
+use crate::device::device_name;
+use crate::error::{Result, TrainError};
+use crate::metrics::{finite, EpochHook, EpochMetrics, Metrics};
+use crate::net::Net;
+
+/// How a run reports and what it is hooked to.
+#[derive(Default)]
+pub struct TrainOptions<'a> {
+    /// No progress bar, no per-epoch lines on stderr.
+    pub quiet: bool,
+    /// Called around every epoch (energy meters).
+    pub hook: Option<&'a mut dyn EpochHook>,
+}
+
+/// What a finished run gives back (everything is also in the run folder).
+pub struct TrainOutcome {
+    pub spec: ModelSpec,
+    pub metrics: Metrics,
+    pub net: Net,
+}
+
+/// Loads the dataset a config names (MNIST-1D is generated unless `data_dir` is set), cut to
+/// `limit_train` / `limit_test`.
+pub fn load_dataset(cfg: &TrainConfig) -> Result<Dataset> {
+    let kind = DatasetKind::from_str(&cfg.dataset)?;
+    let ds = Dataset::load(kind, cfg.data_dir.as_deref())?;
+    Ok(ds.truncate(
+        cfg.limit_train.unwrap_or(usize::MAX),
+        cfg.limit_test.unwrap_or(usize::MAX),
+    ))
+}
+
+/// The `ModelSpec` a config trains on a dataset of shape `ds` (validated).
+pub fn spec_for(cfg: &TrainConfig, ds: &Dataset) -> Result<ModelSpec> {
+    Ok(build_preset(&cfg.preset, &ds.data_shape(), &cfg.options)?)
+}
+
+/// Mean loss and accuracy of `net` on a split (no gradient; test batches encoded as in
+/// [`crate::batches`]).
+pub fn evaluate(net: &Net, split: &DeviceSplit, batch: usize, seed: u64) -> Result<(f64, f64)> {
+    let _guard = tch::no_grad_guard();
+    let mut loss_sum = 0.0f64;
+    let mut correct = 0i64;
+    let n = split.len;
+    let mut i = 0usize;
+    let mut start = 0usize;
+    while start < n {
+        let len = batch.min(n - start);
+        let xb = split.x.narrow(0, start as i64, len as i64);
+        let yb = split.y.narrow(0, start as i64, len as i64);
+        let input = eval_input(&net.spec, &xb, seed, i)?;
+        let logits = net.forward(&input)?;
+        let loss = logits.cross_entropy_for_logits(&yb);
+        loss_sum += loss.double_value(&[]) * len as f64;
+        correct += logits
+            .argmax(-1, false)
+            .eq_tensor(&yb)
+            .sum(Kind::Int64)
+            .int64_value(&[]);
+        start += len;
+        i += 1;
+    }
+    Ok((loss_sum / n.max(1) as f64, correct as f64 / n.max(1) as f64))
+}
+
+/// The optimizer of a config: Adam (β 0.9/0.999, ε 1e-8) or SGD with momentum 0.9.
+fn optimizer(kind: OptimizerKind, vs: &nn::VarStore, lr: f64) -> Result<nn::Optimizer> {
+    Ok(match kind {
+        OptimizerKind::Adam => nn::Adam::default().build(vs, lr)?,
+        OptimizerKind::Sgd => nn::Sgd {
+            momentum: 0.9,
+            ..Default::default()
+        }
+        .build(vs, lr)?,
+    })
+}
+
+/// Trains `cfg` on `ds` into `run`. Writes `spec.json` and `train.json` first (removing a stale
+/// `done` marker), `metrics.json` after every epoch, then `weights.safetensors` and finally
+/// `done` — all atomically.
+pub fn train(
+    cfg: &TrainConfig,
+    ds: &Dataset,
+    run: &RunDir,
+    mut opts: TrainOptions<'_>,
+) -> Result<TrainOutcome> {
+    cfg.validate()?;
+    let spec = spec_for(cfg, ds)?;
+    let device = cfg.device.resolve()?;
+    if let Some(t) = cfg.threads {
+        tch::set_num_threads(t as i32);
+    }
+    if ds.train.is_empty() || ds.test.is_empty() {
+        return Err(TrainError::Config(format!(
+            "dataset {} has an empty train or test split",
+            ds.name()
+        )));
+    }
+    if run.is_done() {
+        let p = run.done_path();
+        std::fs::remove_file(&p).map_err(|e| TrainError::io(&p, e))?;
+    }
+    std::fs::create_dir_all(&run.path).map_err(|e| TrainError::io(&run.path, e))?;
+    run.write_spec(&spec)?;
+    cfg.save(run)?;
+
+    tch::manual_seed(cfg.seed as i64);
+    let net = Net::new(&spec, device)?;
+    let train_set = DeviceSplit::new(&ds.train, &spec, device)?;
+    let test_set = DeviceSplit::new(&ds.test, &spec, device)?;
+    let mut opt = optimizer(cfg.optimizer, &net.vs, cfg.lr)?;
+
+    let mut metrics = Metrics {
+        preset: spec.preset.clone(),
+        dataset: ds.name().to_string(),
+        device: device_name(device),
+        threads: tch::get_num_threads().max(1) as usize,
+        train_samples: train_set.len,
+        test_samples: test_set.len,
+        parameters: spec.num_parameters(),
+        epochs: Vec::new(),
+    };
+    metrics.save(run)?;
+
+    let n = train_set.len;
+    let bs = cfg.batch_size;
+    let batches = n.div_ceil(bs);
+    for epoch in 1..=cfg.epochs {
+        if let Some(h) = opts.hook.as_deref_mut() {
+            h.epoch_begin();
+        }
+        let pb = progress_bar(opts.quiet, batches as u64, epoch, cfg.epochs, &spec.preset);
+        let t0 = Instant::now();
+        // shuffle once per epoch (ChaCha8, seed, stream = epoch); the data tensors are permuted once
+        let mut perm: Vec<i64> = (0..n as i64).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        rng.set_stream(epoch as u64);
+        perm.shuffle(&mut rng);
+        let idx = Tensor::from_slice(&perm).to_device(device);
+        let xs = train_set.x.index_select(0, &idx);
+        let ys = train_set.y.index_select(0, &idx);
+        let mut loss_sum = Tensor::zeros([], (Kind::Double, device));
+        let mut correct = Tensor::zeros([], (Kind::Int64, device));
+        for b in 0..batches {
+            let start = (b * bs) as i64;
+            let len = bs.min(n - b * bs) as i64;
+            let xb = xs.narrow(0, start, len);
+            let yb = ys.narrow(0, start, len);
+            // spike-encoding seed of this batch: (seed, epoch, batch)
+            let enc_seed =
+                cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((epoch as u64) << 32) ^ b as u64;
+            let input = train_input_seeded(&spec, &xb, enc_seed)?;
+            let logits = net.forward(&input)?;
+            let loss = logits.cross_entropy_for_logits(&yb);
+            opt.backward_step(&loss);
+            tch::no_grad(|| {
+                loss_sum += loss.detach().to_kind(Kind::Double) * len as f64;
+                correct += logits.argmax(-1, false).eq_tensor(&yb).sum(Kind::Int64);
+            });
+            pb.inc(1);
+        }
+        let train_loss = loss_sum.double_value(&[]) / n as f64;
+        let train_acc = correct.int64_value(&[]) as f64 / n as f64;
+        let train_s = t0.elapsed().as_secs_f64();
+        pb.finish_and_clear();
+        let t1 = Instant::now();
+        let (test_loss, test_acc) = evaluate(&net, &test_set, bs, cfg.seed)?;
+        let eval_s = t1.elapsed().as_secs_f64();
+        let energy = opts.hook.as_deref_mut().and_then(|h| h.epoch_end());
+        let m = EpochMetrics {
+            epoch,
+            train_loss: finite(train_loss),
+            train_acc,
+            test_loss: finite(test_loss),
+            test_acc,
+            train_s,
+            eval_s,
+            wall_s: train_s + eval_s,
+            samples_per_s: n as f64 / train_s.max(1e-9),
+            energy,
+        };
+        if !opts.quiet {
+            eprintln!(
+                "{} epoch {epoch}/{}: train loss {:.4} acc {:.2}% | test loss {:.4} acc {:.2}% | {:.1} s ({:.0} samples/s){}",
+                spec.preset,
+                cfg.epochs,
+                train_loss,
+                100.0 * train_acc,
+                test_loss,
+                100.0 * test_acc,
+                train_s,
+                m.samples_per_s,
+                m.energy.as_ref().map(|e| format!(", {:.1} J ({})", e.joules, e.source)).unwrap_or_default()
+            );
+        }
+        tracing::info!(
+            epoch,
+            train_loss,
+            train_acc,
+            test_loss,
+            test_acc,
+            train_s,
+            "epoch finished"
+        );
+        metrics.epochs.push(m);
+        metrics.save(run)?;
+    }
+
+    let mut w = net.weights()?;
+    w.metadata.insert("preset".into(), spec.preset.clone());
+    w.metadata.insert("dataset".into(), ds.name().to_string());
+    w.metadata.insert("epochs".into(), cfg.epochs.to_string());
+    w.metadata.insert("seed".into(), cfg.seed.to_string());
+    if let Some(last) = metrics.last() {
+        w.metadata
+            .insert("test_acc".into(), format!("{:.6}", last.test_acc));
+    }
+    w.save(&run.weights_path())?;
+    run.mark_done()?;
+    Ok(TrainOutcome { spec, metrics, net })
+}
+
+fn progress_bar(quiet: bool, len: u64, epoch: usize, epochs: usize, name: &str) -> ProgressBar {
+    let target = if quiet {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
+    let pb = ProgressBar::with_draw_target(Some(len), target);
+    if let Ok(style) =
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches {per_sec} eta {eta}")
+    {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_prefix(format!("{name} epoch {epoch}/{epochs}"));
+    pb
+}
+
+/// Loads a finished run's network (spec + weights) on `device`.
+pub fn load_net(run: &RunDir, device: Device) -> Result<Net> {
+    let spec = run.spec()?;
+    let w = run.weights(&spec)?;
+    Net::with_weights(&spec, &w, device)
+}
+
+/// True when `path` holds a finished run.
+pub fn is_finished(path: &Path) -> bool {
+    RunDir::new(path).is_done()
+}

@@ -1,0 +1,323 @@
+//! Every preset trains and its loss falls; save → load gives identical outputs; devices; sweeps.
+
+use joulebench_data::{Dataset, DatasetKind, Pixels, Split};
+use joulebench_inference::Backend;
+use joulebench_models::{
+    build_preset, preset_info, PresetOptions, RunDir, Tensor as JTensor, Weights, PRESETS,
+};
+use joulebench_training::batches::DeviceSplit;
+use joulebench_training::sweep::{run_name, SweepFile};
+use joulebench_training::{
+    evaluate, train, DeviceChoice, Net, TchBackend, TrainConfig, TrainOptions, TrainOverrides,
+};
+use tch::Device;
+
+/// Synthetic 28×28 images: class k draws a bright 4-pixel-wide vertical bar at column 2 + 2k
+/// plus seeded noise. Learnable in one short epoch by every 2-D preset.
+fn synthetic_images(n_train: usize, n_test: usize) -> Dataset {
+    let mut state = 12345u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as u32
+    };
+    let mut make = |n: usize| {
+        let mut px = vec![0u8; n * 784];
+        let mut labels = vec![0u8; n];
+        for i in 0..n {
+            let k = (next() % 10) as usize;
+            labels[i] = k as u8;
+            for y in 0..28 {
+                for x in 0..28 {
+                    let bar = x >= 2 + 2 * k && x < 6 + 2 * k && (4..24).contains(&y);
+                    let noise = (next() % 60) as u8;
+                    px[i * 784 + y * 28 + x] = if bar { 255 - noise } else { noise };
+                }
+            }
+        }
+        Split::new(vec![1, 28, 28], Pixels::U8(px), labels).unwrap()
+    };
+    let train = make(n_train);
+    let test = make(n_test);
+    Dataset {
+        kind: DatasetKind::Mnist,
+        train,
+        test,
+        source: "synthetic bars".into(),
+    }
+}
+
+fn mnist1d(n_train: usize, n_test: usize) -> Dataset {
+    Dataset::load(DatasetKind::Mnist1d, None)
+        .unwrap()
+        .truncate(n_train, n_test)
+}
+
+fn quick_config(preset: &str, ds: &Dataset, epochs: usize) -> TrainConfig {
+    let o = TrainOverrides {
+        options: PresetOptions {
+            steps: if preset.ends_with("temporal") {
+                Some(8)
+            } else {
+                None
+            },
+            width: if preset == "mlp-sweep" {
+                Some(64)
+            } else {
+                None
+            },
+            ..Default::default()
+        },
+        batch_size: Some(32),
+        epochs: Some(epochs),
+        lr: Some(if preset_info(preset).unwrap().defaults.lr < 1e-3 {
+            2e-3
+        } else {
+            preset_info(preset).unwrap().defaults.lr
+        }),
+        device: Some(DeviceChoice::Cpu),
+        seed: Some(1),
+        ..Default::default()
+    };
+    TrainConfig::resolve(preset, ds.name(), &o).unwrap()
+}
+
+/// Every preset, on data it fits (MNIST-1D for 1-D-capable presets, synthetic images for the
+/// image-only ones): the test loss after one short epoch is below the loss at initialisation.
+#[test]
+fn every_preset_trains_and_its_loss_falls() {
+    let one_d = mnist1d(640, 256);
+    let images = synthetic_images(320, 128);
+    let tmp = tempfile::tempdir().unwrap();
+    for info in PRESETS {
+        // the RNN reads MNIST-1D as 40 steps of one value, too slow to learn in a test: images
+        let use_images = info.needs_2d || info.name == "rnn";
+        let ds = if use_images { &images } else { &one_d };
+        let epochs = if use_images { 1 } else { 2 };
+        let cfg = quick_config(info.name, ds, epochs);
+        let spec = build_preset(info.name, &ds.data_shape(), &cfg.options).unwrap();
+        tch::manual_seed(cfg.seed as i64);
+        let fresh = Net::new(&spec, Device::Cpu).unwrap();
+        let test = DeviceSplit::new(&ds.test, &spec, Device::Cpu).unwrap();
+        let (loss0, _) = evaluate(&fresh, &test, 64, cfg.seed).unwrap();
+        let run = RunDir::new(tmp.path().join(info.name));
+        let out = train(
+            &cfg,
+            ds,
+            &run,
+            TrainOptions {
+                quiet: true,
+                hook: None,
+            },
+        )
+        .unwrap();
+        let last = out.metrics.last().unwrap();
+        let loss1 = last.test_loss.unwrap();
+        assert!(
+            loss1 < loss0,
+            "{}: test loss {loss0} → {loss1} did not fall",
+            info.name
+        );
+        assert!(run.is_done() && run.weights_path().is_file() && run.spec_path().is_file());
+        assert_eq!(out.metrics.epochs.len(), epochs);
+        assert!(last.samples_per_s > 0.0 && last.wall_s > 0.0);
+    }
+}
+
+/// Weights saved to safetensors and loaded into a fresh network (through `TchBackend`) give
+/// bit-identical logits; names match `ModelSpec::parameters()`.
+#[test]
+fn save_load_gives_identical_outputs() {
+    let ds = mnist1d(256, 64);
+    let tmp = tempfile::tempdir().unwrap();
+    for preset in ["mlp1d", "rnn", "cnn1d", "snn-temporal", "snn-1step"] {
+        let cfg = quick_config(preset, &ds, 1);
+        let run = RunDir::new(tmp.path().join(preset));
+        let out = train(
+            &cfg,
+            &ds,
+            &run,
+            TrainOptions {
+                quiet: true,
+                hook: None,
+            },
+        )
+        .unwrap();
+        let spec = out.spec.clone();
+        let names: Vec<String> = spec.parameters().into_iter().map(|p| p.name).collect();
+        let w = Weights::load(&run.weights_path()).unwrap();
+        assert_eq!(w.tensors.keys().cloned().collect::<Vec<_>>(), {
+            let mut n = names.clone();
+            n.sort();
+            n
+        });
+        // an input batch in the model's layout
+        let shape = spec.batch_input_shape(5);
+        let n: usize = shape.iter().product();
+        let data: Vec<f32> = (0..n)
+            .map(|i| {
+                if spec.is_spiking() && spec.steps > 1 {
+                    ((i * 7) % 3 == 0) as u8 as f32
+                } else {
+                    ((i * 37) % 101) as f32 / 50.0 - 1.0
+                }
+            })
+            .collect();
+        let input = JTensor::new(shape.clone(), data).unwrap();
+        let x = joulebench_training::weights_io::from_jtensor(&input, Device::Cpu);
+        // the same intra-op thread count as the backend below (GEMM sums differ across counts)
+        tch::set_num_threads(1);
+        let before = tch::no_grad(|| out.net.forward(&x)).unwrap();
+        let before = joulebench_training::weights_io::to_jtensor(&before).unwrap();
+        let mut backend = TchBackend::load(&run, DeviceChoice::Cpu, 1).unwrap();
+        assert_eq!(backend.name(), "tch");
+        assert_eq!(backend.threads(), 1);
+        let after = backend.run(&input).unwrap();
+        assert_eq!(before, after, "{preset}: outputs differ after save → load");
+        // wrong input shape: an error, not a panic
+        let bad = JTensor::zeros(vec![5, 3]);
+        assert!(backend.run(&bad).is_err());
+    }
+}
+
+/// `auto` picks the CPU when there is no GPU; `cuda` is refused with a clear message then. On a
+/// GPU machine, the CUDA forward agrees with the CPU one.
+#[test]
+fn device_selection() {
+    let auto = DeviceChoice::Auto.resolve().unwrap();
+    if tch::Cuda::is_available() {
+        assert!(matches!(auto, Device::Cuda(0)));
+        let ds = mnist1d(64, 32);
+        let spec = build_preset("snn-1step", &ds.data_shape(), &PresetOptions::default()).unwrap();
+        let w = Weights::random(&spec, 5);
+        let cpu = Net::with_weights(&spec, &w, Device::Cpu).unwrap();
+        let gpu = Net::with_weights(&spec, &w, Device::Cuda(0)).unwrap();
+        let x = tch::Tensor::randn([1, 8, 1, 40], (tch::Kind::Float, Device::Cpu));
+        let a = tch::no_grad(|| cpu.forward(&x)).unwrap();
+        let b = tch::no_grad(|| gpu.forward(&x.to_device(Device::Cuda(0))))
+            .unwrap()
+            .to_device(Device::Cpu);
+        let d = (a - b).abs().max().double_value(&[]);
+        assert!(d < 1e-3, "cpu vs cuda logits differ by {d}");
+    } else {
+        assert_eq!(auto, Device::Cpu);
+        let err = DeviceChoice::Cuda(0).resolve().unwrap_err().to_string();
+        assert!(
+            err.contains("CUDA") && err.contains("--device cpu"),
+            "{err}"
+        );
+        assert!("cuda:1".parse::<DeviceChoice>().unwrap() == DeviceChoice::Cuda(1));
+        assert!("tpu".parse::<DeviceChoice>().is_err());
+    }
+}
+
+#[test]
+fn bad_configs_are_refused() {
+    let r = |o: TrainOverrides| {
+        TrainConfig::resolve("mlp", "mnist1d", &o)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(r(TrainOverrides {
+        lr: Some(0.0),
+        ..Default::default()
+    })
+    .contains("learning rate"));
+    assert!(r(TrainOverrides {
+        lr: Some(-1.0),
+        ..Default::default()
+    })
+    .contains("learning rate"));
+    assert!(r(TrainOverrides {
+        lr: Some(f64::NAN),
+        ..Default::default()
+    })
+    .contains("learning rate"));
+    assert!(r(TrainOverrides {
+        batch_size: Some(0),
+        ..Default::default()
+    })
+    .contains("batch"));
+    assert!(r(TrainOverrides {
+        options: PresetOptions {
+            width: Some(0),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .contains("width"));
+    assert!(r(TrainOverrides {
+        options: PresetOptions {
+            steps: Some(0),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .contains("steps"));
+    assert!(
+        TrainConfig::resolve("resnet", "mnist1d", &TrainOverrides::default())
+            .unwrap_err()
+            .to_string()
+            .contains("unknown preset")
+    );
+}
+
+#[test]
+fn sweep_files_parse_plan_and_reject_unknown_keys() {
+    let s = SweepFile::parse(
+        "dataset = \"mnist\"\nmodel = \"mlp-sweep\"\noptimizer = [\"adam\", \"sgd\"]\nlr = [0.001, 0.1]\nwidth = [8, 64]\nepochs = 1\n",
+    )
+    .unwrap();
+    let plan = s.plan().unwrap();
+    assert_eq!(plan.len(), 8);
+    assert_eq!(plan[0].name, "mlp-sweep_mnist_adam_lr0.001_b64_e1_w8_s0");
+    assert_eq!(plan[0].name, run_name(&plan[0].config));
+    let names: std::collections::BTreeSet<_> = plan.iter().map(|r| r.name.clone()).collect();
+    assert_eq!(names.len(), 8);
+    // misspelt key
+    let e = SweepFile::parse("dataset = \"mnist\"\nmodel = \"mlp\"\nlearning_rate = 0.1\n")
+        .unwrap_err();
+    assert!(
+        e.contains("learning_rate") && e.contains("unknown field"),
+        "{e}"
+    );
+    // preset/dataset mismatch is caught before anything trains
+    let s = SweepFile::parse("dataset = \"mnist1d\"\nmodel = [\"mlp1d\", \"cnn\"]\n").unwrap();
+    let e = s.plan().unwrap_err();
+    assert!(e.contains("cnn") && e.contains("2-D"), "{e}");
+    // bad values
+    assert!(
+        SweepFile::parse("dataset = \"mnist\"\nmodel = \"mlp\"\nlr = [0.0]\n")
+            .unwrap()
+            .plan()
+            .is_err()
+    );
+    assert!(
+        SweepFile::parse("dataset = \"mnist\"\nmodel = \"mlp\"\ninput = \"resize7\"\n")
+            .unwrap()
+            .plan()
+            .is_err()
+    );
+}
+
+/// The shipped experiment files parse and plan.
+#[test]
+fn shipped_experiments_plan() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().and_then(|x| x.to_str()) == Some("toml") {
+            let s = SweepFile::load(&p).unwrap();
+            let plan = s.plan().unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            assert!(!plan.is_empty());
+            n += 1;
+        }
+    }
+    assert!(
+        n >= 4,
+        "expected the reference studies in {}",
+        dir.display()
+    );
+}
