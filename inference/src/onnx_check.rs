@@ -72,9 +72,10 @@ pub fn check_model(
     let input = match real_inputs.as_slice() {
         [one] => *one,
         [] => return Err(InferenceError::onnx(path, "the graph has no input")),
-        many => return Err(InferenceError::onnx(
-            path,
-            format!(
+        many => {
+            return Err(InferenceError::onnx(
+                path,
+                format!(
                 "the graph has {} inputs ({}); joulebench runs classifiers with exactly one input",
                 many.len(),
                 many.iter()
@@ -82,7 +83,8 @@ pub fn check_model(
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-        )),
+            ))
+        }
     };
     let input_dims = declared_dims(path, input)?;
     let output = graph
