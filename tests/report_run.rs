@@ -51,6 +51,22 @@ fn run_writes_results_and_resumes() {
     assert!(e.source.is_estimate() && e.joules > 0.0);
     let acc = data.inference[0].accuracy.unwrap();
     assert!(acc > 0.1, "above chance after 10 epochs: {acc}");
+    // Agreement with the tch reference on the same inputs, on every row of the native backend.
+    for r in &data.inference {
+        assert_eq!(r.backend, "native");
+        let a = r.agreement.expect("agreement with tch");
+        assert!(a >= 0.99, "native vs tch argmax agreement {a}");
+        let d = r.max_abs_logit_diff.expect("max |Δlogit| vs tch");
+        assert!((0.0..1e-2).contains(&d), "native vs tch max |Δlogit| {d}");
+    }
+    // `--meter estimate`: training energy is never estimated, so no epoch has any.
+    assert!(m
+        .training
+        .as_ref()
+        .unwrap()
+        .epochs
+        .iter()
+        .all(|e| e.energy.is_none()));
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     assert!(html.contains("estimate: "));
     let csv = std::fs::read_to_string(dir.path().join("results.csv")).unwrap();

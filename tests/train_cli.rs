@@ -82,6 +82,28 @@ fn train_writes_a_complete_run_folder() {
         }
         assert!(e.get("energy").is_some());
     }
+    // `--meter auto` on the CPU means RAPL: measured when its counters are readable, otherwise
+    // null (never an estimate) with the reason printed once.
+    let rapl = joulebench_profiler::discover(
+        std::path::Path::new(joulebench_profiler::meter::rapl::POWERCAP_ROOT),
+        0,
+    )
+    .into_iter()
+    .find(|m| m.name == "rapl")
+    .unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(err.matches("epoch energy:").count(), 1, "{err}");
+    for e in epochs {
+        if rapl.available {
+            assert!(e["energy"]["joules"].as_f64().unwrap() >= 0.0, "{e}");
+            assert!(e["energy"]["source"].as_str().unwrap().starts_with("rapl:"));
+        } else {
+            assert!(e["energy"].is_null(), "no readable counter: {e}");
+        }
+    }
+    if !rapl.available {
+        assert!(err.contains("no readable energy counter"), "{err}");
+    }
     let cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("train.json")).unwrap()).unwrap();
     assert_eq!(cfg["preset"], "mlp1d");
@@ -131,6 +153,28 @@ fn bad_input_is_refused_clearly() {
     run(
         &["--model", "mlp1d", "--dataset", "mnist1d", "--lr", "0"],
         "learning rate",
+    );
+    run(
+        &[
+            "--model",
+            "mlp1d",
+            "--dataset",
+            "mnist1d",
+            "--meter",
+            "estimate",
+        ],
+        "never estimated",
+    );
+    run(
+        &[
+            "--model",
+            "mlp1d",
+            "--dataset",
+            "mnist1d",
+            "--meter",
+            "joules",
+        ],
+        "unknown meter `joules`",
     );
     run(
         &["--model", "mlp1d", "--dataset", "mnist1d", "--lr=-0.1"],

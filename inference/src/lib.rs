@@ -7,6 +7,7 @@
 
 pub mod activity;
 pub mod backend;
+mod pool;
 pub mod error;
 pub mod event;
 pub mod factory;

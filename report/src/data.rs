@@ -277,6 +277,9 @@ pub struct InferenceResult {
     /// Fraction of samples whose argmax equals the reference backend's.
     #[serde(default)]
     pub agreement: Option<f64>,
+    /// Largest absolute logit difference from the reference backend over the same samples.
+    #[serde(default)]
+    pub max_abs_logit_diff: Option<f64>,
     #[serde(default)]
     pub latency: Option<LatencyStats>,
     /// Samples per second at this batch size (batch / mean query latency, or Offline mode).

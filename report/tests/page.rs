@@ -219,6 +219,7 @@ fn synthetic() -> ReportData {
                     accuracy: Some(acc),
                     eval_samples: 1000,
                     agreement: Some(1.0),
+                    max_abs_logit_diff: Some(0.0),
                     latency: Some(lat),
                     throughput_per_s: Some(batch as f64 / q * 1e6),
                     energy,

@@ -13,6 +13,8 @@ use joulebench_inference::{open_backend, Backend, BackendKind, BackendOptions, M
 use joulebench_models::{ModelSpec, Normalize, RunDir, Tensor};
 use serde::Serialize;
 
+use crate::cli::agreement::{check_logits, no_reference_reason, reference_backend, AgreementTally};
+
 #[derive(Args)]
 pub struct EvalArgs {
     /// A run folder (spec.json + weights.safetensors, and model.onnx for tract/ort) or any ONNX
@@ -133,7 +135,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     }
 
     let mut backend = open(kind, &source, &opts, args.cuda)?;
-    let mut reference = reference_backend(kind, &source, &args);
+    let mut reference = reference_backend(kind, &source, args.threads, args.cuda);
     let (mut reference, agreement_note) = match reference.take() {
         Some(Ok(r)) => (Some(r), None),
         Some(Err(e)) => (None, Some(e)),
@@ -152,8 +154,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     );
     bar.set_prefix(format!("eval {} on {}", data.name(), kind));
 
-    let (mut correct, mut ref_correct, mut agree) = (0usize, 0usize, 0usize);
-    let mut max_diff = 0.0f32;
+    let mut correct = 0usize;
+    let mut tally = AgreementTally::default();
     let mut backend_s = 0.0f64;
     for (bi, start) in (0..n).step_by(args.batch).enumerate() {
         let end = (start + args.batch).min(n);
@@ -168,13 +170,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         let pred = check_logits(&logits, end - start)?;
         correct += pred.iter().zip(&labels).filter(|(p, l)| p == l).count();
         if let Some(r) = reference.as_mut() {
-            let rl = r
-                .run(&input)
-                .with_context(|| format!("tch reference on samples {start}..{end}"))?;
-            let rp = check_logits(&rl, end - start)?;
-            ref_correct += rp.iter().zip(&labels).filter(|(p, l)| p == l).count();
-            agree += rp.iter().zip(&pred).filter(|(a, b)| a == b).count();
-            max_diff = max_diff.max(rl.max_abs_diff(&logits)?);
+            tally
+                .add(r.as_mut(), &input, &logits, &labels)
+                .with_context(|| format!("samples {start}..{end}"))?;
         }
         bar.set_position(end as u64);
     }
@@ -182,9 +180,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 
     let agreement = reference.as_ref().map(|r| Agreement {
         reference: r.name().to_string(),
-        argmax_agreement: agree as f64 / n as f64,
-        max_abs_diff: max_diff,
-        reference_accuracy: 100.0 * ref_correct as f64 / n as f64,
+        argmax_agreement: tally.argmax_agreement(),
+        max_abs_diff: tally.max_abs_diff,
+        reference_accuracy: 100.0 * tally.reference_correct as f64 / n as f64,
     });
     let report = EvalReport {
         model: args.model.display().to_string(),
@@ -275,42 +273,6 @@ fn open(
     Ok(open_backend(kind, source, opts)?)
 }
 
-/// The tch reference for a run folder when the `training` feature is on and the evaluated
-/// backend is not tch itself. `Some(Err(why))` when it could not be opened.
-#[allow(unused_variables)]
-fn reference_backend(
-    kind: BackendKind,
-    source: &ModelSource,
-    args: &EvalArgs,
-) -> Option<Result<Box<dyn Backend>, String>> {
-    #[cfg(feature = "training")]
-    {
-        if kind != BackendKind::Tch {
-            if let ModelSource::Run(run) = source {
-                let opts = BackendOptions {
-                    threads: args.threads,
-                    ..Default::default()
-                };
-                return Some(
-                    joulebench_training::open_tch_backend(run, &opts, args.cuda)
-                        .map_err(|e| e.to_string()),
-                );
-            }
-        }
-    }
-    None
-}
-
-fn no_reference_reason(kind: BackendKind, is_run: bool) -> String {
-    if kind == BackendKind::Tch {
-        "the evaluated backend is the tch reference itself".into()
-    } else if !is_run {
-        "a foreign ONNX file has no tch reference".into()
-    } else {
-        "built without the `training` feature: no tch reference".into()
-    }
-}
-
 /// Raw `[b, sample…]` values in [0, 1] → the backend's input: the run's preprocessing and spike
 /// encoding, or for foreign ONNX files an optional normalization and a reshape to --input-shape.
 fn prepare(
@@ -366,19 +328,6 @@ fn prepare(
             Ok(x)
         }
     }
-}
-
-fn check_logits(logits: &Tensor, rows: usize) -> anyhow::Result<Vec<usize>> {
-    if logits.shape.len() != 2 || logits.shape[0] != rows {
-        bail!(
-            "the model returned shape {:?}, expected [{rows}, classes]",
-            logits.shape
-        );
-    }
-    if let Some(i) = logits.data.iter().position(|v| !v.is_finite()) {
-        bail!("the model returned a non-finite logit at index {i}");
-    }
-    Ok(logits.argmax_rows())
 }
 
 fn print_report(r: &EvalReport) {

@@ -1,7 +1,10 @@
-//! One module per command.
+//! One module per command, plus helpers two commands share (`agreement`, `epoch_meter`).
 
+pub mod agreement;
 pub mod bench;
 pub mod data;
+#[cfg(feature = "training")]
+pub mod epoch_meter;
 pub mod eval;
 pub mod export;
 pub mod meters;

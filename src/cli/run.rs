@@ -34,8 +34,12 @@ use joulebench_report::{
     SpikingActivity, TrainingSummary,
 };
 use joulebench_training::{
-    load_dataset, train, Metrics, TrainConfig, TrainOptions, TrainOverrides,
+    load_dataset, train, DeviceChoice, EpochHook, Metrics, TrainConfig, TrainOptions,
+    TrainOverrides,
 };
+
+use crate::cli::agreement::{reference_backend, AgreementTally};
+use crate::cli::epoch_meter::{open_training_meter, MeterHook};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -63,6 +67,8 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Energy meter: auto (RAPL/NVML when readable, else the estimate), rapl, nvml, estimate.
+    /// Training epochs use the same meter (NVML when training on a GPU, RAPL on the CPU) and are
+    /// never estimated: with `estimate` or no readable counter their energy stays empty.
     #[arg(long, default_value = "auto")]
     meter: String,
     /// Seed of training, spike encoding and profiling inputs.
@@ -202,6 +208,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 
     let data = Dataset::load(kind, args.data_dir.as_deref())
         .with_context(|| format!("loading {}", kind.name()))?;
+    // One meter for every training stage (training runs on the default device, `auto`).
+    let train_gpu = DeviceChoice::default().resolve()?.is_cuda();
+    let train_choice = (meter_choice != MeterChoice::Estimate).then_some(meter_choice);
+    let (mut train_meter, train_meter_note) = open_training_meter(train_choice, train_gpu)?;
+    if !args.quiet && presets.iter().any(|p| !run_dir(&args.out, p).is_done()) {
+        eprintln!("training epoch energy: {train_meter_note}");
+    }
     let mut stages = Vec::new();
     for p in &presets {
         let spiking = joulebench_models::preset_info(p)?.spiking;
@@ -236,7 +249,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         let t0 = Instant::now();
         bar.set_message(stage.label());
         let outcome = match stage {
-            Stage::Train(p) => stage_train(&args, &plan, p),
+            Stage::Train(p) => stage_train(&args, &plan, p, train_meter.as_mut()),
             Stage::Export(p) => stage_export(&args.out, p),
             Stage::Bench(p, b) => stage_bench(&args, &plan, &data, p, *b, meter_choice),
             Stage::Report => {
@@ -282,7 +295,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn stage_train(args: &RunArgs, plan: &Plan, preset: &str) -> anyhow::Result<String> {
+fn stage_train(
+    args: &RunArgs,
+    plan: &Plan,
+    preset: &str,
+    meter: Option<&mut MeterHook>,
+) -> anyhow::Result<String> {
     let run = run_dir(&args.out, preset);
     if run.is_done() {
         return Ok("skipped (already trained)".into());
@@ -315,7 +333,7 @@ fn stage_train(args: &RunArgs, plan: &Plan, preset: &str) -> anyhow::Result<Stri
         &run,
         TrainOptions {
             quiet: true,
-            hook: None,
+            hook: meter.map(|m| m as &mut dyn EpochHook),
         },
     )?;
     let last = out.metrics.last().map(|e| e.test_acc).unwrap_or(f64::NAN);
@@ -376,15 +394,18 @@ fn prepare(
     })
 }
 
-/// Accuracy of `backend` on the first `n` test samples.
+/// Accuracy of `backend` on the first `n` test samples and, when a `reference` is given, its
+/// agreement with it on exactly the same input tensors.
 fn accuracy(
     backend: &mut dyn Backend,
+    mut reference: Option<&mut dyn Backend>,
     spec: &ModelSpec,
     data: &Dataset,
     n: usize,
     seed: u64,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, AgreementTally)> {
     let mut correct = 0usize;
+    let mut tally = AgreementTally::default();
     for (bi, start) in (0..n).step_by(100).enumerate() {
         let end = (start + 100).min(n);
         let x = prepare(spec, data, start, end, seed + bi as u64)?;
@@ -395,8 +416,14 @@ fn accuracy(
             .enumerate()
             .filter(|(i, &p)| data.test.labels[start + i] as usize == p)
             .count();
+        if let Some(r) = reference.as_deref_mut() {
+            let labels: Vec<usize> = (start..end).map(|i| data.test.labels[i] as usize).collect();
+            tally
+                .add(r, &x, &logits, &labels)
+                .with_context(|| format!("samples {start}..{end}"))?;
+        }
     }
-    Ok(correct as f64 / n.max(1) as f64)
+    Ok((correct as f64 / n.max(1) as f64, tally))
 }
 
 fn stage_bench(
@@ -423,7 +450,22 @@ fn stage_bench(
     };
     let mut backend = open_backend(kind, &source, &opts)?;
     let n = plan.test_limit.unwrap_or(usize::MAX).min(data.test.len());
-    let acc = accuracy(backend.as_mut(), &spec, data, n, args.seed)?;
+    let (mut reference, no_reference) = match reference_backend(kind, &source, args.threads, false)
+    {
+        Some(Ok(r)) => (Some(r), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    };
+    let (acc, tally) = accuracy(
+        backend.as_mut(),
+        reference.as_mut().map(|r| r.as_mut() as &mut dyn Backend),
+        &spec,
+        data,
+        n,
+        args.seed,
+    )?;
+    drop(reference);
+    let agreement = (tally.samples > 0).then_some(&tally);
 
     let selection = select(
         meter,
@@ -469,7 +511,7 @@ fn stage_bench(
         &cfg,
         &mut |_| {},
     )?;
-    let mut results = to_results(&prof, preset, kind.name(), acc, n);
+    let mut results = to_results(&prof, preset, kind.name(), acc, n, agreement);
     if kind == BackendKind::Event {
         if let Some(first) = results.first_mut() {
             first.activity = Some(engine_activity(&run, &spec, data, args.seed)?);
@@ -481,8 +523,17 @@ fn stage_bench(
         .and_then(|r| r.latency.as_ref())
         .map(|l| l.mean_us)
         .unwrap_or(f64::NAN);
+    let vs_tch = match (agreement, no_reference) {
+        (Some(t), _) => format!(
+            ", argmax agreement with tch {:.2} % (max |Δlogit| {:.1e})",
+            100.0 * t.argmax_agreement(),
+            t.max_abs_diff
+        ),
+        (None, Some(why)) => format!(", no tch agreement: {why}"),
+        (None, None) => String::new(),
+    };
     Ok(format!(
-        "accuracy {:.2} % on {n}, {:.1} µs per query at batch {}",
+        "accuracy {:.2} % on {n}{vs_tch}, {:.1} µs per query at batch {}",
         100.0 * acc,
         b1,
         plan.batches[0]
@@ -559,6 +610,7 @@ fn to_results(
     backend: &str,
     acc: f64,
     n: usize,
+    agreement: Option<&AgreementTally>,
 ) -> Vec<InferenceResult> {
     let energy = energy_of(p);
     p.latency
@@ -571,7 +623,8 @@ fn to_results(
             threads: p.backend.threads,
             accuracy: Some(acc),
             eval_samples: n,
-            agreement: None,
+            agreement: agreement.map(|t| t.argmax_agreement()),
+            max_abs_logit_diff: agreement.map(|t| f64::from(t.max_abs_diff)),
             latency: Some(LatencyStats {
                 queries: l.queries,
                 warmup: l.warmup_queries,
@@ -740,11 +793,11 @@ fn gather(
                         .map(|x| MeasuredEnergy {
                             joules: x.joules,
                             meter: x.source.split(':').next().unwrap_or("").to_string(),
+                            // `meter:domain[,domain…]` (see `MeterHook::source`)
                             domains: x
                                 .source
-                                .split(':')
-                                .nth(1)
-                                .map(|s| vec![s.to_string()])
+                                .split_once(':')
+                                .map(|(_, d)| d.split(',').map(str::to_string).collect())
                                 .unwrap_or_default(),
                         }),
                 })

@@ -6,8 +6,10 @@ use anyhow::{Context, Result};
 use clap::Args;
 use joulebench_models::{InputTransform, OptimizerKind, PresetOptions, RunDir};
 use joulebench_training::{
-    load_dataset, train, DeviceChoice, TrainConfig, TrainOptions, TrainOverrides,
+    load_dataset, train, DeviceChoice, EpochHook, TrainConfig, TrainOptions, TrainOverrides,
 };
+
+use crate::cli::epoch_meter::{open_training_meter, parse_training_meter};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -59,6 +61,11 @@ pub struct TrainArgs {
     /// Evaluate on the first N test samples only.
     #[arg(long)]
     pub limit_test: Option<usize>,
+    /// Energy meter of each epoch: auto (NVML when training on a GPU, RAPL on the CPU; energy left
+    /// empty, with the reason printed, when that counter is unreadable), rapl, nvml (an error when
+    /// unreadable) or none. Training energy is measured or absent, never estimated.
+    #[arg(long, default_value = "auto")]
+    pub meter: String,
     /// No progress bar and no per-epoch lines.
     #[arg(long, short)]
     pub quiet: bool,
@@ -105,6 +112,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let ds = load_dataset(&cfg).with_context(|| format!("loading dataset {}", cfg.dataset))?;
     // check preset/dataset fit before touching the output folder
     joulebench_training::spec_for(&cfg, &ds)?;
+    let gpu = cfg.device.resolve()?.is_cuda();
+    let (mut meter, note) = open_training_meter(parse_training_meter(&a.meter)?, gpu)?;
+    eprintln!("epoch energy: {note}");
     let run_dir = RunDir::new(&a.out);
     let outcome = train(
         &cfg,
@@ -112,7 +122,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         &run_dir,
         TrainOptions {
             quiet: a.quiet,
-            hook: None,
+            hook: meter.as_mut().map(|m| m as &mut dyn EpochHook),
         },
     )?;
     let last = outcome.metrics.last().context("no epoch ran")?;

@@ -139,19 +139,7 @@ impl NativeBackend {
             _ => best,
         };
         let plan = build_plan(spec, weights)?;
-        let pool = if threads > 1 {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .thread_name(|i| format!("jb-native-{i}"))
-                    .build()
-                    .map_err(|e| {
-                        InferenceError::Other(format!("cannot start {threads} worker threads: {e}"))
-                    })?,
-            )
-        } else {
-            None
-        };
+        let pool = crate::pool::worker_pool(threads, "jb-native")?;
         let workspaces = (0..threads).map(|_| Workspace::default()).collect();
         Ok(NativeBackend {
             spec: spec.clone(),
