@@ -7,7 +7,6 @@
 
 pub mod activity;
 pub mod backend;
-mod pool;
 pub mod error;
 pub mod event;
 pub mod factory;
@@ -15,6 +14,7 @@ pub mod native;
 pub mod onnx_check;
 pub mod options;
 pub mod ort_backend;
+mod pool;
 pub mod tract_backend;
 
 pub use activity::{Activity, LayerActivity};

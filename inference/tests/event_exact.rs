@@ -663,7 +663,7 @@ fn bad_input_and_models_are_clear_errors() {
 #[test]
 fn temporal_blocking_of_the_input_layer_is_exact() {
     // Digit-like images have many saturated pixels that spike at every step: the input layer's
-    // currents are then computed four steps at a time (AVX-512); results must not change.
+    // currents are then computed for several steps at once, block by block of weight columns (AVX-512); results must not change.
     let spec = preset("snn-temporal", &[1, 28, 28], Some(22));
     let w = weights(&spec, 8, 3.0);
     let imgs = joulebench_inference::event::workload::synthetic_digits(2, 1);

@@ -100,19 +100,7 @@ impl EventEngine {
     ) -> Result<Self, InferenceError> {
         let plan = Plan::build(spec, weights)?;
         let threads = threads.max(1);
-        let pool = if threads > 1 {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .thread_name(|i| format!("jb-event-{i}"))
-                    .build()
-                    .map_err(|e| {
-                        InferenceError::Other(format!("cannot start {threads} worker threads: {e}"))
-                    })?,
-            )
-        } else {
-            None
-        };
+        let pool = crate::pool::worker_pool(threads, "jb-event")?;
         let workers = (0..threads).map(|_| Worker::new(&plan)).collect();
         Ok(EventEngine {
             spec: spec.clone(),
@@ -177,9 +165,10 @@ impl EventEngine {
         self.record_raster = on;
     }
 
-    /// Whether the input layer's currents are computed [`simd::TEMPORAL_BLOCK`] steps at a time
-    /// (each weight row read once per block rather than once per spike; on by default, used
-    /// with the AVX-512 kernels for a fully connected input layer fed spikes). Results are
+    /// Whether the input layer's currents are computed for all steps before the time loop
+    /// (when a fully connected input layer is fed only spikes: the spike lists of every step
+    /// are known up front, and [`simd::accum_rows_steps`] keeps each narrow column block of the
+    /// active weight rows in the L1 cache across all steps). On by default. Results are
     /// bit-identical either way.
     pub fn set_temporal_blocking(&mut self, on: bool) {
         self.temporal = on;

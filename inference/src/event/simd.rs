@@ -149,57 +149,68 @@ pub fn accum_rows_scaled(
     }
 }
 
-/// Steps one temporal block processes at once in [`accum_rows_temporal`].
-pub const TEMPORAL_BLOCK: usize = 4;
-
-/// Whether [`accum_rows_temporal`] has a fast kernel for this instruction set.
-pub fn has_temporal(isa: Isa) -> bool {
-    matches!(isa, Isa::Avx512)
-}
-
-/// The currents of up to [`TEMPORAL_BLOCK`] consecutive steps at once, for a layer whose input
-/// spikes are all known in advance (the network's input layer): `idx` lists (ascending) every
-/// presynaptic neuron that spiked at any of those steps and `masks[j]` says at which (bit `k` =
-/// step `k`). Writes `out[k·stride + o] = (Σ_{j: bit k of masks[j]} w[idx[j]·stride + o]) + bias[o]`
-/// for every `k < TEMPORAL_BLOCK` — per step, exactly the sum [`accum_rows`] forms (same order),
-/// but each weight row is read once per block instead of once per spike.
-pub fn accum_rows_temporal(
+/// The currents of every step of a layer whose input spikes are all known in advance (the
+/// network's input layer): step `t` has the presynaptic indices `idx[offsets[t]..offsets[t + 1]]`
+/// (ascending). Writes `out[t·stride + o] = (Σ_k w[idx[k]·stride + o]) + bias[o]` for every
+/// step — per step exactly the sum [`accum_rows`] forms, in the same order. The AVX-512 kernel
+/// walks the columns in narrow blocks and, for each block, all steps, so the block's slices of
+/// the active weight rows stay in the L1 cache across steps instead of being streamed from L2
+/// once per spike.
+pub fn accum_rows_steps(
     isa: Isa,
     out: &mut [f32],
     bias: &[f32],
     w: &[f32],
     stride: usize,
     idx: &[u32],
-    masks: &[u8],
+    offsets: &[usize],
 ) {
-    check_rows(out, bias, w, stride, idx);
-    assert!(out.len() >= TEMPORAL_BLOCK * stride && masks.len() >= idx.len());
+    let steps = offsets.len().saturating_sub(1);
+    assert!(
+        out.len() >= steps * stride && offsets.windows(2).all(|p| p[0] <= p[1]),
+        "one output row per step, offsets ascending"
+    );
+    if steps == 0 {
+        return;
+    }
+    let all = &idx[..offsets.last().copied().unwrap_or(0)];
+    check_rows(out, bias, w, stride, all);
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: supported ISA; bounds checked above.
-        Isa::Avx512 => unsafe {
-            x86::temporal_avx512(
-                out.as_mut_ptr(),
-                bias.as_ptr(),
-                w.as_ptr(),
-                stride,
-                idx,
-                masks,
-            )
-        },
+        Isa::Avx512 => {
+            // Every index the kernel reads must address a whole row (checked in full: the
+            // kernel does unchecked loads).
+            let rows = w.len() / stride.max(1);
+            let used = &idx[offsets[0]..offsets[steps]];
+            assert!(
+                used.iter()
+                    .copied()
+                    .max()
+                    .is_none_or(|m| (m as usize) < rows),
+                "spike index beyond the weight rows"
+            );
+            // SAFETY: supported ISA; indices checked just above, output length checked first.
+            unsafe {
+                x86::steps_avx512(
+                    out.as_mut_ptr(),
+                    bias.as_ptr(),
+                    w.as_ptr(),
+                    stride,
+                    all,
+                    offsets,
+                )
+            }
+        }
         _ => {
-            for k in 0..TEMPORAL_BLOCK {
-                let o = &mut out[k * stride..(k + 1) * stride];
-                o.fill(0.0);
-                for (&i, &m) in idx.iter().zip(masks) {
-                    if m >> k & 1 == 1 {
-                        let row = &w[i as usize * stride..][..stride];
-                        o.iter_mut().zip(row).for_each(|(a, &x)| *a += x);
-                    }
-                }
-                o.iter_mut()
-                    .zip(&bias[..stride])
-                    .for_each(|(a, &b)| *a += b);
+            for (t, p) in offsets.windows(2).enumerate() {
+                accum_rows(
+                    isa,
+                    &mut out[t * stride..],
+                    bias,
+                    w,
+                    stride,
+                    &idx[p[0]..p[1]],
+                );
             }
         }
     }
@@ -297,6 +308,26 @@ pub fn lif_step(
             count
         }
     }
+}
+
+/// Hints the CPU to bring `x` into the cache (a no-op where there is no prefetch instruction).
+/// Touches no data and cannot fault.
+#[inline]
+pub fn prefetch(x: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = x.as_ptr() as *const i8;
+        let bytes = std::mem::size_of_val(x);
+        let mut o = 0;
+        while o < bytes {
+            // SAFETY: prefetch is a hint; the address lies inside `x`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.add(o)) };
+            o += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
 }
 
 /// What [`scan_nonzero`] found in an input slice.
@@ -445,67 +476,85 @@ mod x86 {
         }
     }
 
+    /// Column blocks of `NB` vectors; per block every step in turn, `S` steps interleaved (their
+    /// common length in lockstep, then each one's rest) so that `NB·S` independent sums hide the
+    /// add latency while the block's row slices (`NB` cache lines each) stay in L1.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn temporal_avx512(
+    pub(super) unsafe fn steps_avx512(
         out: *mut f32,
         bias: *const f32,
         w: *const f32,
         stride: usize,
         idx: &[u32],
-        masks: &[u8],
+        offsets: &[usize],
     ) {
         let nvec = stride / 16;
         let mut v0 = 0;
         while v0 < nvec {
-            let nb = (nvec - v0).min(4);
+            let nb = (nvec - v0).min(STEPS_NB);
             let off = v0 * 16;
-            dispatch_blocks!(tblock512, nb, 1 2 3 4; (out.add(off), bias.add(off), w.add(off), stride, idx, masks));
+            dispatch_blocks!(sblock512, nb, 1 2; (out.add(off), bias.add(off), w.add(off), stride, idx, offsets));
             v0 += nb;
         }
     }
 
-    /// `NB` vectors of columns × 4 steps = up to 16 accumulators in registers; each weight row
-    /// block is loaded once and added, under a per-step mask, to every step that spiked.
+    const STEPS_NB: usize = 2;
+    const STEPS_S: usize = 3;
+
     #[target_feature(enable = "avx512f")]
     #[inline]
-    unsafe fn tblock512<const NB: usize>(
+    unsafe fn sblock512<const NB: usize>(
         out: *mut f32,
         bias: *const f32,
         w: *const f32,
         stride: usize,
         idx: &[u32],
-        masks: &[u8],
+        offsets: &[usize],
     ) {
-        const K: usize = super::TEMPORAL_BLOCK;
-        let mut acc = [[_mm512_setzero_ps(); NB]; K];
-        let n = idx.len();
-        for j in 0..n {
-            if j + 4 < n {
-                let next = w.add(*idx.get_unchecked(j + 4) as usize * stride);
-                for v in 0..NB {
-                    _mm_prefetch::<_MM_HINT_T0>(next.add(v * 16) as *const i8);
-                }
-            }
-            let row = w.add(*idx.get_unchecked(j) as usize * stride);
-            let m = *masks.get_unchecked(j);
-            let mut wv = [_mm512_setzero_ps(); NB];
-            for (v, x) in wv.iter_mut().enumerate() {
-                *x = _mm512_load_ps(row.add(v * 16));
-            }
-            for (k, a) in acc.iter_mut().enumerate() {
-                let mk: __mmask16 = 0u16.wrapping_sub(((m >> k) & 1) as u16);
-                for (v, x) in a.iter_mut().enumerate() {
-                    *x = _mm512_mask_add_ps(*x, mk, *x, wv[v]);
-                }
-            }
+        const S: usize = STEPS_S;
+        let mut b = [_mm512_setzero_ps(); NB];
+        for (k, x) in b.iter_mut().enumerate() {
+            *x = _mm512_load_ps(bias.add(k * 16));
         }
-        for (k, a) in acc.iter().enumerate() {
-            for (v, x) in a.iter().enumerate() {
-                _mm512_store_ps(
-                    out.add(k * stride + v * 16),
-                    _mm512_add_ps(*x, _mm512_load_ps(bias.add(v * 16))),
-                );
+        let ip = idx.as_ptr();
+        let steps = offsets.len() - 1;
+        let mut t0 = 0;
+        while t0 < steps {
+            let g = (steps - t0).min(S);
+            let mut st = [0usize; S];
+            let mut en = [0usize; S];
+            for q in 0..g {
+                st[q] = *offsets.get_unchecked(t0 + q);
+                en[q] = *offsets.get_unchecked(t0 + q + 1);
             }
+            let mut acc = [[_mm512_setzero_ps(); NB]; S];
+            if g == S {
+                let common = (0..S).map(|q| en[q] - st[q]).min().unwrap_or(0);
+                for j in 0..common {
+                    for q in 0..S {
+                        let row = w.add(*ip.add(st[q] + j) as usize * stride);
+                        for (k, a) in acc[q].iter_mut().enumerate() {
+                            *a = _mm512_add_ps(*a, _mm512_load_ps(row.add(k * 16)));
+                        }
+                    }
+                }
+                for s in st.iter_mut() {
+                    *s += common;
+                }
+            }
+            for q in 0..g {
+                for j in st[q]..en[q] {
+                    let row = w.add(*ip.add(j) as usize * stride);
+                    for (k, a) in acc[q].iter_mut().enumerate() {
+                        *a = _mm512_add_ps(*a, _mm512_load_ps(row.add(k * 16)));
+                    }
+                }
+                let o = out.add((t0 + q) * stride);
+                for k in 0..NB {
+                    _mm512_store_ps(o.add(k * 16), _mm512_add_ps(acc[q][k], b[k]));
+                }
+            }
+            t0 += g;
         }
     }
 
@@ -679,6 +728,7 @@ mod x86 {
         let xp = x.as_ptr();
         let full = x.len() / 16 * 16;
         let (ip, vp) = (idx.as_mut_ptr(), vals.as_mut_ptr());
+        let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         let mut o = 0;
         while o < full {
             let xv = _mm512_loadu_ps(xp.add(o));
@@ -686,14 +736,15 @@ mod x86 {
             if nz != 0 {
                 let ones = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(xv, one);
                 nonbinary |= (nz & !ones) != 0;
-                let mut bits = nz as u32;
-                while bits != 0 {
-                    let j = o + bits.trailing_zeros() as usize;
-                    *ip.add(count) = j as u32;
-                    *vp.add(count) = *xp.add(j);
-                    count += 1;
-                    bits &= bits - 1;
-                }
+                // Register-form compress, then a full-width store: `count ≤ o`, so the 16
+                // lanes written at `count` stay below `o + 16 ≤ x.len() ≤ idx.len(), vals.len()`.
+                let pos = _mm512_add_epi32(lane, _mm512_set1_epi32(o as i32));
+                _mm512_storeu_si512(
+                    ip.add(count) as *mut _,
+                    _mm512_maskz_compress_epi32(nz, pos),
+                );
+                _mm512_storeu_ps(vp.add(count), _mm512_maskz_compress_ps(nz, xv));
+                count += nz.count_ones() as usize;
             }
             o += 16;
         }

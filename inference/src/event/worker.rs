@@ -7,7 +7,7 @@ use super::act::Act;
 use super::aligned::{padded, AlignedVec};
 use super::conv::{conv_scatter, pool_dense, pool_spikes};
 use super::plan::{Plan, StageKind};
-use super::simd::{self, Isa, TEMPORAL_BLOCK};
+use super::simd::{self, Isa};
 use super::ExecMode;
 use crate::error::InferenceError;
 
@@ -58,19 +58,23 @@ impl Counters {
     }
 }
 
-/// Buffers of the temporal block of the input layer (see [`simd::accum_rows_temporal`]).
-struct Temporal {
+/// Steps whose input-layer currents are formed together (a multiple of the kernel's step
+/// interleave; `AHEAD_CHUNK × stride` floats stay in L1 until the time loop reads them).
+const AHEAD_CHUNK: usize = 12;
+
+/// The input layer computed ahead (see [`simd::accum_rows_steps`]): when every step of a
+/// sample's input is binary, its spike lists are all formed before the time loop, and the lead
+/// layer's currents [`AHEAD_CHUNK`] steps at a time at the start of each chunk.
+struct Ahead {
     /// The leading `Linear` stage (after only `Flatten`s) that reads the network input.
     stage: usize,
-    /// `TEMPORAL_BLOCK × stride` currents of the block's steps.
+    /// `AHEAD_CHUNK × stride` currents of the current chunk of steps.
     cur: AlignedVec,
-    /// Per input neuron: at which steps of the block it spiked (bit k = step k); kept zeroed.
-    mark: Vec<u8>,
-    uidx: Vec<u32>,
-    umask: Vec<u8>,
-    /// Input spikes per step of the block.
-    counts: [usize; TEMPORAL_BLOCK],
-    /// The block's input was binary and its currents are in `cur`.
+    /// Input spike indices of all steps, step after step (`steps × input_len` capacity).
+    idx: Vec<u32>,
+    /// Step `t`'s spikes are `idx[offsets[t]..offsets[t + 1]]`.
+    offsets: Vec<usize>,
+    /// The input was binary and the currents are in `cur`.
     valid: bool,
 }
 
@@ -86,7 +90,7 @@ pub(crate) struct Worker {
     marks: Vec<Vec<u8>>,
     iota: Vec<u32>,
     readout: AlignedVec,
-    temporal: Option<Temporal>,
+    ahead: Option<Ahead>,
     pub counters: Counters,
     /// Per LIF stage, per step, the spiking indices of the worker's first sample of the run.
     pub raster: Vec<Vec<Vec<u32>>>,
@@ -118,20 +122,18 @@ impl Worker {
             .stages
             .iter()
             .position(|s| !matches!(s.kind, StageKind::Identity));
-        let temporal = match lead.map(|i| (i, &plan.stages[i].kind)) {
-            Some((i, StageKind::Linear(l))) => Some(Temporal {
+        let ahead = match lead.map(|i| (i, &plan.stages[i].kind)) {
+            Some((i, StageKind::Linear(l))) => Some(Ahead {
                 stage: i,
-                cur: AlignedVec::zeros(TEMPORAL_BLOCK * l.stride),
-                mark: vec![0; plan.input_len.div_ceil(8) * 8],
-                uidx: vec![0; plan.input_len],
-                umask: vec![0; plan.input_len],
-                counts: [0; TEMPORAL_BLOCK],
+                cur: AlignedVec::zeros(AHEAD_CHUNK * l.stride),
+                idx: Vec::new(),
+                offsets: Vec::new(),
                 valid: false,
             }),
             _ => None,
         };
         Worker {
-            temporal,
+            ahead,
             acts,
             lif,
             conv_acc,
@@ -173,23 +175,34 @@ impl Worker {
                 .collect();
         }
         let dense_mode = mode == ExecMode::Dense;
-        let use_temporal =
-            temporal && !dense_mode && simd::has_temporal(isa) && self.temporal.is_some();
+        let use_temporal = temporal && !dense_mode && self.ahead.is_some();
+        if use_temporal {
+            let tb = self.ahead.as_mut().expect("checked");
+            tb.valid = prepare_ahead(tb, plan, &mut self.acts[0], isa, input, batch, b, steps)?;
+        }
         for t in 0..steps {
             let mut start = 0;
             if use_temporal {
-                let tb = self.temporal.as_mut().expect("checked");
-                let k = t % TEMPORAL_BLOCK;
-                if k == 0 {
-                    tb.valid =
-                        prepare_block(tb, plan, &mut self.acts[0], isa, input, batch, b, t, steps)?;
-                }
+                let tb = self.ahead.as_mut().expect("checked");
                 if tb.valid {
                     let s0 = tb.stage;
                     let StageKind::Linear(l) = &plan.stages[s0].kind else {
                         unreachable!("lead stage is linear")
                     };
-                    let count = tb.counts[k] as u64;
+                    let k = t % AHEAD_CHUNK;
+                    if k == 0 {
+                        let end = (t + AHEAD_CHUNK).min(steps);
+                        simd::accum_rows_steps(
+                            isa,
+                            tb.cur.padded_mut(),
+                            l.b.padded_slice(),
+                            l.w.padded_slice(),
+                            l.stride,
+                            &tb.idx,
+                            &tb.offsets[t..=end],
+                        );
+                    }
+                    let count = (tb.offsets[t + 1] - tb.offsets[t]) as u64;
                     for row in &mut self.counters.out_nz[..=s0] {
                         row[t] += count;
                     }
@@ -423,76 +436,50 @@ impl Worker {
     }
 }
 
-/// Scans the input of steps `t0..t0 + TEMPORAL_BLOCK` (fewer at the end) of sample `b`, and
-/// when every step is binary and the spiking neurons repeat enough across steps, computes the
-/// lead layer's currents for all of them. Returns whether it did (false: some input is analog,
-/// or the block is not worth it; those steps run one by one).
+/// Scans every step of sample `b`'s input into per-step spike lists. Returns whether all of it
+/// is binary (false: some input is analog; the steps then run one by one).
 #[allow(clippy::too_many_arguments)]
-fn prepare_block(
-    tb: &mut Temporal,
+fn prepare_ahead(
+    tb: &mut Ahead,
     plan: &Plan,
     a0: &mut Act,
     isa: Isa,
     input: &[f32],
     batch: usize,
     b: usize,
-    t0: usize,
     steps: usize,
 ) -> Result<bool, InferenceError> {
     let n = plan.input_len;
-    let kk = TEMPORAL_BLOCK.min(steps - t0);
-    let mut binary = true;
-    tb.counts = [0; TEMPORAL_BLOCK];
-    for k in 0..kk {
-        let t = t0 + k;
+    if tb.idx.len() < steps * n {
+        tb.idx.resize(steps * n, 0);
+    }
+    tb.offsets.clear();
+    tb.offsets.push(0);
+    let mut at = 0;
+    const PREFETCH_STEPS: usize = 2;
+    if batch > 1 {
+        // Steps of one sample lie `batch · n` floats apart: fetch a few steps ahead.
+        for t in 0..PREFETCH_STEPS.min(steps) {
+            simd::prefetch(&input[(t * batch + b) * n..][..n]);
+        }
+    }
+    for t in 0..steps {
+        if batch > 1 && t + PREFETCH_STEPS < steps {
+            simd::prefetch(&input[((t + PREFETCH_STEPS) * batch + b) * n..][..n]);
+        }
         let x = &input[(t * batch + b) * n..][..n];
-        let scan = simd::scan_nonzero(isa, x, &mut a0.idx, &mut a0.vals);
+        let scan = simd::scan_nonzero(isa, x, &mut tb.idx[at..at + n], &mut a0.vals);
         if let Some(j) = scan.non_finite {
-            tb.mark.fill(0);
             return Err(InferenceError::Other(format!(
                 "input is not finite at step {t}, sample {b}, element {j} (value {})",
                 x[j]
             )));
         }
-        binary &= scan.binary;
-        tb.counts[k] = scan.count;
-        for &i in &a0.idx[..scan.count] {
-            tb.mark[i as usize] |= 1 << k;
+        if !scan.binary {
+            return Ok(false);
         }
+        at += scan.count;
+        tb.offsets.push(at);
     }
-    // Union of the block's spikes, ascending, with their step masks; clears the marks.
-    let mut u = 0;
-    for (c, chunk) in tb.mark.chunks_exact_mut(8).enumerate() {
-        let word = u64::from_ne_bytes(chunk.try_into().expect("8 bytes"));
-        if word == 0 {
-            continue;
-        }
-        for (j, m) in chunk.iter_mut().enumerate() {
-            if *m != 0 {
-                tb.uidx[u] = (c * 8 + j) as u32;
-                tb.umask[u] = *m;
-                u += 1;
-                *m = 0;
-            }
-        }
-    }
-    // Worth it only when rows are reused across the block's steps (inputs that keep spiking, as
-    // bright pixels of rate-coded images do): at most 0.6 distinct neurons per spike.
-    let spikes: usize = tb.counts.iter().sum();
-    if !binary || u * 5 > spikes * 3 {
-        return Ok(false);
-    }
-    let StageKind::Linear(l) = &plan.stages[tb.stage].kind else {
-        unreachable!("lead stage is linear")
-    };
-    simd::accum_rows_temporal(
-        isa,
-        tb.cur.padded_mut(),
-        l.b.padded_slice(),
-        l.w.padded_slice(),
-        l.stride,
-        &tb.uidx[..u],
-        &tb.umask[..u],
-    );
     Ok(true)
 }
