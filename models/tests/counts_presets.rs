@@ -1,27 +1,11 @@
 //! Operation counts of every preset against values computed by hand (the arithmetic is in the
 //! comments; nothing here calls the counting code to get an expected value).
 
+mod common;
+use common::{mnist, mnist1d};
 use joulebench_models::{
     build_preset, DataShape, ModelSpec, OpCounts, OtherOps, PresetOptions, PRESETS,
 };
-
-fn mnist() -> DataShape {
-    DataShape {
-        dataset: "mnist".into(),
-        sample_shape: vec![1, 28, 28],
-        num_classes: 10,
-        normalize: None,
-    }
-}
-
-fn mnist1d() -> DataShape {
-    DataShape {
-        dataset: "mnist1d".into(),
-        sample_shape: vec![1, 40],
-        num_classes: 10,
-        normalize: None,
-    }
-}
 
 fn spec(name: &str, data: &DataShape, opts: PresetOptions) -> ModelSpec {
     build_preset(name, data, &opts).unwrap()

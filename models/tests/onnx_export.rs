@@ -3,6 +3,7 @@
 //! straightforward reference forward pass written here for the MLP-shaped presets.
 
 mod common;
+use common::{mnist, mnist1d};
 
 use common::{python_check, test_input, tract_plan, tract_run, PyJob};
 use std::collections::HashMap;
@@ -13,24 +14,6 @@ use joulebench_models::onnx::{
 use joulebench_models::{
     build_preset, DataShape, ModelSpec, Op, PresetOptions, Readout, Tensor, Weights, PRESETS,
 };
-
-fn mnist() -> DataShape {
-    DataShape {
-        dataset: "mnist".into(),
-        sample_shape: vec![1, 28, 28],
-        num_classes: 10,
-        normalize: None,
-    }
-}
-
-fn mnist1d() -> DataShape {
-    DataShape {
-        dataset: "mnist1d".into(),
-        sample_shape: vec![1, 40],
-        num_classes: 10,
-        normalize: None,
-    }
-}
 
 /// Every preset, small where the preset allows it (mlp-sweep width 32, few time steps).
 fn small_specs() -> Vec<ModelSpec> {

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use joulebench_models::{ModelSpec, Tensor};
+use joulebench_models::{DataShape, ModelSpec, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tract_onnx::prelude::*;
@@ -121,4 +121,24 @@ pub fn python_check(jobs: &[PyJob], scratch: &Path) -> Option<Vec<PyResult>> {
             })
             .collect(),
     )
+}
+
+/// MNIST-shaped data: one 28×28 channel, ten classes.
+pub fn mnist() -> DataShape {
+    DataShape {
+        dataset: "mnist".into(),
+        sample_shape: vec![1, 28, 28],
+        num_classes: 10,
+        normalize: None,
+    }
+}
+
+/// MNIST-1D-shaped data: one channel of 40 points, ten classes.
+pub fn mnist1d() -> DataShape {
+    DataShape {
+        dataset: "mnist1d".into(),
+        sample_shape: vec![1, 40],
+        num_classes: 10,
+        normalize: None,
+    }
 }
