@@ -87,7 +87,7 @@ pub fn render_page(data: &ReportData) -> Result<(String, Vec<Figure>), ReportErr
     let _ = write!(h, "<h1>{}</h1>\n<p class=\"meta\">", esc(&title));
     let _ = write!(h, "Dataset <b>{}</b>", esc(&data.dataset));
     if data.quick {
-        h.push_str(" · <b>quick run</b> (few epochs, test slice, short profiling windows: numbers are indicative)");
+        h.push_str(" · <b>quick run</b> (fewer epochs and steps, short profiling windows: numbers are indicative; details below)");
     }
     if !data.created.is_empty() {
         let _ = write!(h, " · produced {}", esc(&data.created));
