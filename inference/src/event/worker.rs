@@ -386,32 +386,32 @@ impl Worker {
                 self.counters.out_nz[si + 1][t] += out.nonzeros(isa) as u64;
             }
             // Readout accumulation.
-            let acc = self.readout.as_mut_slice();
-            match plan.readout {
+            // What this step adds to the readout: the last layer's output, or the final LIF
+            // layer's membrane or spikes (the membrane-at-last-step readout adds nothing here).
+            let step_value: Option<&[f32]> = match plan.readout {
                 Readout::Output => {
                     let last = self.acts.last_mut().expect("output");
                     last.ensure_dense();
-                    acc.iter_mut()
-                        .zip(last.dense.as_slice())
-                        .for_each(|(a, &v)| *a += v);
+                    Some(last.dense.as_slice())
                 }
-                Readout::MembraneMean => {
+                Readout::MembraneMean | Readout::SpikeCount => {
                     let st = self.lif[plan.last_lif.expect("validated")]
                         .as_ref()
                         .expect("lif state");
-                    acc.iter_mut()
-                        .zip(st.u.as_slice())
-                        .for_each(|(a, &v)| *a += v);
+                    Some(if plan.readout == Readout::MembraneMean {
+                        st.u.as_slice()
+                    } else {
+                        st.s.as_slice()
+                    })
                 }
-                Readout::SpikeCount => {
-                    let st = self.lif[plan.last_lif.expect("validated")]
-                        .as_ref()
-                        .expect("lif state");
-                    acc.iter_mut()
-                        .zip(st.s.as_slice())
-                        .for_each(|(a, &v)| *a += v);
-                }
-                Readout::MembraneLast => {}
+                Readout::MembraneLast => None,
+            };
+            if let Some(v) = step_value {
+                self.readout
+                    .as_mut_slice()
+                    .iter_mut()
+                    .zip(v)
+                    .for_each(|(a, &v)| *a += v);
             }
         }
         let classes = plan.classes;
