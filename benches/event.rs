@@ -2,6 +2,9 @@
 //! snn-temporal 784-256-128-10, T = 100, rate-coded MNIST test images (from
 //! `$JOULEBENCH_DATA/mnist` when present, else synthetic digit-like images), against dense
 //! execution of the same network (the engine's dense mode and the native dense backend).
+//! The event engine is timed fed the `f32` spike tensor (`event`), the same spikes bit-packed
+//! (`event-packed`, `EventEngine::run_spikes`; packing done once outside the timed loop) and in
+//! int8 fixed point (`event-int8-packed`).
 //!
 //! `cargo bench --bench event` (add `-- --quick` for a short run).
 
@@ -9,7 +12,7 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use joulebench_inference::event::workload::{rate_encode, synthetic_digits};
-use joulebench_inference::event::{EventEngine, ExecMode};
+use joulebench_inference::event::{EventEngine, ExecMode, Precision, SpikeBatch};
 use joulebench_inference::{Backend, NativeBackend};
 use joulebench_models::{build_preset, DataShape, ModelSpec, PresetOptions, Tensor, Weights};
 
@@ -94,6 +97,25 @@ fn bench_event(c: &mut Criterion) {
             })
         });
     }
+    let packed: Vec<SpikeBatch> = single
+        .iter()
+        .map(|x| SpikeBatch::from_tensor(x).unwrap())
+        .collect();
+    let mut event = EventEngine::new(&spec, &weights, 1).unwrap();
+    let mut int8 = EventEngine::new(&spec, &weights, 1).unwrap();
+    int8.set_precision(Precision::Int8).unwrap();
+    for (name, engine) in [
+        ("event-packed", &mut event),
+        ("event-int8-packed", &mut int8),
+    ] {
+        let mut i = 0;
+        g.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter(|| {
+                i = (i + 1) % packed.len();
+                engine.run_spikes(&packed[i]).unwrap()
+            })
+        });
+    }
     g.finish();
 
     let mut g = c.benchmark_group("snn-temporal-T100-batch128-2threads");
@@ -102,6 +124,10 @@ fn bench_event(c: &mut Criterion) {
     let big = batch_input(&imgs, 0, 128, 99);
     let mut event = EventEngine::new(&spec, &weights, 2).unwrap();
     g.bench_function("event", |b| b.iter(|| event.run(&big).unwrap()));
+    let big_packed = SpikeBatch::from_tensor(&big).unwrap();
+    g.bench_function("event-packed", |b| {
+        b.iter(|| event.run_spikes(&big_packed).unwrap())
+    });
     if let Ok(mut n) = NativeBackend::new(&spec, &weights, 2) {
         g.bench_function("native-dense", |b| b.iter(|| n.run(&big).unwrap()));
     }

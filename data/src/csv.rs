@@ -43,6 +43,12 @@ pub fn parse_csv(
     pixels_per_row: usize,
     num_classes: usize,
 ) -> Result<CsvSamples> {
+    if num_classes == 0 || num_classes > 256 {
+        return Err(DataError::Invalid(format!(
+            "{}: cannot read labels for {num_classes} classes (expected 1..=256)",
+            path.display()
+        )));
+    }
     let mut pixels = Vec::new();
     let mut labels = Vec::new();
     for (i, raw) in text.lines().enumerate() {
@@ -89,7 +95,16 @@ pub fn parse_csv(
 
 /// Reads a CSV file (plain or gzip-compressed).
 pub fn read_csv(path: &Path, pixels_per_row: usize, num_classes: usize) -> Result<CsvSamples> {
-    let bytes = read_maybe_gzip(path)?;
+    parse_csv_bytes(path, &read_maybe_gzip(path)?, pixels_per_row, num_classes)
+}
+
+/// Parses CSV content (already gunzipped) that must be UTF-8; `path` is only used in errors.
+pub fn parse_csv_bytes(
+    path: &Path,
+    bytes: &[u8],
+    pixels_per_row: usize,
+    num_classes: usize,
+) -> Result<CsvSamples> {
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         let line = bytes[..e.valid_up_to()]
             .iter()

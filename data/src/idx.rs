@@ -115,7 +115,17 @@ pub fn parse_idx_images(path: &Path, bytes: &[u8]) -> Result<IdxImages> {
             format!("image size {rows}×{cols} has a zero dimension"),
         ));
     }
-    let expected = count as u64 * rows as u64 * cols as u64;
+    // u32 × u32 × u32 can exceed u64: such a header cannot describe a real file
+    let expected = (count as u64)
+        .checked_mul(rows as u64)
+        .and_then(|n| n.checked_mul(cols as u64))
+        .ok_or_else(|| {
+            DataError::format(
+                path,
+                4,
+                format!("header announces {count} images of {rows}×{cols}: more bytes than any file holds"),
+            )
+        })?;
     check_payload(
         path,
         bytes,
@@ -133,6 +143,12 @@ pub fn parse_idx_images(path: &Path, bytes: &[u8]) -> Result<IdxImages> {
 
 /// Parses IDX label content (already decompressed); every label must be `< num_classes`.
 pub fn parse_idx_labels(path: &Path, bytes: &[u8], num_classes: usize) -> Result<Vec<u8>> {
+    if num_classes == 0 || num_classes > 256 {
+        return Err(DataError::Invalid(format!(
+            "{}: cannot read labels for {num_classes} classes (expected 1..=256)",
+            path.display()
+        )));
+    }
     check_header(path, bytes, IDX_LABELS_MAGIC, 8, "label")?;
     let count = be_u32(bytes, 4) as usize;
     check_payload(

@@ -16,6 +16,12 @@ pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// in the gzip trailer are checked by the decoder).
 pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    gunzip_maybe(path, raw)
+}
+
+/// What [`read_maybe_gzip`] does after reading: `raw` (the content of `path`, which is only used
+/// in errors) gunzipped when it starts with the gzip magic, returned as is otherwise.
+pub fn gunzip_maybe(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>> {
     if raw.is_empty() {
         return Err(DataError::Empty {
             path: path.to_path_buf(),

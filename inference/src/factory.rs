@@ -26,17 +26,21 @@ pub enum BackendKind {
     Native,
     /// The event-driven LIF engine (spiking models).
     Event,
+    /// The event-driven LIF engine in int8 fixed point (int8 weights, int16 membranes; fully
+    /// connected spiking models; see `EventEngine::set_precision`).
+    EventInt8,
     /// The trained libtorch module (the reference); lives in the training crate.
     Tch,
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 6] = [
+    pub const ALL: [BackendKind; 7] = [
         BackendKind::Tract,
         BackendKind::Ort,
         BackendKind::OrtCuda,
         BackendKind::Native,
         BackendKind::Event,
+        BackendKind::EventInt8,
         BackendKind::Tch,
     ];
 
@@ -48,6 +52,7 @@ impl BackendKind {
             BackendKind::OrtCuda => "ort-cuda",
             BackendKind::Native => "native",
             BackendKind::Event => "event",
+            BackendKind::EventInt8 => "event-int8",
             BackendKind::Tch => "tch",
         }
     }
@@ -76,7 +81,7 @@ impl FromStr for BackendKind {
             .find(|k| k.name() == s)
             .ok_or_else(|| {
                 InferenceError::Other(format!(
-                "unknown backend `{s}` (expected one of: tract, ort, ort-cuda, native, event, tch)"
+                "unknown backend `{s}` (expected one of: tract, ort, ort-cuda, native, event, event-int8, tch)"
             ))
             })
     }
@@ -182,11 +187,15 @@ pub fn open_backend(
                 path.display()
             ))),
         },
-        BackendKind::Event => match source {
+        BackendKind::Event | BackendKind::EventInt8 => match source {
             ModelSource::Run(run) => {
                 let spec = run.spec()?;
                 let weights = run.weights(&spec)?;
-                Ok(Box::new(crate::event::EventEngine::new(&spec, &weights, opts.threads)?))
+                let mut e = crate::event::EventEngine::new(&spec, &weights, opts.threads)?;
+                if kind == BackendKind::EventInt8 {
+                    e.set_precision(crate::event::Precision::Int8)?;
+                }
+                Ok(Box::new(e))
             }
             ModelSource::Onnx { path, .. } => Err(InferenceError::Unavailable(format!(
                 "the event backend reads a run folder (spec.json + weights.safetensors), not an ONNX file ({})",

@@ -224,8 +224,19 @@ fn check_initializer(path: &Path, t: &pb::TensorProto) -> Result<(), InferenceEr
     if t.data_location == Some(pb::tensor_proto::DataLocation::External as i32) {
         return Ok(()); // external data: the engine resolves it relative to the file
     }
-    let n: i64 = t.dims.iter().product();
-    let n = n as usize;
+    let n = t
+        .dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d as usize))
+        .ok_or_else(|| {
+            InferenceError::onnx(
+                path,
+                format!(
+                    "initializer `{}` has dims {:?}: more elements than memory can hold",
+                    t.name, t.dims
+                ),
+            )
+        })?;
     let elem = match pb::tensor_proto::DataType::try_from(t.data_type) {
         Ok(pb::tensor_proto::DataType::Float) | Ok(pb::tensor_proto::DataType::Int32) => 4,
         Ok(pb::tensor_proto::DataType::Int64) | Ok(pb::tensor_proto::DataType::Double) => 8,
@@ -329,4 +340,20 @@ pub fn all_ops(model: &pb::ModelProto) -> Vec<(String, String, String)> {
         walk(&g.node, &mut out);
     }
     out
+}
+
+/// Runs `f` (a call into an ONNX engine on an untrusted graph) and turns a panic inside the
+/// engine into `Err` with the panic's message, so a malformed graph that trips an engine's
+/// internal assertion (e.g. tract 0.23.9's `Squeeze` shape rule on an out-of-range axis, found
+/// by `fuzz/`) is reported as an error naming the file instead of aborting the process. The
+/// default panic hook still prints the engine's message to stderr first.
+pub fn guard_engine<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        format!("the engine failed on this graph (internal error: {msg})")
+    })
 }

@@ -55,9 +55,11 @@ impl TractBackend {
             }
         }
         let dir = path.parent().and_then(|p| p.to_str()).map(str::to_string);
-        let parsed = framework.parse(&proto, dir.as_deref()).map_err(|e| {
-            InferenceError::onnx(path, format!("tract cannot read the graph: {e:#}"))
-        })?;
+        let parsed = onnx_check::guard_engine(|| framework.parse(&proto, dir.as_deref()))
+            .map_err(|e| InferenceError::onnx(path, format!("tract cannot read the graph: {e}")))?
+            .map_err(|e| {
+                InferenceError::onnx(path, format!("tract cannot read the graph: {e:#}"))
+            })?;
         if !parsed.unresolved_inputs.is_empty() {
             return Err(InferenceError::onnx(
                 path,
@@ -84,13 +86,19 @@ impl TractBackend {
                     format!("tract cannot prepare the graph for input {shape:?}: {e:#}"),
                 )
             };
-            let model = self
-                .model
-                .clone()
-                .with_input_fact(0, f32::fact(shape).into())
-                .map_err(err)?
-                .into_optimized()
-                .map_err(err)?;
+            let typed = self.model.clone();
+            let model = onnx_check::guard_engine(|| {
+                typed
+                    .with_input_fact(0, f32::fact(shape).into())
+                    .and_then(|m| m.into_optimized())
+            })
+            .map_err(|e| {
+                InferenceError::onnx(
+                    &self.path,
+                    format!("tract cannot prepare the graph for input {shape:?}: {e}"),
+                )
+            })?
+            .map_err(err)?;
             let plan = model.into_runnable().map_err(err)?;
             let state = plan.spawn().map_err(err)?;
             self.plans.insert(shape.to_vec(), (plan, state));

@@ -7,8 +7,8 @@ pub mod spec;
 
 pub use error::ModelError;
 pub use preset::{
-    build_preset, preset_info, DataShape, OptimizerKind, PresetInfo, PresetOptions, TrainDefaults,
-    PRESETS,
+    build_preset, preset_info, DataShape, LrSchedule, OptimizerKind, PresetInfo, PresetOptions,
+    TrainDefaults, PRESETS,
 };
 pub use spec::{
     Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op, ParamInfo, Preprocess,
@@ -24,5 +24,9 @@ pub mod run_dir;
 pub use run_dir::RunDir;
 pub mod counts;
 pub use counts::{LayerCounts, OpCounts, OtherOps};
+pub mod memory;
 pub mod onnx;
+pub use memory::MemoryEstimate;
+pub mod sweep_spec;
 pub use onnx::{export_onnx, write_onnx};
+pub use sweep_spec::{OneOrMany, SweepSpec};

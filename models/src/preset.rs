@@ -61,6 +61,46 @@ impl OptimizerKind {
     }
 }
 
+/// Learning-rate schedule over the whole run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedule {
+    /// The learning rate stays at its initial value.
+    #[default]
+    Constant,
+    /// Cosine annealing to zero, per mini-batch step: `lr_k = lr · ½ · (1 + cos(π · k / K))`,
+    /// `k` = optimizer steps done, `K` = epochs × batches per epoch.
+    Cosine,
+}
+
+impl LrSchedule {
+    pub fn parse(s: &str) -> Result<Self, ModelError> {
+        match s {
+            "constant" => Ok(LrSchedule::Constant),
+            "cosine" => Ok(LrSchedule::Cosine),
+            o => Err(ModelError::Invalid(format!(
+                "unknown learning-rate schedule `{o}` (expected constant or cosine)"
+            ))),
+        }
+    }
+    pub fn name(&self) -> &'static str {
+        match self {
+            LrSchedule::Constant => "constant",
+            LrSchedule::Cosine => "cosine",
+        }
+    }
+    /// Learning rate of step `k` of `total` (0-based) for the initial rate `lr`.
+    pub fn lr_at(&self, lr: f64, k: usize, total: usize) -> f64 {
+        match self {
+            LrSchedule::Constant => lr,
+            LrSchedule::Cosine => {
+                let f = k as f64 / total.max(1) as f64;
+                lr * 0.5 * (1.0 + (std::f64::consts::PI * f.min(1.0)).cos())
+            }
+        }
+    }
+}
+
 /// A preset's default training recipe.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TrainDefaults {
@@ -69,6 +109,9 @@ pub struct TrainDefaults {
     pub batch_size: usize,
     pub epochs: usize,
     pub seed: u64,
+    /// Learning-rate schedule (constant unless the preset says otherwise).
+    #[serde(default)]
+    pub schedule: LrSchedule,
 }
 
 /// Catalogue entry of a preset.
@@ -99,6 +142,7 @@ const fn d(
         batch_size,
         epochs,
         seed,
+        schedule: LrSchedule::Constant,
     }
 }
 use OptimizerKind::Adam;
@@ -516,8 +560,13 @@ pub fn build_preset(
             "preset {name} is not temporal; --steps does not apply"
         )));
     }
-    // Spiking presets see raw [0, 1] values (rate coding needs probabilities); the rest are normalized.
-    let normalize = if info.spiking { None } else { data.normalize };
+    // Rate/Poisson-coded presets see raw [0, 1] values (the encoder needs spike probabilities);
+    // everything fed analog values (ANNs and single-step SNNs with direct input) is normalized
+    // with the dataset's mean/std, which lets the first LIF layer reach threshold from the start.
+    let normalize = match encoding {
+        Encoding::Direct => data.normalize,
+        Encoding::Rate | Encoding::Poisson => None,
+    };
     let spec = ModelSpec {
         preset: name.to_string(),
         input_shape,

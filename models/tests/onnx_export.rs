@@ -155,9 +155,8 @@ fn every_preset_exports_runs_in_tract_and_matches_onnxruntime() {
         let back = ModelSpec::from_json(&s.metadata["joulebench.spec"]).unwrap();
         assert_eq!(back, spec, "{name}: spec in metadata");
         assert_eq!(s.metadata["joulebench.train"], "{\"seed\": 0}");
-        // Every parameter is an initializer of the same name and values (the RNN's two
-        // biases are stored concatenated as `{layer}.bias_ih_hh`); all other initializers are
-        // LIF scalars or `const.*` index/shape constants.
+        // Every parameter is an initializer of the same name and values; all other
+        // initializers are LIF scalars or `const.*` index/shape constants.
         let model = build_model(&spec, &w, &meta).unwrap();
         let inits: HashMap<String, Vec<f32>> = model
             .graph
@@ -174,23 +173,16 @@ fn every_preset_exports_runs_in_tract_and_matches_onnxruntime() {
             })
             .collect();
         for p in spec.parameters() {
-            if let Some(v) = inits.get(&p.name) {
-                assert_eq!(v, &w.get(&p.name).unwrap().data, "{name}: {}", p.name);
-            } else {
-                let layer = p.name.rsplit_once('.').unwrap().0;
-                assert!(
-                    inits.contains_key(&format!("{layer}.bias_ih_hh")),
-                    "{name}: {} not stored",
-                    p.name
-                );
-            }
+            let v = inits
+                .get(&p.name)
+                .unwrap_or_else(|| panic!("{name}: {} not stored", p.name));
+            assert_eq!(v, &w.get(&p.name).unwrap().data, "{name}: {}", p.name);
         }
         for k in inits.keys() {
             let known = spec.parameters().iter().any(|p| &p.name == k)
                 || k.starts_with("const.")
                 || k.ends_with(".beta")
-                || k.ends_with(".threshold")
-                || k.ends_with(".bias_ih_hh");
+                || k.ends_with(".threshold");
             assert!(known, "{name}: unexpected initializer {k}");
         }
 
@@ -325,14 +317,23 @@ fn every_op_kind_appears_where_expected() {
     let cnn1d = ops_of("cnn1d", mnist1d());
     assert_eq!((cnn1d["Conv"], cnn1d["MaxPool"]), (2, 2));
     let rnn = ops_of("rnn", mnist());
+    // unrolled: per image row a Gather, two Gemms, an Add and a Tanh; then the classifier Gemm
+    assert_eq!(rnn.get("RNN"), None);
     assert_eq!(
-        (rnn["RNN"], rnn["Transpose"], rnn["Squeeze"], rnn["Gemm"]),
-        (1, 1, 2, 1)
+        (
+            rnn["Transpose"],
+            rnn["Squeeze"],
+            rnn["Gather"],
+            rnn["Gemm"],
+            rnn["Add"],
+            rnn["Tanh"]
+        ),
+        (1, 1, 28, 2 * 28 + 1, 28, 28)
     );
     let rnn1d = ops_of("rnn", mnist1d());
     assert_eq!(
-        (rnn1d["RNN"], rnn1d["Transpose"], rnn1d["Squeeze"]),
-        (1, 1, 1)
+        (rnn1d["Transpose"], rnn1d.get("Squeeze"), rnn1d["Tanh"]),
+        (1, None, 40)
     );
 }
 

@@ -37,7 +37,7 @@ pub use meter::rapl::RaplMeter;
 pub use meter::{
     DomainInfo, DomainKind, EnergyMeter, EnergyReading, EnergySource, MeterChoice, WindowStart,
 };
-pub use onnx_counts::{count_onnx, OnnxCounts};
+pub use onnx_counts::{count_onnx, count_onnx_bytes, OnnxCounts};
 pub use profile::{
     profile, BackendInfo, EnergyResult, ModelInfo, ProfileConfig, ProfileRequest, ProfileResult,
     SCHEMA_VERSION,

@@ -27,6 +27,8 @@ use tract_onnx::pb;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::ShapeFactoid;
 
+use joulebench_inference::onnx_check::guard_engine;
+
 use crate::counts::{LayerCounts, OpCounts};
 use crate::error::ProfileError;
 
@@ -73,6 +75,22 @@ pub fn count_onnx(
         what,
     };
     let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    count_onnx_bytes(path, &bytes, input_shape, batch, steps)
+}
+
+/// [`count_onnx`] on the file's content `bytes` (`path` names it in errors and locates external
+/// data).
+pub fn count_onnx_bytes(
+    path: &Path,
+    bytes: &[u8],
+    input_shape: &[usize],
+    batch: usize,
+    steps: usize,
+) -> Result<OnnxCounts, ProfileError> {
+    let err = |what: String| ProfileError::Onnx {
+        path: path.to_path_buf(),
+        what,
+    };
     if bytes.is_empty() {
         return Err(err("empty file (zero bytes), not an ONNX model".into()));
     }
@@ -85,8 +103,8 @@ pub fn count_onnx(
         .as_ref()
         .ok_or_else(|| err("the model has no graph".into()))?;
     let dir = path.parent().and_then(|p| p.to_str());
-    let parsed = onnx
-        .parse(&proto, dir)
+    let parsed = guard_engine(|| onnx.parse(&proto, dir))
+        .map_err(|e| err(format!("cannot build the graph: {e}")))?
         .map_err(|e| err(format!("cannot build the graph: {e:#}")))?;
     if !parsed.unresolved_inputs.is_empty() {
         return Err(err(format!(
@@ -108,11 +126,17 @@ pub fn count_onnx(
     model
         .set_input_fact(0, fact)
         .map_err(|e| err(format!("input shape {input_shape:?}: {e}")))?;
-    model.analyse(false).map_err(|e| {
-        err(format!(
-            "shape inference failed for input shape {input_shape:?}: {e:#}"
-        ))
-    })?;
+    guard_engine(|| model.analyse(false))
+        .map_err(|e| {
+            err(format!(
+                "shape inference failed for input shape {input_shape:?}: {e}"
+            ))
+        })?
+        .map_err(|e| {
+            err(format!(
+                "shape inference failed for input shape {input_shape:?}: {e:#}"
+            ))
+        })?;
 
     let shape_of = |name: &str| -> Result<Vec<usize>, ProfileError> {
         let outlet = parsed

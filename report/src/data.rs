@@ -50,6 +50,9 @@ pub struct ReportData {
     /// Free-form remarks shown at the top of the page (skipped stages, caveats).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The `joulebench bench spike-rate` study found next to the results (`spike_rate.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spike_rate: Option<crate::spike_rate::SpikeRateStudy>,
 }
 
 fn schema_version() -> u32 {

@@ -32,6 +32,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "Which models give the best accuracy for their energy?",
     ),
     ("spiking", "Does spiking sparsity really save work?"),
+    (
+        "spike-rate",
+        "At which input spike rate does event-driven execution stop paying off?",
+    ),
     ("weights", "What did the first layer learn?"),
     (
         "sweeps",
@@ -134,6 +138,7 @@ pub fn render_page(data: &ReportData) -> Result<(String, Vec<Figure>), ReportErr
             "energy" => sec_energy(data, &mut figs)?,
             "pareto" => sec_pareto(data, &mut figs)?,
             "spiking" => sec_spiking(data, &mut figs)?,
+            "spike-rate" => sec_spike_rate(data, &mut figs)?,
             "weights" => sec_weights(data, &mut figs)?,
             "sweeps" => sec_sweeps(data, &mut figs)?,
             "machine" => sec_machine(data),
@@ -287,19 +292,20 @@ fn sec_latency(d: &ReportData, figs: &mut Vec<Figure>) -> Result<String, ReportE
         };
         s += &fig(figs, f, cap);
     }
-    s += "<table><tr><th>model</th><th class=\"l\">backend</th><th>batch</th><th>threads</th><th>accuracy</th><th>agreement</th><th>mean / query</th><th>± std</th><th>p50</th><th>p99</th><th>per sample</th><th>samples/s</th><th>queries (warm-up)</th><th>timed s</th></tr>\n";
+    s += "<table><tr><th>model</th><th class=\"l\">backend</th><th>batch</th><th>threads</th><th>accuracy</th><th>agreement</th><th>max |Δlogit|</th><th>mean / query</th><th>± std</th><th>p50</th><th>p99</th><th>per sample</th><th>samples/s</th><th>queries (warm-up)</th><th>timed s</th></tr>\n";
     for r in &d.inference {
         let l = r.latency.as_ref();
         let o = |f: &dyn Fn(&crate::data::LatencyStats) -> String| l.map(f).unwrap_or("–".into());
         let _ = writeln!(
             s,
-            "<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&r.model),
             esc(&r.backend),
             r.batch,
             r.threads,
             r.accuracy.map(|a| format!("{:.2} % of {}", 100.0 * a, r.eval_samples)).unwrap_or("–".into()),
             r.agreement.map(|a| format!("{:.2} %", 100.0 * a)).unwrap_or("–".into()),
+            r.max_abs_logit_diff.map(|x| format!("{x:.1e}")).unwrap_or("–".into()),
             o(&|l| fmt_us(l.mean_us)),
             o(&|l| fmt_us(l.std_us)),
             o(&|l| fmt_us(l.p50_us)),
@@ -423,6 +429,17 @@ fn sec_spiking(d: &ReportData, figs: &mut Vec<Figure>) -> Result<String, ReportE
     }
     s += "</table>\n";
     Ok(s)
+}
+
+fn sec_spike_rate(d: &ReportData, figs: &mut Vec<Figure>) -> Result<String, ReportError> {
+    let Some(s) = &d.spike_rate else {
+        return Ok(missing(
+            "No spike_rate.json in this folder (run `joulebench bench spike-rate --out DIR`).",
+        ));
+    };
+    let f = crate::spike_rate::spike_rate_figure(s)?;
+    let cap = "Median time per inference against the input spike rate; the dashed vertical line marks where event-driven execution stops being faster than dense.";
+    Ok(fig(figs, f, cap) + &crate::spike_rate::spike_rate_html(s))
 }
 
 fn sec_weights(d: &ReportData, figs: &mut Vec<Figure>) -> Result<String, ReportError> {

@@ -10,8 +10,10 @@ pub mod error;
 pub mod figures;
 pub mod font;
 pub mod html;
+pub mod latency_macs;
 pub mod palette;
 pub mod plot;
+pub mod spike_rate;
 pub mod sweep;
 pub mod write;
 

@@ -83,8 +83,12 @@ pub fn rebuild_report(dir: &Path) -> Result<(ReportData, ReportFiles), ReportErr
         });
     }
     let loaded = load_results(dir)?;
-    let had_results = loaded.is_some();
+    let spike_rate = crate::spike_rate::load_spike_rate(dir)?;
+    let had_results = loaded.is_some() || spike_rate.is_some();
     let mut data = loaded.unwrap_or_else(|| ReportData::new("joulebench sweeps"));
+    if spike_rate.is_some() {
+        data.spike_rate = spike_rate;
+    }
     let mut found = find_sweeps(dir)?;
     let sub = dir.join("sweeps");
     if sub.is_dir() {
@@ -93,7 +97,7 @@ pub fn rebuild_report(dir: &Path) -> Result<(ReportData, ReportFiles), ReportErr
     if !had_results && found.is_empty() {
         return Err(ReportError::Parse {
             path: dir.to_path_buf(),
-            what: "no results.json and no sweep folder (a folder with summary.json) here; run `joulebench run --out DIR` or `joulebench sweep FILE --out DIR` first".into(),
+            what: "no results.json, no spike_rate.json and no sweep folder (a folder with summary.json) here; run `joulebench run --out DIR` or `joulebench sweep FILE --out DIR` first".into(),
         });
     }
     if data.dataset.is_empty() {

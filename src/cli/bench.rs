@@ -14,7 +14,7 @@ use clap::{Args, Subcommand};
 use joulebench_inference::event::workload::{
     image_stats, rate_encode, synthetic_digits, uniform_spikes,
 };
-use joulebench_inference::event::{EventEngine, ExecMode};
+use joulebench_inference::event::{EventEngine, ExecMode, SpikeBatch};
 use joulebench_inference::{Backend, NativeBackend};
 use joulebench_models::{
     build_preset, write_atomic, DataShape, ModelSpec, PresetOptions, RunDir, Tensor, Weights,
@@ -31,6 +31,15 @@ pub struct BenchArgs {
 enum BenchWhat {
     /// Event-driven vs dense time per inference across input spike rates 0–100 %.
     SpikeRate(SpikeRateArgs),
+    /// Accuracy, argmax agreement and spike counts of the event engine's int8 fixed-point mode
+    /// against f32 on the same test inputs.
+    FixedPoint(super::bench_fixed::FixedPointArgs),
+    /// Event-driven vs native dense vs tract vs ort on ann / snn-1step / snn-temporal, batch 1 and 64.
+    Backends(super::bench_backends::BackendsArgs),
+    /// Latency against MAC count across the mlp-sweep widths × depths, per engine (+ log-log plot).
+    Macs(super::bench_macs::MacsArgs),
+    /// Merge DIR/backends.json and the peers' DIR/peers.json into one table with ratios.
+    Table(super::bench_table::TableArgs),
 }
 
 #[derive(Args)]
@@ -79,6 +88,10 @@ struct SpikeRateArgs {
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchWhat::SpikeRate(a) => spike_rate(a),
+        BenchWhat::FixedPoint(a) => super::bench_fixed::run(a),
+        BenchWhat::Backends(a) => super::bench_backends::run(a),
+        BenchWhat::Macs(a) => super::bench_macs::run(a),
+        BenchWhat::Table(a) => super::bench_table::run(a),
     }
 }
 
@@ -101,18 +114,31 @@ fn time_backend(
     warmup: usize,
     repeats: usize,
 ) -> anyhow::Result<Timing> {
+    let batch = inputs[0].shape[1];
+    time_calls(inputs.len(), batch, warmup, repeats, |i| {
+        std::hint::black_box(backend.run(&inputs[i])?);
+        Ok(())
+    })
+}
+
+/// Times `call(i)` for input `i` (cycled over `n` inputs of `batch` samples): `warmup` untimed
+/// calls, then `repeats` timed calls, each divided by the batch size.
+fn time_calls(
+    n: usize,
+    batch: usize,
+    warmup: usize,
+    repeats: usize,
+    mut call: impl FnMut(usize) -> anyhow::Result<()>,
+) -> anyhow::Result<Timing> {
     for i in 0..warmup {
-        backend.run(&inputs[i % inputs.len()])?;
+        call(i % n)?;
     }
     let mut us = Vec::with_capacity(repeats);
     for i in 0..repeats {
-        let x = &inputs[i % inputs.len()];
-        let batch = x.shape[1] as f64;
         let t0 = Instant::now();
-        let out = backend.run(x)?;
+        call(i % n)?;
         let dt = t0.elapsed().as_secs_f64();
-        std::hint::black_box(&out);
-        us.push(dt * 1e6 / batch);
+        us.push(dt * 1e6 / batch as f64);
     }
     us.sort_by(|a, b| a.total_cmp(b));
     let q = |p: f64| us[((us.len() - 1) as f64 * p).round() as usize];
@@ -137,11 +163,17 @@ struct Point {
     /// Effective synaptic operations per inference (NeuroBench: ACs on spikes, MACs on analog).
     effective_ops: f64,
     dense_macs: f64,
+    /// The event engine fed the `f32` spike tensor (`Backend::run`).
     event: Timing,
+    /// The event engine fed the same spikes bit-packed (`EventEngine::run_spikes`; packing is
+    /// done once beforehand, not timed).
+    event_packed: Timing,
     native_dense: Option<Timing>,
     engine_dense: Timing,
     /// native dense median / event median (engine dense when native is missing).
     speedup: f64,
+    /// The same reference / event (bit-packed input) median.
+    speedup_packed: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -272,6 +304,15 @@ fn measure(
     input_rate: f64,
 ) -> anyhow::Result<Point> {
     let ev = time_backend(event, inputs, args.warmup, args.repeats)?;
+    let packed = inputs
+        .iter()
+        .map(SpikeBatch::from_tensor)
+        .collect::<Result<Vec<_>, _>>()?;
+    let batch = inputs[0].shape[1];
+    let evp = time_calls(packed.len(), batch, args.warmup, args.repeats, |i| {
+        std::hint::black_box(event.run_spikes(&packed[i])?);
+        Ok(())
+    })?;
     // Activity of one call on the first input.
     event.run(&inputs[0])?;
     let act = event
@@ -302,7 +343,9 @@ fn measure(
         effective_ops: act.total_effective_ops() as f64 / act.batch as f64,
         dense_macs: act.total_dense_macs() as f64 / act.batch as f64,
         speedup: base / ev.median_us,
+        speedup_packed: base / evp.median_us,
         event: ev,
+        event_packed: evp,
         native_dense: nat,
         engine_dense: dn,
     })
@@ -429,9 +472,11 @@ fn spike_rate(args: SpikeRateArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.out {
         write_outputs(dir, &report)?;
         println!(
-            "wrote {} and {}",
+            "wrote {}, {} and the plot {} (.png); `joulebench report {}` shows it",
             dir.join("spike_rate.json").display(),
-            dir.join("spike_rate.csv").display()
+            dir.join("spike_rate.csv").display(),
+            dir.join("spike_rate.svg").display(),
+            dir.display()
         );
     }
     Ok(())
@@ -496,8 +541,16 @@ fn print_table(r: &Report) {
     println!();
     println!("µs per inference, median [p10–p90]");
     println!(
-        "{:>8} {:>9} {:>20} {:>26} {:>26} {:>26} {:>8}",
-        "input %", "in sp/st", "LIF rates %", "event", "native dense", "engine dense", "speedup"
+        "{:>8} {:>9} {:>20} {:>26} {:>26} {:>26} {:>26} {:>8} {:>8}",
+        "input %",
+        "in sp/st",
+        "LIF rates %",
+        "event (f32 input)",
+        "event (packed input)",
+        "native dense",
+        "engine dense",
+        "speedup",
+        "packed"
     );
     let row = |label: String, p: &Point| {
         let rates = p
@@ -507,17 +560,19 @@ fn print_table(r: &Report) {
             .collect::<Vec<_>>()
             .join("/");
         println!(
-            "{:>8} {:>9.1} {:>20} {:>26} {:>26} {:>26} {:>7.2}×",
+            "{:>8} {:>9.1} {:>20} {:>26} {:>26} {:>26} {:>26} {:>7.2}× {:>7.2}×",
             label,
             p.input_spikes_per_step,
             rates,
             fmt_t(&p.event),
+            fmt_t(&p.event_packed),
             p.native_dense
                 .as_ref()
                 .map(fmt_t)
                 .unwrap_or_else(|| "n/a".into()),
             fmt_t(&p.engine_dense),
-            p.speedup
+            p.speedup,
+            p.speedup_packed
         );
     };
     row("headline".into(), &r.headline);
@@ -533,9 +588,14 @@ fn write_outputs(dir: &Path, r: &Report) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let json = serde_json::to_string_pretty(r)?;
     write_atomic(&dir.join("spike_rate.json"), json.as_bytes())?;
+    // The plot reads the file's own contents back (one definition of what it holds).
+    let study: joulebench_report::spike_rate::SpikeRateStudy =
+        serde_json::from_str(&json).context("re-reading spike_rate.json for the plot")?;
+    joulebench_report::spike_rate::write_spike_rate_plot(dir, &study)?;
     let mut csv = String::from(
         "case,input_rate,input_spikes_per_step,effective_ops,dense_macs,event_median_us,event_p10_us,event_p90_us,\
-         native_dense_median_us,native_dense_p10_us,native_dense_p90_us,engine_dense_median_us,speedup\n",
+         native_dense_median_us,native_dense_p10_us,native_dense_p90_us,engine_dense_median_us,speedup,\
+         event_packed_median_us,event_packed_p10_us,event_packed_p90_us,speedup_packed\n",
     );
     let mut line = |case: &str, p: &Point| {
         let (nm, n10, n90) = p
@@ -550,7 +610,7 @@ fn write_outputs(dir: &Path, r: &Report) -> anyhow::Result<()> {
             })
             .unwrap_or_default();
         csv.push_str(&format!(
-            "{case},{},{},{},{},{},{},{},{nm},{n10},{n90},{},{}\n",
+            "{case},{},{},{},{},{},{},{},{nm},{n10},{n90},{},{},{},{},{},{}\n",
             p.input_rate,
             p.input_spikes_per_step,
             p.effective_ops,
@@ -559,7 +619,11 @@ fn write_outputs(dir: &Path, r: &Report) -> anyhow::Result<()> {
             p.event.p10_us,
             p.event.p90_us,
             p.engine_dense.median_us,
-            p.speedup
+            p.speedup,
+            p.event_packed.median_us,
+            p.event_packed.p10_us,
+            p.event_packed.p90_us,
+            p.speedup_packed
         ));
     };
     line("headline", &r.headline);

@@ -134,6 +134,16 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         }
     }
 
+    let (onnx_file, sample_shape) = match &source {
+        ModelSource::Onnx { path, input_shape } => (Some(path.clone()), input_shape.clone()),
+        _ => (None, data.sample_shape().to_vec()),
+    };
+    super::memory_check::refuse_if_too_big(
+        spec.as_ref(),
+        onnx_file.as_deref(),
+        &sample_shape,
+        args.batch.min(n),
+    )?;
     let mut backend = open(kind, &source, &opts, args.cuda)?;
     let mut reference = reference_backend(kind, &source, args.threads, args.cuda);
     let (mut reference, agreement_note) = match reference.take() {

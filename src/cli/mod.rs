@@ -2,11 +2,17 @@
 
 pub mod agreement;
 pub mod bench;
+pub mod bench_backends;
+pub mod bench_common;
+pub mod bench_fixed;
+pub mod bench_macs;
+pub mod bench_table;
 pub mod data;
 #[cfg(feature = "training")]
 pub mod epoch_meter;
 pub mod eval;
 pub mod export;
+pub mod memory_check;
 pub mod meters;
 pub mod models;
 pub mod profile;

@@ -170,14 +170,17 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
         bail!("--device cuda applies to the tch backend; for ONNX Runtime on the GPU use --backend ort-cuda");
     }
     let gpu_backend = kind == BackendKind::OrtCuda || (kind == BackendKind::Tch && cuda);
-    let mut backend = open(kind, &source, &opts, cuda)?;
-
-    let counts = spec.as_ref().map(spec_counts).transpose()?;
     let (sample_shape, steps) = match (&spec, &source) {
         (Some(s), _) => (s.input_shape.clone(), s.steps),
         (None, ModelSource::Onnx { input_shape, .. }) => (input_shape.clone(), 1),
         (None, ModelSource::Run(_)) => unreachable!("a run always has a spec"),
     };
+    for &b in args.batch.iter().chain(args.offline_batch.as_ref()) {
+        super::memory_check::refuse_if_too_big(spec.as_ref(), onnx.as_deref(), &sample_shape, b)?;
+    }
+    let mut backend = open(kind, &source, &opts, cuda)?;
+
+    let counts = spec.as_ref().map(spec_counts).transpose()?;
     let onnx_counts = match &onnx {
         Some(p) => {
             let shape = match &spec {

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use joulebench_models::{InputTransform, OptimizerKind, PresetOptions, RunDir};
+use joulebench_models::memory::{check_fits_here, MemoryEstimate};
+use joulebench_models::{InputTransform, LrSchedule, OptimizerKind, PresetOptions, RunDir};
 use joulebench_training::{
     load_dataset, train, DeviceChoice, EpochHook, TrainConfig, TrainOptions, TrainOverrides,
 };
@@ -69,6 +70,10 @@ pub struct TrainArgs {
     /// No progress bar and no per-epoch lines.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Learning-rate schedule: constant or cosine (annealed to 0 over all steps) (default: the
+    /// preset's, constant for every preset).
+    #[arg(long)]
+    pub schedule: Option<String>,
     /// Run folder to write (spec.json, train.json, metrics.json, weights.safetensors, done).
     #[arg(long)]
     pub out: PathBuf,
@@ -103,6 +108,11 @@ impl TrainArgs {
             threads: self.threads,
             limit_train: self.limit_train,
             limit_test: self.limit_test,
+            schedule: self
+                .schedule
+                .as_deref()
+                .map(LrSchedule::parse)
+                .transpose()?,
         })
     }
 }
@@ -111,8 +121,15 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let cfg = TrainConfig::resolve(&a.model, &a.dataset, &a.overrides()?)?;
     let ds = load_dataset(&cfg).with_context(|| format!("loading dataset {}", cfg.dataset))?;
     // check preset/dataset fit before touching the output folder
-    joulebench_training::spec_for(&cfg, &ds)?;
+    let spec = joulebench_training::spec_for(&cfg, &ds)?;
     let gpu = cfg.device.resolve()?.is_cuda();
+    if !gpu {
+        let est = MemoryEstimate::for_training(&spec, cfg.batch_size)?;
+        check_fits_here(
+            &format!("training {} at batch {}", spec.preset, cfg.batch_size),
+            &est,
+        )?;
+    }
     let (mut meter, note) = open_training_meter(parse_training_meter(&a.meter)?, gpu)?;
     eprintln!("epoch energy: {note}");
     let run_dir = RunDir::new(&a.out);

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use joulebench_models::{preset_info, write_atomic, OptimizerKind, PresetOptions, RunDir};
+use joulebench_models::{
+    preset_info, write_atomic, LrSchedule, OptimizerKind, PresetOptions, RunDir,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::device::DeviceChoice;
@@ -22,6 +24,9 @@ pub struct TrainConfig {
     pub optimizer: OptimizerKind,
     /// Learning rate (> 0). SGD uses momentum 0.9.
     pub lr: f64,
+    /// Learning-rate schedule over the run (per mini-batch step).
+    #[serde(default)]
+    pub schedule: LrSchedule,
     pub batch_size: usize,
     pub epochs: usize,
     /// Seeds libtorch (`tch::manual_seed`: initial weights, training spike encoding) and the
@@ -43,6 +48,8 @@ pub struct TrainOverrides {
     pub options: PresetOptions,
     pub optimizer: Option<OptimizerKind>,
     pub lr: Option<f64>,
+    #[serde(default)]
+    pub schedule: Option<LrSchedule>,
     pub batch_size: Option<usize>,
     pub epochs: Option<usize>,
     pub seed: Option<u64>,
@@ -64,6 +71,7 @@ impl TrainConfig {
             options: o.options.clone(),
             optimizer: o.optimizer.unwrap_or(d.optimizer),
             lr: o.lr.unwrap_or(d.lr),
+            schedule: o.schedule.unwrap_or(d.schedule),
             batch_size: o.batch_size.unwrap_or(d.batch_size),
             epochs: o.epochs.unwrap_or(d.epochs),
             seed: o.seed.unwrap_or(d.seed),

@@ -38,22 +38,7 @@ use crate::error::{Result, TrainError};
 use crate::metrics::Metrics;
 use crate::trainer::{train, TrainOptions};
 
-/// A value or a list of values.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum OneOrMany<T> {
-    One(T),
-    Many(Vec<T>),
-}
-
-impl<T: Clone> OneOrMany<T> {
-    pub fn to_vec(&self) -> Vec<T> {
-        match self {
-            OneOrMany::One(v) => vec![v.clone()],
-            OneOrMany::Many(v) => v.clone(),
-        }
-    }
-}
+pub use joulebench_models::sweep_spec::{OneOrMany, SweepSpec};
 
 fn axis<T: Clone>(v: &Option<OneOrMany<T>>) -> Vec<Option<T>> {
     match v {
@@ -62,27 +47,17 @@ fn axis<T: Clone>(v: &Option<OneOrMany<T>>) -> Vec<Option<T>> {
     }
 }
 
-/// The sweep file (see the module docs).
+/// The sweep file (see the module docs): the libtorch-free [`SweepSpec`] (parsing and the
+/// data-free checks live in `joulebench_models::sweep_spec`), plus the grid expansion here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SweepFile {
-    pub description: Option<String>,
-    pub dataset: OneOrMany<String>,
-    pub model: OneOrMany<String>,
-    pub optimizer: Option<OneOrMany<String>>,
-    pub lr: Option<OneOrMany<f64>>,
-    pub batch: Option<OneOrMany<usize>>,
-    pub epochs: Option<OneOrMany<usize>>,
-    pub depth: Option<OneOrMany<usize>>,
-    pub width: Option<OneOrMany<usize>>,
-    pub input: Option<OneOrMany<String>>,
-    pub steps: Option<OneOrMany<usize>>,
-    pub seed: Option<OneOrMany<u64>>,
-    pub device: Option<String>,
-    pub threads: Option<usize>,
-    pub data_dir: Option<PathBuf>,
-    pub limit_train: Option<usize>,
-    pub limit_test: Option<usize>,
+#[serde(transparent)]
+pub struct SweepFile(pub SweepSpec);
+
+impl std::ops::Deref for SweepFile {
+    type Target = SweepSpec;
+    fn deref(&self) -> &SweepSpec {
+        &self.0
+    }
 }
 
 /// One run of the grid.
@@ -104,11 +79,12 @@ impl SweepFile {
 
     /// Parses sweep TOML text.
     pub fn parse(s: &str) -> std::result::Result<SweepFile, String> {
-        toml::from_str(s).map_err(|e| e.to_string().trim_end().to_string())
+        SweepSpec::parse(s).map(SweepFile)
     }
 
     /// Expands the grid and checks every run (the preset fits the dataset, numbers are valid).
     pub fn plan(&self) -> std::result::Result<Vec<PlannedRun>, String> {
+        self.0.check()?;
         let device = match &self.device {
             Some(d) => DeviceChoice::from_str(d).map_err(|e| e.to_string())?,
             None => DeviceChoice::Auto,
@@ -163,6 +139,7 @@ impl SweepFile {
                                                             threads: self.threads,
                                                             limit_train: self.limit_train,
                                                             limit_test: self.limit_test,
+                                                            ..Default::default()
                                                         };
                                                         let cfg = TrainConfig::resolve(&model, kind.name(), &o)
                                                             .map_err(|e| e.to_string())?;

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use joulebench_data::{Dataset, DatasetKind};
-use joulebench_models::{build_preset, ModelSpec, OptimizerKind, RunDir};
+use joulebench_models::{build_preset, LrSchedule, ModelSpec, OptimizerKind, RunDir};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -143,6 +143,7 @@ pub fn train(
     let n = train_set.len;
     let bs = cfg.batch_size;
     let batches = n.div_ceil(bs);
+    let total_steps = batches * cfg.epochs;
     for epoch in 1..=cfg.epochs {
         if let Some(h) = opts.hook.as_deref_mut() {
             h.epoch_begin();
@@ -167,6 +168,12 @@ pub fn train(
             // spike-encoding seed of this batch: (seed, epoch, batch)
             let enc_seed =
                 cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((epoch as u64) << 32) ^ b as u64;
+            if cfg.schedule != LrSchedule::Constant {
+                opt.set_lr(
+                    cfg.schedule
+                        .lr_at(cfg.lr, (epoch - 1) * batches + b, total_steps),
+                );
+            }
             let input = train_input_seeded(&spec, &xb, enc_seed)?;
             let logits = net.forward(&input)?;
             let loss = logits.cross_entropy_for_logits(&yb);

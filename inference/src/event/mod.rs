@@ -31,29 +31,43 @@
 //! `spec.steps`); **output** logits `[batch, classes]` per `spec.readout`: the mean over steps
 //! of the last layer's output or membrane, the last membrane, or the spike count.
 //!
-//! **Threads.** A batch is split into contiguous chunks, one per worker, run on a dedicated
-//! rayon pool of exactly `threads` threads; a batch of one (or `threads = 1`) runs on the
-//! calling thread. Every worker owns preallocated buffers: the time loop does not allocate
+//! **Input** may also come bit-packed ([`SpikeBatch`], [`EventEngine::run_spikes`]): binary
+//! spikes, one bit per input neuron and step, with identical results.
+//!
+//! **Fixed point.** [`EventEngine::set_precision`]`(`[`Precision::Int8`]`)` runs fully connected
+//! spiking networks with int8 weights, int32 accumulators and int16 membranes (exact integer
+//! semantics documented there); its results approximate, not reproduce, the f32 ones.
+//!
+//! **Threads.** The samples of a batch are claimed one at a time by `threads` workers on a
+//! dedicated rayon pool of exactly `threads` threads; a batch of one (or `threads = 1`) runs on
+//! the calling thread. Every worker owns preallocated buffers: the time loop does not allocate
 //! (unless a raster is being recorded).
 
 mod act;
 pub mod aligned;
 mod conv;
+mod fixed;
 mod plan;
 pub mod simd;
+mod spikes;
 mod worker;
 pub mod workload;
 
 use joulebench_models::{ModelSpec, Tensor, Weights};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::activity::{Activity, LayerActivity};
 use crate::backend::Backend;
 use crate::error::InferenceError;
+pub use fixed::LayerQuant;
+use fixed::{FixedPlan, FixedWorker};
 use plan::Plan;
 pub use simd::Isa;
-use worker::{Counters, Worker};
+pub use spikes::SpikeBatch;
+use worker::{Counters, Source, Worker};
 
 /// How the engine executes synaptic layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -75,6 +89,36 @@ impl ExecMode {
     }
 }
 
+/// Number format of the engine's arithmetic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// IEEE f32, bit-identical to a direct dense reference (the default).
+    #[default]
+    F32,
+    /// Fixed point: int8 weights (one symmetric scale per layer), int32 accumulators, int16
+    /// membranes, β in Q0.15 (see [`EventEngine::set_precision`]). Fully connected spiking
+    /// networks only.
+    Int8,
+}
+
+impl Precision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Int8 => "int8",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Precision> {
+        match s {
+            "f32" => Some(Precision::F32),
+            "int8" => Some(Precision::Int8),
+            _ => None,
+        }
+    }
+}
+
 /// The event-driven LIF engine (see the module documentation for semantics).
 pub struct EventEngine {
     spec: ModelSpec,
@@ -86,6 +130,8 @@ pub struct EventEngine {
     temporal: bool,
     pool: Option<rayon::ThreadPool>,
     workers: Vec<Worker>,
+    /// The quantized network and its workers when running in [`Precision::Int8`].
+    fixed: Option<(FixedPlan, Vec<FixedWorker>)>,
     activity: Activity,
     total: Counters,
 }
@@ -112,6 +158,7 @@ impl EventEngine {
             temporal: true,
             pool,
             workers,
+            fixed: None,
             activity: Activity::default(),
             total: Counters::default(),
         })
@@ -159,6 +206,48 @@ impl EventEngine {
         Ok(())
     }
 
+    /// The arithmetic in use.
+    pub fn precision(&self) -> Precision {
+        if self.fixed.is_some() {
+            Precision::Int8
+        } else {
+            Precision::F32
+        }
+    }
+
+    /// Chooses the arithmetic. [`Precision::Int8`] quantizes the weights once, per layer
+    /// (`Linear` weight `W`, bias `b`, then LIF `β`, `θ`):
+    ///
+    /// * `w_q = clamp(round(W / s_w), ±127)` as `i8` with `s_w = max|W| / 127`;
+    /// * input spikes count 1 (255 in the first layer, whose analog input, if any, must lie in
+    ///   `[0, 1]` and becomes `round(255·x)`); accumulators `acc = Σ x_q·w_q` are `i32`;
+    /// * membranes are `i16` in units `s_u = s_x·s_w / 2^e`, `e` chosen so that the threshold
+    ///   `θ_q = round(θ / s_u)` lies in `(1024, 2048]` (the `i16` range is then at least
+    ///   `±16θ`; membranes beyond it saturate); the current is
+    ///   `I_q = acc·2^e + round(b / s_u)` (rounding right shift when `e < 0`);
+    /// * `β_q = round(β·2^15)` (Q0.15, `β ∈ [0, 1]`), and each step
+    ///   `U_q ← sat_i16(((β_q·U_q + 2^14) >> 15) + I_q − S_prev·θ_q)`, `S = [U_q > θ_q]`.
+    ///
+    /// Logits are dequantized (`U_q · s_u`). Errors for networks other than Flatten followed
+    /// by `Linear → LIF` pairs, or a non-positive threshold. [`ExecMode`] and temporal blocking
+    /// do not apply to the fixed-point path.
+    pub fn set_precision(&mut self, precision: Precision) -> Result<(), InferenceError> {
+        self.fixed = match precision {
+            Precision::F32 => None,
+            Precision::Int8 => {
+                let fp = FixedPlan::build(&self.plan, &self.spec.preset)?;
+                let workers = (0..self.threads).map(|_| FixedWorker::new(&fp)).collect();
+                Some((fp, workers))
+            }
+        };
+        Ok(())
+    }
+
+    /// The quantization of each layer in [`Precision::Int8`] (`None` in f32).
+    pub fn quantization(&self) -> Option<Vec<LayerQuant>> {
+        self.fixed.as_ref().map(|(fp, _)| fp.describe())
+    }
+
     /// Records, for the first sample of each run, which neurons of each LIF layer spiked at
     /// each step ([`Activity::raster`]). Off by default; recording allocates.
     pub fn set_record_raster(&mut self, on: bool) {
@@ -197,17 +286,156 @@ impl EventEngine {
         Ok((shape[0], shape[1]))
     }
 
+    /// Runs bit-packed binary spikes `[T, batch, sample…]` (see [`SpikeBatch`]): the same
+    /// computation and results as [`Backend::run`] on `spikes.to_tensor()` (bit-identical logits
+    /// and activity), without reading a 4-byte float per input neuron and step.
+    pub fn run_spikes(&mut self, spikes: &SpikeBatch) -> Result<Tensor, InferenceError> {
+        if spikes.sample_shape() != self.spec.input_shape.as_slice()
+            || spikes.steps() == 0
+            || spikes.batch() == 0
+        {
+            let mut got = vec![spikes.steps(), spikes.batch()];
+            got.extend_from_slice(spikes.sample_shape());
+            return Err(InferenceError::InputShape {
+                got,
+                expected: format!(
+                    "[T, batch, {}] (T ≥ 1, batch ≥ 1)",
+                    self.spec
+                        .input_shape
+                        .iter()
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        self.run_source(Source::Bits(spikes), spikes.steps(), spikes.batch())
+    }
+
+    /// Runs every sample of `src`. With a pool and more than one sample, the workers claim
+    /// samples one at a time from a shared counter (a worker slowed by other load does fewer).
+    fn run_source(
+        &mut self,
+        src: Source<'_>,
+        steps: usize,
+        batch: usize,
+    ) -> Result<Tensor, InferenceError> {
+        let classes = self.plan.classes;
+        let nstages = self.plan.stages.len();
+        let mut out = Tensor::zeros(vec![batch, classes]);
+        for w in &mut self.workers {
+            w.counters.reset(nstages, steps);
+            w.raster.clear();
+        }
+        if let Some((fp, fworkers)) = &mut self.fixed {
+            for w in fworkers.iter_mut() {
+                w.counters.reset(nstages, steps);
+                w.raster.clear();
+            }
+            let (isa, raster) = (self.isa, self.record_raster);
+            let fp = &*fp;
+            match &self.pool {
+                Some(pool) if batch > 1 => {
+                    let next = AtomicUsize::new(0);
+                    let logits = RowsPtr(out.data.as_mut_ptr());
+                    let logits = &logits;
+                    pool.install(|| {
+                        fworkers.par_iter_mut().try_for_each(|w| loop {
+                            let b = next.fetch_add(1, Ordering::Relaxed);
+                            if b >= batch {
+                                return Ok::<(), InferenceError>(());
+                            }
+                            // SAFETY: as below — each row is claimed by exactly one worker.
+                            let l = unsafe {
+                                std::slice::from_raw_parts_mut(logits.0.add(b * classes), classes)
+                            };
+                            w.run_sample(fp, isa, src, b, steps, l, raster && b == 0)?;
+                        })
+                    })?
+                }
+                _ => {
+                    let w = &mut fworkers[0];
+                    for (b, l) in out.data.chunks_mut(classes).enumerate() {
+                        w.run_sample(fp, isa, src, b, steps, l, raster && b == 0)?;
+                    }
+                }
+            }
+            self.fill_activity(batch, steps);
+            return Ok(out);
+        }
+        let (plan, isa, mode, raster, temporal) = (
+            &self.plan,
+            self.isa,
+            self.mode,
+            self.record_raster,
+            self.temporal,
+        );
+        match &self.pool {
+            Some(pool) if batch > 1 => {
+                let next = AtomicUsize::new(0);
+                let logits = RowsPtr(out.data.as_mut_ptr());
+                let logits = &logits;
+                pool.install(|| {
+                    self.workers.par_iter_mut().try_for_each(|w| loop {
+                        let b = next.fetch_add(1, Ordering::Relaxed);
+                        if b >= batch {
+                            return Ok::<(), InferenceError>(());
+                        }
+                        // SAFETY: `fetch_add` hands every sample index `b < batch` to exactly
+                        // one worker, so the rows `b·classes..(b+1)·classes` of `out` (which
+                        // outlives this scope) are written by one thread each, never aliased.
+                        let l = unsafe {
+                            std::slice::from_raw_parts_mut(logits.0.add(b * classes), classes)
+                        };
+                        w.run_sample(
+                            plan,
+                            isa,
+                            mode,
+                            src,
+                            b,
+                            steps,
+                            l,
+                            raster && b == 0,
+                            temporal,
+                        )?;
+                    })
+                })?
+            }
+            _ => {
+                let w = &mut self.workers[0];
+                for (b, l) in out.data.chunks_mut(classes).enumerate() {
+                    w.run_sample(
+                        plan,
+                        isa,
+                        mode,
+                        src,
+                        b,
+                        steps,
+                        l,
+                        raster && b == 0,
+                        temporal,
+                    )?;
+                }
+            }
+        }
+        self.fill_activity(batch, steps);
+        Ok(out)
+    }
+
     fn fill_activity(&mut self, batch: usize, steps: usize) {
         let total = &mut self.total;
         total.reset(self.plan.stages.len(), steps);
-        for w in &self.workers {
-            total.add(&w.counters);
+        match &self.fixed {
+            Some((_, fw)) => fw.iter().for_each(|w| total.add(&w.counters)),
+            None => self.workers.iter().for_each(|w| total.add(&w.counters)),
         }
         let act = &mut self.activity;
         act.batch = batch;
         act.steps = steps;
-        act.weight_bytes = self.plan.weight_bytes();
-        act.state_bytes = self.plan.state_bytes();
+        (act.weight_bytes, act.state_bytes) = match &self.fixed {
+            Some((fp, _)) => (fp.weight_bytes(), fp.state_bytes()),
+            None => (self.plan.weight_bytes(), self.plan.state_bytes()),
+        };
         act.layers
             .resize_with(self.plan.stages.len(), LayerActivity::default);
         let runs = (batch * steps) as u64;
@@ -233,7 +461,18 @@ impl EventEngine {
             la.membrane_updates = total.membrane_updates[si];
         }
         act.raster = if self.record_raster {
-            Some(std::mem::take(&mut self.workers[0].raster))
+            // The worker that ran sample 0 recorded it.
+            match &mut self.fixed {
+                Some((_, fw)) => fw
+                    .iter_mut()
+                    .find(|w| !w.raster.is_empty())
+                    .map(|w| std::mem::take(&mut w.raster)),
+                None => self
+                    .workers
+                    .iter_mut()
+                    .find(|w| !w.raster.is_empty())
+                    .map(|w| std::mem::take(&mut w.raster)),
+            }
         } else {
             None
         };
@@ -242,57 +481,22 @@ impl EventEngine {
 
 impl Backend for EventEngine {
     fn name(&self) -> &str {
-        "event"
+        match self.precision() {
+            Precision::F32 => "event",
+            Precision::Int8 => "event-int8",
+        }
     }
 
     fn run(&mut self, input: &Tensor) -> Result<Tensor, InferenceError> {
         let (steps, batch) = self.check_input(input)?;
-        let classes = self.plan.classes;
-        let nstages = self.plan.stages.len();
-        let mut out = Tensor::zeros(vec![batch, classes]);
-        for w in &mut self.workers {
-            w.counters.reset(nstages, steps);
-        }
-        let (plan, isa, mode, raster, temporal) = (
-            &self.plan,
-            self.isa,
-            self.mode,
-            self.record_raster,
-            self.temporal,
-        );
-        let data = &input.data;
-        let per = batch.div_ceil(self.threads);
-        let run_chunk =
-            |wi: usize, worker: &mut Worker, logits: &mut [f32]| -> Result<(), InferenceError> {
-                for (k, l) in logits.chunks_mut(classes).enumerate() {
-                    let b = wi * per + k;
-                    worker.run_sample(
-                        plan,
-                        isa,
-                        mode,
-                        data,
-                        batch,
-                        b,
-                        steps,
-                        l,
-                        raster && b == 0,
-                        temporal,
-                    )?;
-                }
-                Ok(())
-            };
-        match &self.pool {
-            Some(pool) if batch > 1 => pool.install(|| {
-                self.workers
-                    .par_iter_mut()
-                    .zip(out.data.par_chunks_mut(per * classes))
-                    .enumerate()
-                    .try_for_each(|(wi, (w, l))| run_chunk(wi, w, l))
-            })?,
-            _ => run_chunk(0, &mut self.workers[0], &mut out.data)?,
-        }
-        self.fill_activity(batch, steps);
-        Ok(out)
+        self.run_source(
+            Source::F32 {
+                data: &input.data,
+                batch,
+            },
+            steps,
+            batch,
+        )
     }
 
     fn threads(&self) -> usize {
@@ -303,3 +507,8 @@ impl Backend for EventEngine {
         Some(&self.activity)
     }
 }
+
+/// The output rows of a batch, shared by the workers of one run (see [`EventEngine::run_source`]).
+struct RowsPtr(*mut f32);
+// SAFETY: only used to write disjoint rows, one worker per row (see `run_source`).
+unsafe impl Sync for RowsPtr {}

@@ -19,7 +19,7 @@ pub enum Isa {
     Scalar,
     /// 256-bit AVX2 (+FMA detected alongside; products and sums stay separate for exactness).
     Avx2,
-    /// 512-bit AVX-512F.
+    /// 512-bit AVX-512F (with POPCNT and BMI1, which every AVX-512 CPU has).
     Avx512,
 }
 
@@ -28,7 +28,7 @@ impl Isa {
     pub fn detect() -> Isa {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
+            if Isa::Avx512.is_supported() {
                 return Isa::Avx512;
             }
             if std::arch::is_x86_feature_detected!("avx2")
@@ -50,7 +50,11 @@ impl Isa {
                     && std::arch::is_x86_feature_detected!("fma")
             }
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            Isa::Avx512 => {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("popcnt")
+                    && std::arch::is_x86_feature_detected!("bmi1")
+            }
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
         }
@@ -400,7 +404,7 @@ mod x86 {
         };
     }
 
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
     pub(super) unsafe fn accum_rows_avx512(
         out: *mut f32,
         bias: *const f32,
@@ -426,7 +430,7 @@ mod x86 {
         }
     }
 
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
     #[inline]
     unsafe fn block512<const NB: usize>(
         out: *mut f32,
@@ -450,7 +454,7 @@ mod x86 {
         }
     }
 
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
     #[inline]
     unsafe fn block512_scaled<const NB: usize>(
         out: *mut f32,
@@ -479,7 +483,7 @@ mod x86 {
     /// Column blocks of `NB` vectors; per block every step in turn, `S` steps interleaved (their
     /// common length in lockstep, then each one's rest) so that `NB·S` independent sums hide the
     /// add latency while the block's row slices (`NB` cache lines each) stay in L1.
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
     pub(super) unsafe fn steps_avx512(
         out: *mut f32,
         bias: *const f32,
@@ -501,7 +505,7 @@ mod x86 {
     const STEPS_NB: usize = 2;
     const STEPS_S: usize = 3;
 
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
     #[inline]
     unsafe fn sblock512<const NB: usize>(
         out: *mut f32,
@@ -632,7 +636,7 @@ mod x86 {
         }
     }
 
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
     pub(super) unsafe fn lif_avx512(
         u: &mut [f32],
         s: &mut [f32],
@@ -715,7 +719,7 @@ mod x86 {
     }
 
     /// Returns (count, any non-zero value other than 1.0). NaN counts as non-zero.
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
     pub(super) unsafe fn scan_avx512(
         x: &[f32],
         idx: &mut [u32],
@@ -797,7 +801,7 @@ mod x86 {
         (count, nonbinary)
     }
 
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
     pub(super) unsafe fn count_nonzero_avx512(x: &[f32]) -> usize {
         let zero = _mm512_setzero_ps();
         let full = x.len() / 16 * 16;

@@ -8,6 +8,7 @@ use super::aligned::{padded, AlignedVec};
 use super::conv::{conv_scatter, pool_dense, pool_spikes};
 use super::plan::{Plan, StageKind};
 use super::simd::{self, Isa};
+use super::spikes::{decode_row, SpikeBatch};
 use super::ExecMode;
 use crate::error::InferenceError;
 
@@ -83,6 +84,15 @@ struct LifState {
     s: AlignedVec,
 }
 
+/// Where a run's input comes from.
+#[derive(Clone, Copy)]
+pub(crate) enum Source<'a> {
+    /// The encoded `f32` tensor `[T, batch, n]` (flat data).
+    F32 { data: &'a [f32], batch: usize },
+    /// Bit-packed spikes.
+    Bits(&'a SpikeBatch),
+}
+
 pub(crate) struct Worker {
     acts: Vec<Act>,
     lif: Vec<Option<LifState>>,
@@ -152,8 +162,7 @@ impl Worker {
         plan: &Plan,
         isa: Isa,
         mode: ExecMode,
-        input: &[f32],
-        batch: usize,
+        src: Source<'_>,
         b: usize,
         steps: usize,
         logits: &mut [f32],
@@ -178,7 +187,7 @@ impl Worker {
         let use_temporal = temporal && !dense_mode && self.ahead.is_some();
         if use_temporal {
             let tb = self.ahead.as_mut().expect("checked");
-            tb.valid = prepare_ahead(tb, plan, &mut self.acts[0], isa, input, batch, b, steps)?;
+            tb.valid = prepare_ahead(tb, plan, &mut self.acts[0], isa, src, b, steps)?;
         }
         for t in 0..steps {
             let mut start = 0;
@@ -218,25 +227,37 @@ impl Worker {
                 }
             }
             if start == 0 {
-                let x = &input[(t * batch + b) * n..][..n];
                 let a0 = &mut self.acts[0];
-                let scan = simd::scan_nonzero(isa, x, &mut a0.idx, &mut a0.vals);
-                if let Some(j) = scan.non_finite {
-                    return Err(InferenceError::Other(format!(
-                        "input is not finite at step {t}, sample {b}, element {j} (value {})",
-                        x[j]
-                    )));
+                match src {
+                    Source::F32 { data, batch } => {
+                        let x = &data[(t * batch + b) * n..][..n];
+                        let scan = simd::scan_nonzero(isa, x, &mut a0.idx, &mut a0.vals);
+                        if let Some(j) = scan.non_finite {
+                            return Err(InferenceError::Other(format!(
+                                "input is not finite at step {t}, sample {b}, element {j} (value {})",
+                                x[j]
+                            )));
+                        }
+                        a0.count = scan.count;
+                        a0.binary = scan.binary;
+                        a0.has_list = true;
+                        a0.has_dense = false;
+                        if dense_mode {
+                            a0.dense.as_mut_slice().copy_from_slice(x);
+                            a0.has_dense = true;
+                            a0.has_list = false;
+                        }
+                    }
+                    Source::Bits(sb) => {
+                        let count = decode_row(sb.row(t, b), &mut a0.idx);
+                        a0.set_spikes(count);
+                        if dense_mode {
+                            a0.ensure_dense();
+                            a0.has_list = false;
+                        }
+                    }
                 }
-                a0.count = scan.count;
-                a0.binary = scan.binary;
-                a0.has_list = true;
-                a0.has_dense = false;
-                if dense_mode {
-                    a0.dense.as_mut_slice().copy_from_slice(x);
-                    a0.has_dense = true;
-                    a0.has_list = false;
-                }
-                self.counters.out_nz[0][t] += scan.count as u64;
+                self.counters.out_nz[0][t] += a0.count as u64;
             }
             let mut lif_no = 0;
             for (si, st) in plan.stages.iter().enumerate().skip(start) {
@@ -438,14 +459,12 @@ impl Worker {
 
 /// Scans every step of sample `b`'s input into per-step spike lists. Returns whether all of it
 /// is binary (false: some input is analog; the steps then run one by one).
-#[allow(clippy::too_many_arguments)]
 fn prepare_ahead(
     tb: &mut Ahead,
     plan: &Plan,
     a0: &mut Act,
     isa: Isa,
-    input: &[f32],
-    batch: usize,
+    src: Source<'_>,
     b: usize,
     steps: usize,
 ) -> Result<bool, InferenceError> {
@@ -456,6 +475,16 @@ fn prepare_ahead(
     tb.offsets.clear();
     tb.offsets.push(0);
     let mut at = 0;
+    let (input, batch) = match src {
+        Source::F32 { data, batch } => (data, batch),
+        Source::Bits(sb) => {
+            for t in 0..steps {
+                at += decode_row(sb.row(t, b), &mut tb.idx[at..at + n]);
+                tb.offsets.push(at);
+            }
+            return Ok(true);
+        }
+    };
     const PREFETCH_STEPS: usize = 2;
     if batch > 1 {
         // Steps of one sample lie `batch · n` floats apart: fetch a few steps ahead.

@@ -68,28 +68,40 @@ impl Conv {
         let (oh, ow) = (self.output.h, self.output.w);
         let k = self.weights.k;
         let col = &mut col[..oh * ow * k];
+        // With channels innermost (HWC, or a single channel) the `kw` taps of one kernel row
+        // are `kw·c` contiguous input floats: one copy each when they lie inside the image.
+        let run = g.c * self.kw;
+        let contiguous = g.sw == g.c && (g.c == 1 || g.sc == 1);
         for y0 in 0..oh {
             for x0 in 0..ow {
                 let patch = &mut col[(y0 * ow + x0) * k..(y0 * ow + x0 + 1) * k];
-                let mut idx = 0;
+                let iw0 = (x0 * self.stride) as isize - self.pw as isize;
+                let row_inside = iw0 >= 0 && iw0 as usize + self.kw <= g.w;
                 for i in 0..self.kh {
                     let ih = (y0 * self.stride + i) as isize - self.ph as isize;
-                    for j in 0..self.kw {
-                        let iw = (x0 * self.stride + j) as isize - self.pw as isize;
-                        let dst = &mut patch[idx..idx + g.c];
-                        if ih < 0 || iw < 0 || ih as usize >= g.h || iw as usize >= g.w {
-                            dst.fill(0.0);
-                        } else {
-                            let base = g.at(0, ih as usize, iw as usize);
-                            if g.sc == 1 {
-                                dst.copy_from_slice(&x[base..base + g.c]);
+                    let dst = &mut patch[i * run..(i + 1) * run];
+                    if ih < 0 || ih as usize >= g.h {
+                        dst.fill(0.0);
+                    } else if contiguous && row_inside {
+                        let base = g.at(0, ih as usize, iw0 as usize);
+                        dst.copy_from_slice(&x[base..base + run]);
+                    } else {
+                        for j in 0..self.kw {
+                            let iw = iw0 + j as isize;
+                            let d = &mut dst[j * g.c..(j + 1) * g.c];
+                            if iw < 0 || iw as usize >= g.w {
+                                d.fill(0.0);
                             } else {
-                                for (ci, d) in dst.iter_mut().enumerate() {
-                                    *d = x[base + ci * g.sc];
+                                let base = g.at(0, ih as usize, iw as usize);
+                                if g.sc == 1 {
+                                    d.copy_from_slice(&x[base..base + g.c]);
+                                } else {
+                                    for (ci, v) in d.iter_mut().enumerate() {
+                                        *v = x[base + ci * g.sc];
+                                    }
                                 }
                             }
                         }
-                        idx += g.c;
                     }
                 }
             }

@@ -3,50 +3,17 @@
 //! `B` (a layer's weight, `[n, k]` as PyTorch stores it) is packed once at load into panels of
 //! [`NR`] output columns: panel `p` holds `B[p·NR + j, kk]` at `kk·NR + j`, zero-padded, so the
 //! inner loop streams one contiguous panel and updates `MR × NR` accumulators that stay in
-//! registers. The loops are written for LLVM's auto-vectorizer and compiled three times:
-//! plain (SSE2), AVX2+FMA and AVX-512, picked at run time by CPU feature detection.
+//! registers (AVX-512: 8 rows × 2 zmm; AVX2: 3 rows × 4 ymm), `KC` depths at a time so the
+//! panel slice stays in L1 while every row tile passes over it. The kernel is written once in a
+//! macro and instantiated per instruction set by [`for_each_isa!`] (see [`super::isa`]).
 
 /// Output columns per panel.
-pub const NR: usize = 16;
-/// Rows (samples or positions) per micro-kernel call.
-const MR: usize = 4;
+pub const NR: usize = 32;
 /// Depth of one k-block (a panel slice of `KC·NR` floats = 16 KiB stays in L1).
-const KC: usize = 256;
+const KC: usize = 128;
 
-/// Instruction set the kernels were compiled for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Isa {
-    Generic,
-    Avx2Fma,
-    Avx512,
-}
-
-impl Isa {
-    /// The best instruction set this CPU supports.
-    pub fn detect() -> Isa {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if is_x86_feature_detected!("avx512f")
-                && is_x86_feature_detected!("fma")
-                && is_x86_feature_detected!("avx2")
-            {
-                return Isa::Avx512;
-            }
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                return Isa::Avx2Fma;
-            }
-        }
-        Isa::Generic
-    }
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            Isa::Generic => "generic",
-            Isa::Avx2Fma => "avx2+fma",
-            Isa::Avx512 => "avx512",
-        }
-    }
-}
+pub use super::isa::Isa;
+use super::isa::{dispatch, for_each_isa};
 
 /// A weight matrix `[n, k]` packed into column panels, with its bias (zero when absent).
 #[derive(Debug, Clone)]
@@ -95,6 +62,7 @@ impl Packed {
 
 /// `c[r, j] = act(Σ_kk a[r, kk]·B[j, kk] + bias[j])` for `rows` rows; `a` has row stride `lda`
 /// (≥ k), `c` row stride `ldc` (≥ n). `relu` applies max(0, ·).
+#[allow(clippy::too_many_arguments)]
 pub fn gemm(
     isa: Isa,
     a: &[f32],
@@ -111,220 +79,158 @@ pub fn gemm(
     assert!(lda >= b.k && ldc >= b.n);
     assert!(a.len() >= (rows - 1) * lda + b.k, "gemm: a too short");
     assert!(c.len() >= (rows - 1) * ldc + b.n, "gemm: c too short");
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Isa::Avx512`/`Avx2Fma` are only produced by `detect` after checking the features.
-        Isa::Avx512 => unsafe { gemm_avx512(a, rows, lda, b, c, ldc, relu) },
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2Fma => unsafe { gemm_avx2(a, rows, lda, b, c, ldc, relu) },
-        _ => gemm_impl::<false>(a, rows, lda, b, c, ldc, relu),
-    }
+    dispatch!(isa, gemm(a, rows, lda, b, c, ldc, relu))
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn gemm_avx512(
-    a: &[f32],
-    rows: usize,
-    lda: usize,
-    b: &Packed,
-    c: &mut [f32],
-    ldc: usize,
-    relu: bool,
-) {
-    gemm_impl::<true>(a, rows, lda, b, c, ldc, relu)
-}
+/// Generates one instruction set's gemm kernels (see [`for_each_isa!`]): `MR × NR` register
+/// tiles, `MR` = the accumulator budget (16 vectors of 32 registers, 12 of 16) over the
+/// vectors per panel row.
+macro_rules! gemm_kernels {
+    (
+        $(#[$attr:meta])*
+        mod $m:ident {
+            lanes: $w:expr,
+            regs: $regs:expr,
+            zero: $zero:path,
+            splat: $splat:path,
+            load: $load:path,
+            store: $store:path,
+            fma: $fma:path,
+            add: $add:path,
+            max: $max:path $(,)?
+        }
+    ) => {
+        mod $m {
+            #[allow(unused_imports)]
+            use super::*;
+            /// Floats per vector.
+            const W: usize = $w;
+            /// Vectors per panel row.
+            const NV: usize = NR / W;
+            /// Rows per register tile.
+            const MR: usize = (if $regs >= 32 { 16 } else { 12 }) / NV;
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn gemm_avx2(
-    a: &[f32],
-    rows: usize,
-    lda: usize,
-    b: &Packed,
-    c: &mut [f32],
-    ldc: usize,
-    relu: bool,
-) {
-    gemm_impl::<true>(a, rows, lda, b, c, ldc, relu)
-}
-
-#[inline(always)]
-fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if FMA {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
-}
-
-#[inline(always)]
-fn gemm_impl<const FMA: bool>(
-    a: &[f32],
-    rows: usize,
-    lda: usize,
-    b: &Packed,
-    c: &mut [f32],
-    ldc: usize,
-    relu: bool,
-) {
-    let (k, n) = (b.k, b.n);
-    let np = n.div_ceil(NR);
-    let mut k0 = 0;
-    while k0 < k || (k == 0 && k0 == 0) {
-        let k1 = (k0 + KC).min(k);
-        let first = k0 == 0;
-        let last = k1 == k;
-        for p in 0..np {
-            let bp = &b.panels[p * k * NR + k0 * NR..p * k * NR + k1 * NR];
-            let ncols = NR.min(n - p * NR);
-            let bias: &[f32; NR] = b.bias[p * NR..p * NR + NR].try_into().expect("bias panel");
-            let init = if first { Some(bias) } else { None };
-            let act = last && relu;
-            let mut r = 0;
-            while r < rows {
-                let mr = MR.min(rows - r);
-                let a_off = r * lda + k0;
-                let c_off = r * ldc + p * NR;
-                let cc = &mut c[c_off..];
-                let aa = &a[a_off..];
-                match mr {
-                    1 => kernel_1row::<FMA>(aa, bp, k1 - k0, cc, ncols, init, act),
-                    2 => kernel::<2, FMA>(aa, lda, bp, k1 - k0, cc, ldc, ncols, init, act),
-                    3 => kernel::<3, FMA>(aa, lda, bp, k1 - k0, cc, ldc, ncols, init, act),
-                    _ => kernel::<4, FMA>(aa, lda, bp, k1 - k0, cc, ldc, ncols, init, act),
+            /// See [`super::gemm`]; the caller checked the sizes.
+            $(#[$attr])*
+            pub(super) unsafe fn gemm(
+                a: &[f32],
+                rows: usize,
+                lda: usize,
+                b: &Packed,
+                c: &mut [f32],
+                ldc: usize,
+                relu: bool,
+            ) {
+                let (k, n) = (b.k, b.n);
+                let np = n.div_ceil(NR);
+                let mut k0 = 0;
+                loop {
+                    let k1 = (k0 + KC).min(k);
+                    let last = k1 == k;
+                    for p in 0..np {
+                        let ncols = NR.min(n - p * NR);
+                        // SAFETY (whole block): panel p spans k·NR floats from p·k·NR, the bias
+                        // np·NR floats; rows r < rows read a[r·lda + k0 .. r·lda + k1] and write
+                        // c[r·ldc + p·NR ..][..ncols], inside the lengths the caller checked.
+                        unsafe {
+                            let bp = b.panels.as_ptr().add(p * k * NR + k0 * NR);
+                            let init = if k0 == 0 {
+                                Some(b.bias.as_ptr().add(p * NR))
+                            } else {
+                                None
+                            };
+                            let act = last && relu;
+                            let mut r = 0;
+                            while r < rows {
+                                let mr = MR.min(rows - r);
+                                let ap = a.as_ptr().add(r * lda + k0);
+                                let cp = c.as_mut_ptr().add(r * ldc + p * NR);
+                                let kc = k1 - k0;
+                                match mr {
+                                    8.. => tile::<8>(ap, lda, bp, kc, cp, ldc, ncols, init, act),
+                                    7 => tile::<7>(ap, lda, bp, kc, cp, ldc, ncols, init, act),
+                                    6 => tile::<6>(ap, lda, bp, kc, cp, ldc, ncols, init, act),
+                                    5 => tile::<5>(ap, lda, bp, kc, cp, ldc, ncols, init, act),
+                                    4 => tile::<4>(ap, lda, bp, kc, cp, ldc, ncols, init, act),
+                                    3 => tile::<3>(ap, lda, bp, kc, cp, ldc, ncols, init, act),
+                                    2 => tile::<2>(ap, lda, bp, kc, cp, ldc, ncols, init, act),
+                                    _ => tile::<1>(ap, lda, bp, kc, cp, ldc, ncols, init, act),
+                                }
+                                r += mr;
+                            }
+                        }
+                    }
+                    if last {
+                        break;
+                    }
+                    k0 = k1;
                 }
-                r += mr;
+            }
+
+            /// `R` rows × one panel over `kc` depths, accumulated from zero in registers, then
+            /// added to `init` (the bias) or to the partial sums already in `c`.
+            $(#[$attr])*
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn tile<const R: usize>(
+                ap: *const f32,
+                lda: usize,
+                bp: *const f32,
+                kc: usize,
+                cp: *mut f32,
+                ldc: usize,
+                ncols: usize,
+                init: Option<*const f32>,
+                relu: bool,
+            ) {
+                // SAFETY: see `gemm`.
+                unsafe {
+                    let mut acc = [[$zero(); NV]; R];
+                    for kk in 0..kc {
+                        let mut bv = [$zero(); NV];
+                        for (t, v) in bv.iter_mut().enumerate() {
+                            *v = $load(bp.add(kk * NR + t * W));
+                        }
+                        for (r, row) in acc.iter_mut().enumerate() {
+                            let av = $splat(*ap.add(r * lda + kk));
+                            for t in 0..NV {
+                                row[t] = $fma(av, bv[t], row[t]);
+                            }
+                        }
+                    }
+                    for (r, row) in acc.iter().enumerate() {
+                        let dst = cp.add(r * ldc);
+                        let mut tmp = [0.0f32; NR];
+                        let src = match init {
+                            Some(bias) => bias,
+                            None if ncols == NR => dst.cast_const(),
+                            None => {
+                                std::ptr::copy_nonoverlapping(dst, tmp.as_mut_ptr(), ncols);
+                                tmp.as_ptr()
+                            }
+                        };
+                        for t in 0..NV {
+                            let mut s = $add(row[t], $load(src.add(t * W)));
+                            if relu {
+                                s = $max(s, $zero());
+                            }
+                            if ncols == NR {
+                                $store(dst.add(t * W), s);
+                            } else {
+                                $store(tmp.as_mut_ptr().add(t * W), s);
+                            }
+                        }
+                        if ncols < NR {
+                            std::ptr::copy_nonoverlapping(tmp.as_ptr(), dst, ncols);
+                        }
+                    }
+                }
             }
         }
-        if k == 0 {
-            break;
-        }
-        k0 = k1;
-    }
+    };
 }
 
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn kernel<const R: usize, const FMA: bool>(
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    kc: usize,
-    c: &mut [f32],
-    ldc: usize,
-    ncols: usize,
-    init: Option<&[f32; NR]>,
-    relu: bool,
-) {
-    // Accumulate from zero in registers; the bias or previous partial sum is added after.
-    let mut acc = [[0.0f32; NR]; R];
-    assert!(a.len() >= (R - 1) * lda + kc && b.len() >= kc * NR);
-    for kk in 0..kc {
-        // SAFETY: kk < kc and the asserts above bound every index.
-        let bv: &[f32; NR] = unsafe { &*(b.as_ptr().add(kk * NR) as *const [f32; NR]) };
-        let mut av = [0.0f32; R];
-        for r in 0..R {
-            av[r] = unsafe { *a.get_unchecked(r * lda + kk) };
-        }
-        for r in 0..R {
-            for j in 0..NR {
-                acc[r][j] = madd::<FMA>(av[r], bv[j], acc[r][j]);
-            }
-        }
-    }
-    let mut sum = [[0.0f32; NR]; R];
-    load_acc(&mut sum, c, ldc, ncols, init);
-    for r in 0..R {
-        for j in 0..NR {
-            sum[r][j] += acc[r][j];
-        }
-    }
-    store_acc(&sum, c, ldc, ncols, relu);
-}
-
-/// One row: four independent accumulator sets over `kk` keep the FMA units busy.
-#[inline(always)]
-fn kernel_1row<const FMA: bool>(
-    a: &[f32],
-    b: &[f32],
-    kc: usize,
-    c: &mut [f32],
-    ncols: usize,
-    init: Option<&[f32; NR]>,
-    relu: bool,
-) {
-    let mut acc = [[0.0f32; NR]; 4];
-    let a = &a[..kc];
-    let b = &b[..kc * NR];
-    let quads = kc / 4;
-    for q in 0..quads {
-        let bq = &b[q * 4 * NR..(q + 1) * 4 * NR];
-        let aq = &a[q * 4..q * 4 + 4];
-        for u in 0..4 {
-            let av = aq[u];
-            let bv: &[f32; NR] = bq[u * NR..u * NR + NR].try_into().expect("panel row");
-            for j in 0..NR {
-                acc[u][j] = madd::<FMA>(av, bv[j], acc[u][j]);
-            }
-        }
-    }
-    for kk in quads * 4..kc {
-        let av = a[kk];
-        let bv: &[f32; NR] = b[kk * NR..kk * NR + NR].try_into().expect("panel row");
-        for j in 0..NR {
-            acc[0][j] = madd::<FMA>(av, bv[j], acc[0][j]);
-        }
-    }
-    let mut sum = [[0.0f32; NR]; 1];
-    load_acc(&mut sum, c, 0, ncols, init);
-    for j in 0..NR {
-        sum[0][j] += (acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j]);
-    }
-    store_acc(&sum, c, 0, ncols, relu);
-}
-
-#[inline(always)]
-fn load_acc<const R: usize>(
-    acc: &mut [[f32; NR]; R],
-    c: &[f32],
-    ldc: usize,
-    ncols: usize,
-    init: Option<&[f32; NR]>,
-) {
-    match init {
-        Some(bias) => {
-            for row in acc.iter_mut() {
-                *row = *bias;
-            }
-        }
-        None => {
-            for (r, row) in acc.iter_mut().enumerate() {
-                row[..ncols].copy_from_slice(&c[r * ldc..r * ldc + ncols]);
-            }
-        }
-    }
-}
-
-#[inline(always)]
-fn store_acc<const R: usize>(
-    acc: &[[f32; NR]; R],
-    c: &mut [f32],
-    ldc: usize,
-    ncols: usize,
-    relu: bool,
-) {
-    for (r, row) in acc.iter().enumerate() {
-        let dst = &mut c[r * ldc..r * ldc + ncols];
-        if relu {
-            for (d, &v) in dst.iter_mut().zip(row.iter()) {
-                *d = v.max(0.0);
-            }
-        } else {
-            dst.copy_from_slice(&row[..ncols]);
-        }
-    }
-}
+for_each_isa!(gemm_kernels);
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,8 @@
 
 pub mod conv;
 pub mod gemm;
+pub mod gemv;
+pub mod isa;
 pub mod layout;
 
 use joulebench_models::{ModelSpec, Op, Readout, Tensor, Weights};
@@ -20,12 +22,16 @@ use crate::backend::Backend;
 use crate::error::InferenceError;
 use conv::{Conv, Pool};
 use gemm::{gemm, Isa, Packed};
+use gemv::{gemv, InputMajor, SparsePolicy, SparseScratch};
 use layout::Geom;
 
 #[derive(Debug, Clone)]
 enum Step {
     Linear {
+        /// Column panels for batches (matrix products).
         w: Packed,
+        /// Input-major rows for single samples and sparse batches.
+        t: InputMajor,
         relu: bool,
     },
     Conv {
@@ -80,6 +86,7 @@ struct Workspace {
     tmp: Vec<f32>,
     lif: Vec<Vec<f32>>,
     acc: Vec<f32>,
+    sparse: SparseScratch,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +102,10 @@ struct Plan {
     readout: Readout,
     spiking: bool,
     steps: usize,
+    /// Samples run through the network together: convolutional networks go a few samples at
+    /// a time so their large activations stay in L2; others take the whole chunk (batched
+    /// matrix products).
+    row_block: usize,
 }
 
 /// The native dense backend.
@@ -102,6 +113,7 @@ pub struct NativeBackend {
     spec: ModelSpec,
     plan: Plan,
     isa: Isa,
+    policy: SparsePolicy,
     threads: usize,
     pool: Option<rayon::ThreadPool>,
     workspaces: Vec<Workspace>,
@@ -131,20 +143,21 @@ impl NativeBackend {
         if threads == 0 {
             return Err(InferenceError::Other("threads must be at least 1".into()));
         }
-        let best = Isa::detect();
-        let isa = match (isa, best) {
-            (Isa::Avx512, Isa::Avx512)
-            | (Isa::Avx2Fma, Isa::Avx512 | Isa::Avx2Fma)
-            | (Isa::Generic, _) => isa,
-            _ => best,
-        };
+        let isa = isa.supported_or_best();
         let plan = build_plan(spec, weights)?;
         let pool = crate::pool::worker_pool(threads, "jb-native")?;
-        let workspaces = (0..threads).map(|_| Workspace::default()).collect();
+        let workspaces = (0..threads)
+            .map(|_| {
+                let mut ws = Workspace::default();
+                ws.ensure(&plan, 1);
+                ws
+            })
+            .collect();
         Ok(NativeBackend {
             spec: spec.clone(),
             plan,
             isa,
+            policy: SparsePolicy::DEFAULT,
             threads,
             pool,
             workspaces,
@@ -156,13 +169,24 @@ impl NativeBackend {
         self.isa
     }
 
+    /// When Linear layers skip zero (or background) inputs; see [`gemv`] for the method.
+    /// Default: [`SparsePolicy::DEFAULT`]. Results agree either way (tests compare them).
+    pub fn set_sparse_policy(&mut self, policy: SparsePolicy) {
+        self.policy = policy;
+    }
+
+    /// The sparse-input policy in use.
+    pub fn sparse_policy(&self) -> SparsePolicy {
+        self.policy
+    }
+
     /// Bytes of packed weights held.
     pub fn weight_bytes(&self) -> usize {
         self.plan
             .stages
             .iter()
             .map(|s| match &s.step {
-                Step::Linear { w, .. } => w.bytes(),
+                Step::Linear { w, t, .. } => w.bytes() + t.bytes(),
                 Step::Conv { conv, .. } => conv.weights.bytes(),
                 Step::Rnn { wih, whh, .. } => wih.bytes() + whh.bytes(),
                 _ => 0,
@@ -203,8 +227,13 @@ fn build_plan(spec: &ModelSpec, weights: &Weights) -> Result<Plan, InferenceErro
                 let wt = w(&layer.name, "weight")?;
                 let b = w(&layer.name, "bias")?;
                 let p = Packed::from_rows(&wt.data, out_features, in_features, Some(&b.data));
+                let t = InputMajor::from_rows(&wt.data, out_features, in_features, Some(&b.data));
                 (
-                    Step::Linear { w: p, relu: false },
+                    Step::Linear {
+                        w: p,
+                        t,
+                        relu: false,
+                    },
                     Geom::chw(out_features, 1, 1),
                 )
             }
@@ -339,6 +368,11 @@ fn build_plan(spec: &ModelSpec, weights: &Weights) -> Result<Plan, InferenceErro
         .max()
         .unwrap_or(0)
         .max(sample_len);
+    let row_block = if stages.iter().any(|s| matches!(s.step, Step::Conv { .. })) {
+        CONV_ROW_BLOCK
+    } else {
+        usize::MAX
+    };
     Ok(Plan {
         stages,
         sample_len,
@@ -350,6 +384,7 @@ fn build_plan(spec: &ModelSpec, weights: &Weights) -> Result<Plan, InferenceErro
         readout: spec.readout,
         spiking: spec.is_spiking(),
         steps: spec.steps,
+        row_block,
     })
 }
 
@@ -376,15 +411,44 @@ impl Workspace {
             grow(v, rows * n);
         }
         grow(&mut self.acc, rows * plan.classes);
+        self.sparse.reserve(plan.max_len);
     }
 }
 
+/// Samples per pass through a convolutional network (see `Plan::row_block`).
+const CONV_ROW_BLOCK: usize = 4;
+
 /// Runs `rows` samples starting at `b0` of a `[T, batch, sample]` input (T = 1 for non-spiking
-/// models) and writes their logits to `out` (`rows × classes`).
+/// models) and writes their logits to `out` (`rows × classes`), `plan.row_block` at a time.
 #[allow(clippy::too_many_arguments)]
 fn run_chunk(
     plan: &Plan,
     isa: Isa,
+    policy: SparsePolicy,
+    ws: &mut Workspace,
+    x: &[f32],
+    batch: usize,
+    steps: usize,
+    b0: usize,
+    rows: usize,
+    out: &mut [f32],
+) {
+    let block = plan.row_block.min(rows).max(1);
+    for (i, o) in out[..rows * plan.classes]
+        .chunks_mut(block * plan.classes)
+        .enumerate()
+    {
+        let n = o.len() / plan.classes;
+        run_rows(plan, isa, policy, ws, x, batch, steps, b0 + i * block, n, o);
+    }
+}
+
+/// [`run_chunk`] on one block of rows.
+#[allow(clippy::too_many_arguments)]
+fn run_rows(
+    plan: &Plan,
+    isa: Isa,
+    policy: SparsePolicy,
     ws: &mut Workspace,
     x: &[f32],
     batch: usize,
@@ -411,6 +475,7 @@ fn run_chunk(
             proj,
             tmp,
             lif,
+            sparse,
             ..
         } = ws;
         let (mut cur, mut other) = (a, b);
@@ -418,18 +483,17 @@ fn run_chunk(
         for stage in &plan.stages {
             let (il, ol) = (stage.in_len, stage.out_len);
             match &stage.step {
-                Step::Linear { w, relu } => {
-                    gemm(
-                        isa,
-                        &cur[..rows * il],
-                        rows,
-                        il,
-                        w,
-                        &mut other[..rows * ol],
-                        ol,
-                        *relu,
-                    );
-                }
+                Step::Linear { w, t, relu } => linear(
+                    isa,
+                    policy,
+                    &cur[..rows * il],
+                    rows,
+                    w,
+                    t,
+                    &mut other[..rows * ol],
+                    *relu,
+                    sparse,
+                ),
                 Step::Conv { conv, relu } => {
                     for r in 0..rows {
                         conv.run(
@@ -567,6 +631,38 @@ fn run_chunk(
     }
 }
 
+/// Fewer rows than this run a Linear layer one sample at a time ([`gemv`]).
+const GEMM_MIN_ROWS: usize = 4;
+
+/// A Linear layer on `rows` samples: per-sample products ([`gemv`], dense or sparse) for small
+/// or sparse batches, otherwise one packed matrix product.
+#[allow(clippy::too_many_arguments)]
+fn linear(
+    isa: Isa,
+    policy: SparsePolicy,
+    a: &[f32],
+    rows: usize,
+    w: &Packed,
+    t: &InputMajor,
+    out: &mut [f32],
+    relu: bool,
+    scratch: &mut SparseScratch,
+) {
+    let (k, n) = (t.k, t.n);
+    let per_row = rows < GEMM_MIN_ROWS || {
+        let limit = policy.batch_max_fraction * (rows * k) as f32;
+        let nnz: usize = a.chunks_exact(k).map(gemv::nonzeros).sum();
+        nnz as f32 <= limit
+    };
+    if per_row {
+        for (x, y) in a.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
+            gemv(isa, x, t, y, relu, policy, scratch);
+        }
+    } else {
+        gemm(isa, a, rows, k, w, out, n, relu);
+    }
+}
+
 #[inline(always)]
 fn ws_acc(acc: &mut [f32], n: usize) -> &mut [f32] {
     &mut acc[..n]
@@ -617,7 +713,10 @@ impl Backend for NativeBackend {
                 expected: format!("[{}]", pretty.join(", ")),
             });
         }
-        if let Some(i) = input.data.iter().position(|v| !v.is_finite()) {
+        // A branch-free scan first (vectorizes); locate the culprit only when there is one.
+        let bad = input.data.iter().fold(false, |acc, v| acc | !v.is_finite());
+        if bad {
+            let i = input.data.iter().position(|v| !v.is_finite()).unwrap_or(0);
             return Err(InferenceError::Other(format!(
                 "input holds a non-finite value at index {i}"
             )));
@@ -629,7 +728,7 @@ impl Backend for NativeBackend {
         };
         let classes = self.plan.classes;
         let mut out = vec![0.0f32; batch * classes];
-        let (plan, isa, x) = (&self.plan, self.isa, input.data.as_slice());
+        let (plan, isa, policy, x) = (&self.plan, self.isa, self.policy, input.data.as_slice());
         let nchunks = self.threads.min(batch);
         match &self.pool {
             Some(pool) if nchunks > 1 => {
@@ -641,13 +740,14 @@ impl Backend for NativeBackend {
                         .enumerate()
                         .for_each(|(i, (w, o))| {
                             let rows = o.len() / classes;
-                            run_chunk(plan, isa, w, x, batch, steps, i * chunk, rows, o);
+                            run_chunk(plan, isa, policy, w, x, batch, steps, i * chunk, rows, o);
                         });
                 });
             }
             _ => run_chunk(
                 plan,
                 isa,
+                policy,
                 &mut self.workspaces[0],
                 x,
                 batch,

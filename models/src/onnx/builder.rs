@@ -27,15 +27,6 @@ pub(crate) fn attr_ints(name: &str, v: &[i64]) -> pb::AttributeProto {
     }
 }
 
-pub(crate) fn attr_strings(name: &str, v: &[&str]) -> pb::AttributeProto {
-    pb::AttributeProto {
-        name: name.into(),
-        r#type: AttributeType::Strings as i32,
-        strings: v.iter().map(|s| s.as_bytes().to_vec()).collect(),
-        ..Default::default()
-    }
-}
-
 /// A dimension: a fixed size or a symbolic name (`dim_param`).
 #[derive(Debug, Clone)]
 pub(crate) enum Dim {

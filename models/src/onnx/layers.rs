@@ -1,9 +1,7 @@
 //! ONNX nodes for the stateless layers (everything but LIF): one call emits one layer for one
 //! time step.
 
-use tract_onnx::pb;
-
-use super::builder::{attr_int, attr_ints, attr_strings, GraphBuilder};
+use super::builder::{attr_int, attr_ints, GraphBuilder};
 use crate::error::ModelError;
 use crate::spec::{Layer, Op};
 use crate::weights::Weights;
@@ -109,15 +107,19 @@ pub(crate) fn emit_layer(
     })
 }
 
-/// The ONNX `RNN` op (tanh, forward, zero initial state) between two reshapes:
+/// An Elman tanh RNN, unrolled over the sequence (the ONNX `RNN` op is avoided: tract 0.23.9's
+/// `RNN` gives wrong results on these graphs while ONNX Runtime agrees with libtorch).
 /// `[batch, 1, H, W]` → Squeeze → `[batch, H, W]` → Transpose → `[H, batch, W]` (one image row per
-/// step), or `[batch, C, L]` → Transpose → `[L, batch, C]`; then `RNN` (output `Y_h`,
-/// `[1, batch, hidden]`) → Squeeze → `[batch, hidden]`. The zero initial state is passed
-/// explicitly (`Shape` → `Concat` → `ConstantOfShape`, nodes `{name}/batch_size`, `/h0_shape`,
-/// `/h0`), since tract cannot build its implicit one for a symbolic batch.
-/// Initializers, in ONNX layouts: `{layer}.weight_ih` `[1, hidden, input]`, `{layer}.weight_hh`
-/// `[1, hidden, hidden]` (PyTorch's tensors with a leading direction axis) and
-/// `{layer}.bias_ih_hh` `[1, 2·hidden]` = concat(`bias_ih`, `bias_hh`).
+/// step), or `[batch, C, L]` → Transpose → `[L, batch, C]`; then for every step `t`:
+/// `h[t] = tanh(Gemm(x[t], weight_ih, bias_ih, transB) + Gemm(h[t−1], weight_hh, bias_hh, transB))`
+/// (nodes `{name}/x{t}` (Gather), `{name}/ih{t}`, `{name}/hh{t}`, `{name}/sum{t}`, `{name}/h{t}`),
+/// PyTorch's formula term for term, with `h[−1] = 0` (node `{name}/h_init` = `ih0 − ih0`, which has
+/// the batch's shape: tract 0.23.9's declutter fails on a Gemm fed by a constant zero state
+/// (`ConstantOfShape`, or `x · 0`); inputs with NaN/inf are refused before inference), so that every step, the first
+/// included, does both products as a dense implementation does (the operation count equals the
+/// `ModelSpec`'s). Initializers keep PyTorch's names and layouts:
+/// `{layer}.weight_ih` `[hidden, input]`, `{layer}.weight_hh` `[hidden, hidden]`,
+/// `{layer}.bias_ih`, `{layer}.bias_hh` `[hidden]`.
 #[allow(clippy::too_many_arguments)]
 fn emit_rnn(
     b: &mut GraphBuilder,
@@ -164,73 +166,46 @@ fn emit_rnn(
     let w_hh = weights.get(&format!("{l}.weight_hh"))?;
     let b_ih = weights.get(&format!("{l}.bias_ih"))?;
     let b_hh = weights.get(&format!("{l}.bias_hh"))?;
+    let steps = match input_shape {
+        [1, h, _] => *h,
+        [_, len] => *len,
+        _ => unreachable!("shape checked above"),
+    };
     let w = b.init_f32(
         &format!("{l}.weight_ih"),
-        &[1, hidden_size, input_size],
+        &[hidden_size, input_size],
         &w_ih.data,
     );
     let r = b.init_f32(
         &format!("{l}.weight_hh"),
-        &[1, hidden_size, hidden_size],
+        &[hidden_size, hidden_size],
         &w_hh.data,
     );
-    let bias: Vec<f32> = b_ih.data.iter().chain(&b_hh.data).copied().collect();
-    let bias = b.init_f32(&format!("{l}.bias_ih_hh"), &[1, 2 * hidden_size], &bias);
-    // Zero initial state [1, batch, hidden], built from the input's batch size: tract needs
-    // `initial_h` given explicitly when the batch dimension is symbolic.
-    let batch = b.node(
-        "Shape",
-        &format!("{name}/batch_size"),
-        &[&seq],
-        vec![attr_int("start", 1), attr_int("end", 2)],
-    );
-    let one = b.init_i64("const.one", &[1], &[1]);
-    let hidden = b.init_i64(
-        &format!("const.dim_{hidden_size}"),
-        &[1],
-        &[hidden_size as i64],
-    );
-    let h0_shape = b.node(
-        "Concat",
-        &format!("{name}/h0_shape"),
-        &[&one, &batch, &hidden],
-        vec![attr_int("axis", 0)],
-    );
-    let zero = pb::TensorProto {
-        dims: vec![1],
-        data_type: pb::tensor_proto::DataType::Float as i32,
-        raw_data: 0f32.to_le_bytes().to_vec(),
-        ..Default::default()
-    };
-    let value = pb::AttributeProto {
-        name: "value".into(),
-        r#type: pb::attribute_proto::AttributeType::Tensor as i32,
-        t: Some(zero),
-        ..Default::default()
-    };
-    let h0 = b.node(
-        "ConstantOfShape",
-        &format!("{name}/h0"),
-        &[&h0_shape],
-        vec![value],
-    );
-    let y_h = format!("{name}/y_h");
-    let attrs: Vec<pb::AttributeProto> = vec![
-        attr_int("hidden_size", hidden_size as i64),
-        attr_strings("activations", &["Tanh"]),
-    ];
-    b.node_outputs(
-        "RNN",
-        name,
-        &[&seq, &w, &r, &bias, "", &h0],
-        &["", &y_h],
-        attrs,
-    );
-    let axes0 = b.init_i64("const.axes_0", &[1], &[0]);
-    Ok(b.node(
-        "Squeeze",
-        &format!("{name}/last_state"),
-        &[&y_h, &axes0],
-        vec![],
-    ))
+    let bi = b.init_f32(&format!("{l}.bias_ih"), &[hidden_size], &b_ih.data);
+    let bh = b.init_f32(&format!("{l}.bias_hh"), &[hidden_size], &b_hh.data);
+    let trans_b = || vec![attr_int("transB", 1)];
+    let mut h = String::new();
+    for t in 0..steps {
+        let idx = b.init_i64(&format!("const.index_{t}"), &[], &[t as i64]);
+        let x_t = b.node(
+            "Gather",
+            &format!("{name}/x{t}"),
+            &[&seq, &idx],
+            vec![attr_int("axis", 0)],
+        );
+        let ih = b.node(
+            "Gemm",
+            &format!("{name}/ih{t}"),
+            &[&x_t, &w, &bi],
+            trans_b(),
+        );
+        if t == 0 {
+            // h[−1] = 0 with the batch's shape [batch, hidden]
+            h = b.node("Sub", &format!("{name}/h_init"), &[&ih, &ih], vec![]);
+        }
+        let hh = b.node("Gemm", &format!("{name}/hh{t}"), &[&h, &r, &bh], trans_b());
+        let sum = b.node("Add", &format!("{name}/sum{t}"), &[&ih, &hh], vec![]);
+        h = b.node("Tanh", &format!("{name}/h{t}"), &[&sum], vec![]);
+    }
+    Ok(h)
 }

@@ -13,13 +13,12 @@
 //!   stays outside too: the input is what layer 0 reads ([`ModelSpec::batch_input_shape`]).
 //! * One output called `logits`, float32 `[batch, num_classes]`.
 //! * Weights are initializers named as in the spec (`fc1.weight`, `conv2.bias`, …) with PyTorch
-//!   layouts, except the RNN's, which take ONNX `RNN` layouts:
-//!   `{L}.weight_ih` `[1, hidden, input]`, `{L}.weight_hh` `[1, hidden, hidden]`,
-//!   `{L}.bias_ih_hh` `[1, 2·hidden]`. LIF layers add scalars `{L}.beta` (clamped) and
-//!   `{L}.threshold`.
+//!   layouts (the RNN's too: `{L}.weight_ih`, `{L}.weight_hh`, `{L}.bias_ih`, `{L}.bias_hh`).
+//!   LIF layers add scalars `{L}.beta` (clamped) and `{L}.threshold`.
 //! * Layers map to ops: Flatten → `Flatten(axis=1)`; Linear → `Gemm(transB=1)`; Conv1d/Conv2d →
-//!   `Conv`; MaxPool1d/2d → `MaxPool` (stride = kernel); ReLU → `Relu`; Tanh → `Tanh`; RNN → the
-//!   ONNX `RNN` op (tanh, forward) with a Squeeze/Transpose before and a Squeeze after; LIF →
+//!   `Conv`; MaxPool1d/2d → `MaxPool` (stride = kernel); ReLU → `Relu`; Tanh → `Tanh`; RNN → unrolled
+//!   over the sequence (Gather, two `Gemm`s, `Add`, `Tanh` per step; see `layers.rs` for why not
+//!   the ONNX `RNN` op); LIF →
 //!   `Mul, Add, Mul, Sub, Greater, Cast` per step (see the `lif` module).
 //! * Spiking models are **unrolled over T**: step `t` takes `Gather(input, t, axis=0)` (node
 //!   `input/t{t}`), runs the whole layer stack, LIF layers carrying `U` and `S` from step to step.
@@ -262,6 +261,11 @@ pub struct OnnxSummary {
 /// Decodes ONNX bytes far enough to summarize them; an error (not a panic) on anything that
 /// is not an ONNX model.
 pub fn summarize_onnx(bytes: &[u8]) -> Result<OnnxSummary, ModelError> {
+    if bytes.is_empty() {
+        return Err(ModelError::Invalid(
+            "the file is empty (0 bytes), not an ONNX model".into(),
+        ));
+    }
     let m = pb::ModelProto::decode(bytes)
         .map_err(|e| ModelError::Invalid(format!("not an ONNX model: {e}")))?;
     let g = m

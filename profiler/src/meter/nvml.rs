@@ -38,7 +38,10 @@ pub fn describe_nvml_error(e: &NvmlError) -> String {
         NvmlError::DriverNotLoaded => "libnvidia-ml is present but the NVIDIA kernel driver is not loaded \
              (no GPU in this machine, or the nvidia module failed to load)"
             .into(),
-        NvmlError::NoPermission => "no permission to talk to the NVIDIA driver".into(),
+        NvmlError::NoPermission => "no permission to talk to the NVIDIA driver (check the \
+             permissions of /dev/nvidia*, or run in the video group)"
+            .into(),
+        NvmlError::NotFound => "no such GPU: NVML does not see a device at this index".into(),
         NvmlError::GpuLost => "the GPU has fallen off the bus or is otherwise inaccessible".into(),
         NvmlError::FailedToLoadSymbol(s) => format!("libnvidia-ml is too old or broken (missing symbol {s})"),
         other => other.to_string(),
@@ -117,14 +120,7 @@ impl NvmlMeter {
         let count = nvml
             .device_count()
             .map_err(|e| unavailable(describe_nvml_error(&e)))?;
-        if count == 0 {
-            return Err(unavailable("NVML found no GPU".into()));
-        }
-        if index >= count {
-            return Err(unavailable(format!(
-                "GPU index {index} out of range: NVML sees {count} GPU(s) (0..{count})"
-            )));
-        }
+        check_gpu_index(count, index)?;
         let (gpu_name, mode) = {
             let d = nvml
                 .device_by_index(index)
@@ -174,6 +170,26 @@ impl NvmlMeter {
         d.total_energy_consumption()
             .map_err(|e| MeterError::Nvml(describe_nvml_error(&e)))
     }
+}
+
+/// Checks `index` against the number of GPUs NVML reports: zero GPUs (the library and driver
+/// are present but no device is visible, e.g. a container without `--gpus`) and an index out of
+/// range are `Unavailable` errors saying so.
+pub fn check_gpu_index(count: u32, index: u32) -> Result<(), MeterError> {
+    if count == 0 {
+        return Err(unavailable(
+            "libnvidia-ml is loaded and the driver answers, but it reports no GPU (0 devices): \
+             none is installed, or it is hidden from this process (CUDA_VISIBLE_DEVICES, a \
+             container started without --gpus)"
+                .into(),
+        ));
+    }
+    if index >= count {
+        return Err(unavailable(format!(
+            "GPU index {index} out of range: NVML sees {count} GPU(s) (0..{count})"
+        )));
+    }
+    Ok(())
 }
 
 /// Trapezoid integral of `(seconds, watts)` samples, joules. Fewer than two samples → 0.
@@ -247,7 +263,8 @@ impl EnergyMeter for NvmlMeter {
                     loop {
                         let mw = dev.power_usage().map_err(|e| describe_nvml_error(&e))?;
                         samples.push((t0.elapsed().as_secs_f64(), mw as f64 / 1000.0));
-                        if stop2.load(Ordering::SeqCst) {
+                        // at least two samples: one sample integrates to a silent 0 J
+                        if stop2.load(Ordering::SeqCst) && samples.len() >= 2 {
                             break;
                         }
                         std::thread::sleep(period);
@@ -328,6 +345,23 @@ mod tests {
     fn nvml_errors_read_clearly() {
         assert!(describe_nvml_error(&NvmlError::DriverNotLoaded).contains("driver is not loaded"));
         assert!(describe_nvml_error(&NvmlError::LibraryNotFound).contains("libnvidia-ml"));
+    }
+
+    #[test]
+    fn library_present_without_a_device_is_a_clean_error() {
+        let e = check_gpu_index(0, 0).unwrap_err();
+        assert!(matches!(e, MeterError::Unavailable { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("nvml unavailable:") && msg.contains("reports no GPU (0 devices)"),
+            "{msg}"
+        );
+        let e = check_gpu_index(2, 2).unwrap_err();
+        assert!(e.to_string().contains("GPU index 2 out of range"), "{e}");
+        check_gpu_index(2, 1).unwrap();
+        // what a driver without the device answers, mapped to a sentence
+        assert!(describe_nvml_error(&NvmlError::NotFound).contains("no such GPU"));
+        assert!(describe_nvml_error(&NvmlError::NoPermission).contains("/dev/nvidia"));
     }
 
     #[test]

@@ -1,0 +1,463 @@
+//! Fixed-point execution of the event engine ([`Precision::Int8`](super::Precision)): int8
+//! weights, int32 accumulators, int16 membranes — the arithmetic of neuromorphic chips and
+//! microcontrollers. Supports fully connected spiking networks: any `Flatten`s, then
+//! `Linear → LIF` pairs (the `snn`, `snn-1step`, `snn-temporal` presets).
+//!
+//! # Quantization (per layer, symmetric, computed once from the f32 weights)
+//!
+//! For a `Linear` layer with weight `W`, bias `b`, followed by LIF with `β`, `θ > 0`:
+//!
+//! * weights: `s_w = max|W| / 127`, `w_q = clamp(round(W / s_w), −127, 127)` as `i8`
+//!   (round half away from zero);
+//! * input: spikes are `x_q = 1` (`s_x = 1`); analog input (only possible in the first layer)
+//!   must lie in `[0, 1]` and is `x_q = round(255·x)` with `s_x = 1/255`. To keep one scale per
+//!   layer, the first layer always uses `s_x = 1/255`, and a spike then counts `255`;
+//! * accumulator: `acc = Σ_i x_q[i] · w_q[i][o]` in `i32` (for spikes: `Σ` of the spiking
+//!   rows, no multiplies; exact, any order);
+//! * membrane: `U = U_q · s_u` with `s_u = s_x·s_w / 2^e`, where the integer `e` is chosen so
+//!   that the threshold `θ_q = round(θ / s_u)` lies in `(1024, 2048]`: the `i16` membrane then
+//!   spans at least `±16θ` with a resolution of at most `θ/1024` (membranes beyond saturate);
+//! * current in membrane units: `I_q = shift(acc, e) + b_q`, `b_q = round(b / s_u)`, where
+//!   `shift(a, e) = a · 2^e` for `e ≥ 0` and `(a + 2^(−e−1)) >> −e` (arithmetic shift, round
+//!   half up) for `e < 0`; evaluated in `i64`;
+//! * `β` as unsigned Q0.15: `β_q = round(β · 2^15) ∈ [0, 32768]` (β clamped to `[0, 1]`);
+//!   `β·U` is `(β_q · U_q + 2^14) >> 15` (arithmetic shift: round half up), exact for β = 1;
+//! * LIF step (snnTorch `Leaky`, reset by subtraction, strict threshold), in `i64`, then
+//!   saturated to `i16`: `U_q ← sat16(((β_q·U_q + 2^14) >> 15) + I_q − S_prev·θ_q)`,
+//!   `S = [U_q > θ_q]`.
+//!
+//! Readouts are dequantized: the membrane ones as `U_q · s_u` (the mean over steps from an
+//! `i64` sum), the spike count as a count, the last layer's output (its spikes) as their mean.
+
+use joulebench_models::Readout;
+
+use super::plan::{Plan, StageKind};
+use super::simd::{self, Isa};
+use super::spikes::decode_row;
+use super::worker::{Counters, Source};
+use crate::error::InferenceError;
+
+/// Membrane units of the threshold are in `(THETA_LO, 2·THETA_LO]`.
+const THETA_LO: f64 = 1024.0;
+/// Input quantization of the first layer: `x_q = round(255·x)`.
+const IN_Q: i32 = 255;
+
+/// How one `Linear → LIF` pair was quantized (see [`EventEngine::set_precision`](super::EventEngine::set_precision)).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LayerQuant {
+    /// Name of the `Linear` layer.
+    pub linear: String,
+    pub inputs: usize,
+    pub outputs: usize,
+    /// `s_w`: real weight per `i8` unit.
+    pub weight_scale: f64,
+    /// `s_u`: real membrane (and current) per `i16` unit.
+    pub membrane_scale: f64,
+    /// `e`: the accumulator is multiplied by `2^e` (a rounding right shift when negative).
+    pub shift: i32,
+    /// Input units per spike (255 in the first layer, else 1).
+    pub spike_units: i32,
+    /// `θ_q = round(θ / s_u)`.
+    pub theta_q: i32,
+    /// `β_q = round(β·2^15)`.
+    pub beta_q: i64,
+    /// Quantized biases `round(b / s_u)`.
+    pub bias_q: Vec<i32>,
+}
+
+/// One `Linear → LIF` pair, quantized.
+#[derive(Debug, Clone)]
+pub(crate) struct FixedLayer {
+    pub name: String,
+    /// Plan stage of the `Linear` (the LIF is the next stage).
+    pub linear_stage: usize,
+    pub in_f: usize,
+    pub out_f: usize,
+    /// Row stride of `w` (`out_f` padded to a multiple of 64 bytes).
+    pub stride: usize,
+    /// `w[i · stride + o] = w_q[o][i]`, padding zero.
+    pub w: Vec<i8>,
+    /// Bias in membrane units.
+    pub b: Vec<i32>,
+    /// Input units per spike (255 in the first layer, else 1).
+    pub spike_q: i32,
+    /// Power-of-two exponent from accumulator to membrane units.
+    pub e: i32,
+    pub beta_q: i64,
+    pub theta_q: i32,
+    /// Weight scale `s_w` and membrane scale `s_u` (real value per integer unit).
+    pub s_w: f64,
+    pub s_u: f64,
+}
+
+/// The quantized network.
+#[derive(Debug, Clone)]
+pub(crate) struct FixedPlan {
+    pub layers: Vec<FixedLayer>,
+    /// Leading `Flatten` stages.
+    pub lead: usize,
+    pub input_len: usize,
+    pub classes: usize,
+    pub readout: Readout,
+}
+
+impl FixedPlan {
+    pub fn build(plan: &Plan, preset: &str) -> Result<FixedPlan, InferenceError> {
+        let unsupported = |why: String| {
+            InferenceError::Other(format!(
+                "the int8 fixed-point mode runs fully connected spiking networks (Flatten, then Linear → LIF pairs); `{preset}` {why}"
+            ))
+        };
+        let lead = plan
+            .stages
+            .iter()
+            .position(|s| !matches!(s.kind, StageKind::Identity))
+            .unwrap_or(plan.stages.len());
+        let rest = &plan.stages[lead..];
+        if rest.is_empty() || rest.len() % 2 != 0 {
+            return Err(unsupported("does not end in Linear → LIF pairs".into()));
+        }
+        let mut layers = Vec::new();
+        for (k, pair) in rest.chunks(2).enumerate() {
+            let (StageKind::Linear(l), StageKind::Lif { beta, theta }) =
+                (&pair[0].kind, &pair[1].kind)
+            else {
+                return Err(unsupported(format!(
+                    "has `{}` → `{}` where a Linear → LIF pair is needed",
+                    pair[0].name, pair[1].name
+                )));
+            };
+            if l.in_f >= (i32::MAX as usize) / (127 * 255) {
+                return Err(unsupported(format!(
+                    "has {} inputs in `{}`: too many for an i32 accumulator",
+                    l.in_f, pair[0].name
+                )));
+            }
+            if !(theta.is_finite() && *theta > 0.0) {
+                return Err(unsupported(format!(
+                    "has threshold {theta} in `{}` (must be positive)",
+                    pair[1].name
+                )));
+            }
+            let ws = l.w.as_slice();
+            let maxw = (0..l.in_f)
+                .flat_map(|i| ws[i * l.stride..][..l.out_f].iter())
+                .fold(0.0f64, |m, &v| m.max((v as f64).abs()));
+            let s_w = if maxw > 0.0 { maxw / 127.0 } else { 1.0 };
+            let spike_q = if k == 0 { IN_Q } else { 1 };
+            let k_scale = s_w / spike_q as f64;
+            // θ / s_u = θ·2^e / k_scale ∈ (1024, 2048].
+            let ratio = *theta as f64 / k_scale;
+            let e = ((2.0 * THETA_LO / ratio).log2().floor() as i32).clamp(-30, 30);
+            let s_u = k_scale / 2f64.powi(e);
+            let theta_q = (*theta as f64 / s_u).round().clamp(1.0, i16::MAX as f64) as i32;
+            let stride = l.out_f.div_ceil(64) * 64;
+            let mut w = vec![0i8; l.in_f * stride];
+            for i in 0..l.in_f {
+                for o in 0..l.out_f {
+                    let q = (ws[i * l.stride + o] as f64 / s_w)
+                        .round()
+                        .clamp(-127.0, 127.0);
+                    w[i * stride + o] = q as i8;
+                }
+            }
+            let b = l.b.as_slice()[..l.out_f]
+                .iter()
+                .map(|&v| {
+                    (v as f64 / s_u)
+                        .round()
+                        .clamp(i32::MIN as f64, i32::MAX as f64) as i32
+                })
+                .collect();
+            layers.push(FixedLayer {
+                name: pair[0].name.clone(),
+                linear_stage: lead + 2 * k,
+                in_f: l.in_f,
+                out_f: l.out_f,
+                stride,
+                w,
+                b,
+                spike_q,
+                e,
+                beta_q: (*beta as f64 * 32768.0).round() as i64,
+                theta_q,
+                s_w,
+                s_u,
+            });
+        }
+        Ok(FixedPlan {
+            layers,
+            lead,
+            input_len: plan.input_len,
+            classes: plan.classes,
+            readout: plan.readout,
+        })
+    }
+
+    pub fn describe(&self) -> Vec<LayerQuant> {
+        self.layers
+            .iter()
+            .map(|l| LayerQuant {
+                linear: l.name.clone(),
+                inputs: l.in_f,
+                outputs: l.out_f,
+                weight_scale: l.s_w,
+                membrane_scale: l.s_u,
+                shift: l.e,
+                spike_units: l.spike_q,
+                theta_q: l.theta_q,
+                beta_q: l.beta_q,
+                bias_q: l.b.clone(),
+            })
+            .collect()
+    }
+
+    /// Bytes of quantized weights (padded storage) and biases.
+    pub fn weight_bytes(&self) -> usize {
+        self.layers.iter().map(|l| l.w.len() + 4 * l.b.len()).sum()
+    }
+
+    /// Bytes of per-sample state: `i16` membrane and one spike byte per LIF neuron.
+    pub fn state_bytes(&self) -> usize {
+        self.layers.iter().map(|l| 3 * l.out_f).sum()
+    }
+}
+
+/// `shift(a, e)`: `a·2^e`, or a rounding arithmetic right shift for negative `e`.
+#[inline]
+pub(crate) fn shift_round(a: i64, e: i32) -> i64 {
+    if e >= 0 {
+        a << e
+    } else {
+        let s = (-e) as u32;
+        (a + (1i64 << (s - 1))) >> s
+    }
+}
+
+/// `β·U` in Q0.15 with round half up.
+#[inline]
+pub(crate) fn beta_mul(beta_q: i64, u: i16) -> i64 {
+    (beta_q * u as i64 + (1 << 14)) >> 15
+}
+
+/// One LIF update of one neuron (see the module documentation); returns the new membrane and
+/// whether it spiked.
+#[inline]
+pub(crate) fn lif_fixed(
+    u: i16,
+    spiked_before: bool,
+    i_q: i64,
+    beta_q: i64,
+    theta_q: i32,
+) -> (i16, bool) {
+    let reset = if spiked_before { theta_q as i64 } else { 0 };
+    let un = (beta_mul(beta_q, u) + i_q - reset).clamp(i16::MIN as i64, i16::MAX as i64) as i16;
+    (un, un as i32 > theta_q)
+}
+
+/// `acc[o] += Σ_k w[idx[k]·stride + o]` for `o < stride` (never wraps: the plan accepts only
+/// layers with `127 · 255 · in_f < 2^31`).
+fn add_rows(isa: Isa, acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) {
+    assert!(acc.len() >= stride);
+    let rows = w.len() / stride.max(1);
+    assert!(
+        idx.iter().all(|&i| (i as usize) < rows),
+        "spike index beyond the weight rows"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 {
+        // SAFETY: AVX-512 support was checked when the ISA was chosen; slices are bounds checked.
+        unsafe { add_rows_avx512(acc, w, stride, idx) };
+        return;
+    }
+    let _ = isa;
+    add_rows_portable(acc, w, stride, idx)
+}
+
+#[inline(always)]
+fn add_rows_portable(acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) {
+    let acc = &mut acc[..stride];
+    for &i in idx {
+        let row = &w[i as usize * stride..][..stride];
+        for (a, &x) in acc.iter_mut().zip(row) {
+            *a += x as i32;
+        }
+    }
+}
+
+/// The portable loop compiled for AVX-512 (the compiler widens 16 `i8` at a time).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn add_rows_avx512(acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) {
+    add_rows_portable(acc, w, stride, idx)
+}
+
+/// `acc[o] += Σ_k q[k] · w[idx[k]·stride + o]` (analog input).
+fn add_rows_scaled(acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32], q: &[i32]) {
+    let acc = &mut acc[..stride];
+    for (&i, &x) in idx.iter().zip(q) {
+        let row = &w[i as usize * stride..][..stride];
+        for (a, &v) in acc.iter_mut().zip(row) {
+            *a += x * v as i32;
+        }
+    }
+}
+
+/// One worker's buffers for fixed-point runs.
+pub(crate) struct FixedWorker {
+    acc: Vec<i32>,
+    u: Vec<Vec<i16>>,
+    s: Vec<Vec<bool>>,
+    /// Spike lists: `lists[0]` the network input, `lists[k + 1]` layer `k`'s output.
+    lists: Vec<Vec<u32>>,
+    counts: Vec<usize>,
+    vals: Vec<f32>,
+    qvals: Vec<i32>,
+    readout: Vec<i64>,
+    pub counters: Counters,
+    pub raster: Vec<Vec<Vec<u32>>>,
+}
+
+impl FixedWorker {
+    pub fn new(fp: &FixedPlan) -> Self {
+        let max_stride = fp.layers.iter().map(|l| l.stride).max().unwrap_or(0);
+        let mut lists = vec![vec![0u32; fp.input_len]];
+        lists.extend(fp.layers.iter().map(|l| vec![0u32; l.out_f]));
+        FixedWorker {
+            acc: vec![0; max_stride],
+            u: fp.layers.iter().map(|l| vec![0; l.out_f]).collect(),
+            s: fp.layers.iter().map(|l| vec![false; l.out_f]).collect(),
+            counts: vec![0; fp.layers.len() + 1],
+            lists,
+            vals: vec![0.0; fp.input_len],
+            qvals: vec![0; fp.input_len],
+            readout: vec![0; fp.classes],
+            counters: Counters::default(),
+            raster: Vec::new(),
+        }
+    }
+
+    /// Runs sample `b` and writes its dequantized logits.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_sample(
+        &mut self,
+        fp: &FixedPlan,
+        isa: Isa,
+        src: Source<'_>,
+        b: usize,
+        steps: usize,
+        logits: &mut [f32],
+        record_raster: bool,
+    ) -> Result<(), InferenceError> {
+        let n = fp.input_len;
+        for u in &mut self.u {
+            u.fill(0);
+        }
+        for s in &mut self.s {
+            s.fill(false);
+        }
+        self.readout.fill(0);
+        if record_raster {
+            self.raster = fp
+                .layers
+                .iter()
+                .map(|_| Vec::with_capacity(steps))
+                .collect();
+        }
+        let last = fp.layers.len() - 1;
+        for t in 0..steps {
+            // The network input as a list: spikes, or quantized analog values.
+            let binary = match src {
+                Source::Bits(sb) => {
+                    self.counts[0] = decode_row(sb.row(t, b), &mut self.lists[0]);
+                    true
+                }
+                Source::F32 { data, batch } => {
+                    let x = &data[(t * batch + b) * n..][..n];
+                    let scan = simd::scan_nonzero(isa, x, &mut self.lists[0], &mut self.vals);
+                    self.counts[0] = scan.count;
+                    if !scan.binary {
+                        for k in 0..scan.count {
+                            let v = self.vals[k];
+                            if !(0.0..=1.0).contains(&v) {
+                                return Err(InferenceError::Other(format!(
+                                    "the int8 fixed-point mode takes spikes or analog input in [0, 1]; \
+                                     step {t}, sample {b}, element {} is {v}",
+                                    self.lists[0][k]
+                                )));
+                            }
+                            self.qvals[k] = (v * IN_Q as f32).round() as i32;
+                        }
+                    }
+                    scan.binary
+                }
+            };
+            let c0 = self.counts[0] as u64;
+            for row in &mut self.counters.out_nz[..=fp.lead] {
+                row[t] += c0;
+            }
+            for (k, l) in fp.layers.iter().enumerate() {
+                let acc = &mut self.acc[..l.stride];
+                acc.fill(0);
+                let (inputs, outputs) = self.lists.split_at_mut(k + 1);
+                let idx = &inputs[k][..self.counts[k]];
+                let input_binary = k > 0 || binary;
+                if input_binary {
+                    add_rows(isa, acc, &l.w, l.stride, idx);
+                    self.counters.event_steps[l.linear_stage] += 1;
+                } else {
+                    add_rows_scaled(acc, &l.w, l.stride, idx, &self.qvals[..idx.len()]);
+                }
+                let spike_q = if input_binary { l.spike_q as i64 } else { 1 };
+                self.counters.eff_ops[l.linear_stage] += (idx.len() * l.out_f) as u64;
+                let (u, s) = (&mut self.u[k], &mut self.s[k]);
+                let out = &mut outputs[0];
+                let mut count = 0;
+                let mut nz_cur = 0u64;
+                for o in 0..l.out_f {
+                    let i_q = shift_round(acc[o] as i64 * spike_q, l.e) + l.b[o] as i64;
+                    nz_cur += (i_q != 0) as u64;
+                    let (un, fire) = lif_fixed(u[o], s[o], i_q, l.beta_q, l.theta_q);
+                    u[o] = un;
+                    s[o] = fire;
+                    if fire {
+                        out[count] = o as u32;
+                        count += 1;
+                    }
+                }
+                self.counts[k + 1] = count;
+                self.counters.out_nz[l.linear_stage + 1][t] += nz_cur;
+                self.counters.out_nz[l.linear_stage + 2][t] += count as u64;
+                self.counters.membrane_updates[l.linear_stage + 1] += l.out_f as u64;
+                if record_raster {
+                    self.raster[k].push(out[..count].to_vec());
+                }
+            }
+            match fp.readout {
+                Readout::MembraneMean => {
+                    for (r, &u) in self.readout.iter_mut().zip(&self.u[last]) {
+                        *r += u as i64;
+                    }
+                }
+                Readout::SpikeCount | Readout::Output => {
+                    for (r, &s) in self.readout.iter_mut().zip(&self.s[last]) {
+                        *r += s as i64;
+                    }
+                }
+                Readout::MembraneLast => {}
+            }
+        }
+        let s_u = fp.layers[last].s_u;
+        let tf = steps as f64;
+        for (o, l) in logits.iter_mut().enumerate() {
+            *l = match fp.readout {
+                Readout::MembraneMean => (self.readout[o] as f64 * s_u / tf) as f32,
+                Readout::Output => (self.readout[o] as f64 / tf) as f32,
+                Readout::SpikeCount => self.readout[o] as f32,
+                Readout::MembraneLast => (self.u[last][o] as f64 * s_u) as f32,
+            };
+        }
+        self.counters.samples += 1;
+        Ok(())
+    }
+}

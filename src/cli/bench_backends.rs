@@ -1,0 +1,575 @@
+//! `joulebench bench backends`: the same models on every engine, like for like — native
+//! event-driven, native dense, tract and ONNX Runtime — on ann, snn-1step and snn-temporal
+//! (T = 25 and 100) at batch 1 and 64, each engine with an explicit thread count.
+//!
+//! For every case it writes a model folder (`DIR/models/<case>/`: spec.json,
+//! weights.safetensors, model.onnx) and the exact inputs with reference logits
+//! (`DIR/inputs/<case>-b<batch>.safetensors`: `input.<v>` and `logits.<v>`), so that
+//! `scripts/peers` can time PyTorch, snnTorch and Python onnxruntime on the same computation.
+//! Results: `DIR/backends.json`, `backends.csv`, `backends.md` (atomically).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use joulebench_inference::ort_backend::ort_environment;
+use joulebench_inference::{
+    expected_dims, Backend, BackendOptions, EventEngine, NativeBackend, OrtBackend, OrtDevice,
+    TractBackend,
+};
+use joulebench_models::{
+    build_preset, write_atomic, write_onnx, DataShape, ModelSpec, Normalize, PresetOptions, RunDir,
+    Tensor, Weights,
+};
+use joulebench_profiler::LatencyConfig;
+use serde::{Deserialize, Serialize};
+
+use super::bench_common::{
+    bench_images, csv_field, fmt_load, load_average, md_cell, model_inputs, time_backend, utc_now,
+    LatencyArgs, Machine, Timing,
+};
+
+/// Engines `bench backends` knows, in table order.
+pub const ENGINES: [&str; 4] = ["event", "native", "tract", "ort"];
+
+#[derive(Args)]
+pub struct BackendsArgs {
+    /// Model presets (MNIST-shaped; temporal spiking presets get one case per --steps value).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "ann,snn-1step,snn-temporal"
+    )]
+    pub models: Vec<String>,
+    /// Time steps T for temporal spiking presets.
+    #[arg(long, value_delimiter = ',', default_value = "25,100")]
+    pub steps: Vec<usize>,
+    /// Batch sizes.
+    #[arg(long, value_delimiter = ',', default_value = "1,64")]
+    pub batches: Vec<usize>,
+    /// Engines to time: event (spiking models only), native (dense), tract, ort.
+    #[arg(long, value_delimiter = ',', default_value = "event,native,tract,ort")]
+    pub backends: Vec<String>,
+    /// Worker threads of every engine (ONNX Runtime intra-op threads; tract always runs one).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// A folder of trained run folders named by preset (e.g. out/run/runs): DIR/<preset>/spec.json
+    /// and weights.safetensors are used when present; otherwise seeded random weights.
+    #[arg(long)]
+    pub runs: Option<PathBuf>,
+    /// Folder with mnist/t10k-images-idx3-ubyte[.gz] (default: $JOULEBENCH_DATA); synthetic
+    /// digit-like images when absent (the output says which).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Seed of the random weights, the synthetic images and the rate coder.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Different input batches cycled through while timing (also saved for the peers).
+    #[arg(long, default_value_t = 2)]
+    pub variants: usize,
+    #[command(flatten)]
+    pub latency: LatencyArgs,
+    /// Output folder: backends.json/csv/md, models/, inputs/.
+    #[arg(long, default_value = "out/bench")]
+    pub out: PathBuf,
+}
+
+/// One model configuration measured at one batch size.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Case {
+    /// `ann`, `snn-1step`, `snn-temporal-T25`, …
+    pub case: String,
+    pub preset: String,
+    pub steps: usize,
+    pub batch: usize,
+    /// Folder with spec.json, weights.safetensors, model.onnx (relative to the output folder).
+    pub model_dir: String,
+    /// safetensors file with `input.<v>` (the exact tensors timed) and `logits.<v>` (reference).
+    pub inputs_file: String,
+    pub variants: usize,
+    /// Backend whose logits are the reference (`native` unless it failed).
+    pub reference: String,
+    pub weights: String,
+    /// Dense MACs per sample (all T steps), from the spec.
+    pub macs_per_sample: u64,
+}
+
+/// One engine on one case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    pub case: String,
+    pub preset: String,
+    pub steps: usize,
+    pub batch: usize,
+    pub backend: String,
+    pub threads: usize,
+    /// `ok`, or why the engine could not run this case.
+    pub status: String,
+    pub timing: Option<Timing>,
+    /// Largest |logit − reference logit| over all saved input variants.
+    pub max_abs_diff_vs_reference: Option<f32>,
+    /// Fraction of samples whose argmax equals the reference's.
+    pub argmax_agreement: Option<f64>,
+    pub macs_per_sample: u64,
+    pub date: String,
+    pub load_start: Option<[f64; 3]>,
+    pub load_end: Option<[f64; 3]>,
+    pub machine: String,
+}
+
+/// `backends.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BackendsReport {
+    pub what: String,
+    pub date_start: String,
+    pub date_end: String,
+    pub machine: Machine,
+    pub load_start: Option<[f64; 3]>,
+    pub load_end: Option<[f64; 3]>,
+    pub how: String,
+    pub latency: LatencyConfig,
+    pub threads: usize,
+    pub inputs: String,
+    pub real_mnist: bool,
+    pub command: String,
+    pub cases: Vec<Case>,
+    pub rows: Vec<Row>,
+}
+
+/// The default harness settings of `bench backends` (per measurement).
+pub fn default_latency() -> LatencyConfig {
+    LatencyConfig {
+        warmup_queries: 10,
+        warmup_seconds: 0.3,
+        min_queries: 200,
+        min_seconds: 1.0,
+        max_seconds: Some(15.0),
+    }
+}
+
+/// MNIST's data shape (28×28, 10 classes, the usual normalization 0.1307/0.3081).
+pub fn mnist_data_shape() -> DataShape {
+    DataShape {
+        dataset: "mnist".into(),
+        sample_shape: vec![1, 28, 28],
+        num_classes: 10,
+        normalize: Some(Normalize {
+            mean: 0.1307,
+            std: 0.3081,
+        }),
+    }
+}
+
+/// The spec and weights of `preset` at `steps` (for temporal presets): from `runs/<preset>`
+/// when it holds a run folder, else seeded random weights.
+pub fn load_model(
+    preset: &str,
+    steps: Option<usize>,
+    runs: Option<&Path>,
+    seed: u64,
+) -> anyhow::Result<(ModelSpec, Weights, String)> {
+    let run_folder = runs
+        .map(|r| r.join(preset))
+        .filter(|d| d.join("spec.json").is_file());
+    if let Some(dir) = run_folder
+        .as_ref()
+        .filter(|d| !d.join("weights.safetensors").is_file())
+    {
+        eprintln!(
+            "note: {} has no weights.safetensors (training not finished?); {preset} uses random weights",
+            dir.display()
+        );
+    }
+    if let Some(dir) = run_folder.filter(|d| d.join("weights.safetensors").is_file()) {
+        let run = RunDir::new(&dir);
+        let mut spec = run
+            .spec()
+            .with_context(|| format!("reading the model spec in {}", dir.display()))?;
+        if spec.input_shape != [1, 28, 28] {
+            bail!(
+                "{}: bench backends needs a model of MNIST images [1, 28, 28], this one takes {:?}",
+                dir.display(),
+                spec.input_shape
+            );
+        }
+        let weights = run.weights(&spec)?;
+        if let Some(t) = steps {
+            spec.steps = t;
+        }
+        return Ok((spec, weights, format!("trained, from {}", dir.display())));
+    }
+    let spec = build_preset(
+        preset,
+        &mnist_data_shape(),
+        &PresetOptions {
+            steps,
+            ..Default::default()
+        },
+    )?;
+    let weights = Weights::random(&spec, seed);
+    Ok((
+        spec,
+        weights,
+        format!("untrained: PyTorch-style uniform ±1/√fan_in init, seed {seed}"),
+    ))
+}
+
+/// Opens engine `name` on a model (the ONNX file is used by tract and ort).
+pub fn open_engine(
+    name: &str,
+    spec: &ModelSpec,
+    weights: &Weights,
+    onnx: &Path,
+    threads: usize,
+) -> anyhow::Result<Box<dyn Backend>> {
+    Ok(match name {
+        "event" => {
+            if !spec.is_spiking() {
+                bail!("not a spiking model (the event-driven engine runs LIF networks only)");
+            }
+            Box::new(EventEngine::new(spec, weights, threads)?)
+        }
+        "native" => Box::new(NativeBackend::new(spec, weights, threads)?),
+        "tract" => Box::new(TractBackend::load(onnx, &expected_dims(spec))?),
+        "ort" => {
+            ort_environment()?;
+            Box::new(OrtBackend::load(
+                onnx,
+                &expected_dims(spec),
+                &BackendOptions::with_threads(threads),
+                OrtDevice::Cpu,
+            )?)
+        }
+        other => bail!("unknown engine `{other}` (expected event, native, tract or ort)"),
+    })
+}
+
+/// Logits of `backend` on every input, compared with `reference`: (max |Δ|, argmax agreement).
+pub fn agreement(
+    backend: &mut dyn Backend,
+    inputs: &[Tensor],
+    reference: &[Tensor],
+) -> anyhow::Result<(f32, f64)> {
+    let (mut worst, mut same, mut total) = (0.0f32, 0usize, 0usize);
+    for (x, r) in inputs.iter().zip(reference) {
+        let y = backend.run(x)?;
+        worst = worst.max(y.max_abs_diff(r)?);
+        let (a, b) = (y.argmax_rows(), r.argmax_rows());
+        same += a.iter().zip(&b).filter(|(p, q)| p == q).count();
+        total += a.len();
+    }
+    Ok((worst, same as f64 / total.max(1) as f64))
+}
+
+/// The command line of this process, for the record (prefixed with `JOULEBENCH_DATA=…` when
+/// that variable is set, since it decides which images are used).
+pub fn command_line() -> String {
+    let env = std::env::var("JOULEBENCH_DATA")
+        .map(|d| format!("JOULEBENCH_DATA={d} "))
+        .unwrap_or_default();
+    env + &std::env::args()
+        .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn run(args: BackendsArgs) -> anyhow::Result<()> {
+    if args.threads == 0 || args.variants == 0 {
+        bail!("--threads and --variants must be at least 1");
+    }
+    if args.batches.is_empty() || args.batches.contains(&0) {
+        bail!("--batches: every batch size must be at least 1");
+    }
+    if args.steps.contains(&0) {
+        bail!("--steps: every T must be at least 1");
+    }
+    for b in &args.backends {
+        if !ENGINES.contains(&b.as_str()) {
+            bail!("--backends: unknown engine `{b}` (expected event, native, tract or ort)");
+        }
+    }
+    let cfg = args.latency.config(default_latency())?;
+    let out = &args.out;
+    for sub in ["models", "inputs"] {
+        std::fs::create_dir_all(out.join(sub))
+            .with_context(|| format!("creating {}", out.join(sub).display()))?;
+    }
+    let machine = Machine::collect();
+    let load_start = load_average();
+    let date_start = utc_now();
+    let max_batch = *args.batches.iter().max().unwrap_or(&1);
+    let images = bench_images(args.data.as_deref(), max_batch * args.variants, args.seed)?;
+    eprintln!("inputs: {}", images.description);
+
+    // (case name, preset, steps override)
+    let mut configs: Vec<(String, String, Option<usize>)> = Vec::new();
+    for m in &args.models {
+        let probe = build_preset(m, &mnist_data_shape(), &PresetOptions::default())
+            .with_context(|| format!("--models: `{m}`"))?;
+        if probe.encoding.is_spiking() {
+            for &t in &args.steps {
+                configs.push((format!("{m}-T{t}"), m.clone(), Some(t)));
+            }
+        } else {
+            configs.push((m.clone(), m.clone(), None));
+        }
+    }
+
+    let mut cases = Vec::new();
+    let mut rows = Vec::new();
+    for (case, preset, steps) in &configs {
+        let (spec, weights, wdesc) = load_model(preset, *steps, args.runs.as_deref(), args.seed)?;
+        let mdir = out.join("models").join(case);
+        let run_dir = RunDir::new(&mdir);
+        std::fs::create_dir_all(&mdir).with_context(|| format!("creating {}", mdir.display()))?;
+        run_dir.write_spec(&spec)?;
+        weights.save(&run_dir.weights_path())?;
+        write_onnx(&run_dir.onnx_path(), &spec, &weights, &[])?;
+        let macs = spec.op_counts()?.total_macs;
+        let mut engines: Vec<(String, anyhow::Result<Box<dyn Backend>>)> = args
+            .backends
+            .iter()
+            // The event-driven engine runs LIF networks only: no row for the others.
+            .filter(|name| name.as_str() != "event" || spec.is_spiking())
+            .map(|name| {
+                let e = open_engine(name, &spec, &weights, &run_dir.onnx_path(), args.threads);
+                (name.clone(), e)
+            })
+            .collect();
+        for &batch in &args.batches {
+            let inputs = model_inputs(&spec, &images.tensor, batch, args.variants, args.seed)?;
+            // Reference logits: native dense, else the first engine that runs.
+            let mut reference: Option<(String, Vec<Tensor>)> = None;
+            let order: Vec<usize> = {
+                let mut o: Vec<usize> = (0..engines.len()).collect();
+                o.sort_by_key(|&i| engines[i].0 != "native");
+                o
+            };
+            for i in order {
+                if let (name, Ok(e)) = &mut engines[i] {
+                    let logits: Result<Vec<Tensor>, _> = inputs.iter().map(|x| e.run(x)).collect();
+                    if let Ok(l) = logits {
+                        reference = Some((name.clone(), l));
+                        break;
+                    }
+                }
+            }
+            let Some((ref_name, ref_logits)) = reference else {
+                bail!("{case}: no engine could run this model");
+            };
+            let mut st = Weights::default();
+            for (v, (x, l)) in inputs.iter().zip(&ref_logits).enumerate() {
+                st.insert(format!("input.{v}"), x.clone());
+                st.insert(format!("logits.{v}"), l.clone());
+            }
+            let inputs_file = format!("inputs/{case}-b{batch}.safetensors");
+            st.save(&out.join(&inputs_file))?;
+            cases.push(Case {
+                case: case.clone(),
+                preset: preset.clone(),
+                steps: spec.steps,
+                batch,
+                model_dir: format!("models/{case}"),
+                inputs_file,
+                variants: inputs.len(),
+                reference: ref_name.clone(),
+                weights: wdesc.clone(),
+                macs_per_sample: macs,
+            });
+            for (name, engine) in engines.iter_mut() {
+                let ls = load_average();
+                let date = utc_now();
+                let mut row = Row {
+                    case: case.clone(),
+                    preset: preset.clone(),
+                    steps: spec.steps,
+                    batch,
+                    backend: name.clone(),
+                    threads: if name == "tract" { 1 } else { args.threads },
+                    status: "ok".into(),
+                    timing: None,
+                    max_abs_diff_vs_reference: None,
+                    argmax_agreement: None,
+                    macs_per_sample: macs,
+                    date,
+                    load_start: ls,
+                    load_end: None,
+                    machine: machine.line.clone(),
+                };
+                match engine {
+                    Err(e) => row.status = format!("unavailable: {e:#}"),
+                    Ok(e) => {
+                        eprintln!("timing {case} batch {batch} on {name} ...");
+                        let measured =
+                            agreement(e.as_mut(), &inputs, &ref_logits).and_then(|(d, a)| {
+                                Ok((d, a, time_backend(e.as_mut(), &inputs, batch, &cfg)?))
+                            });
+                        match measured {
+                            Ok((d, a, t)) => {
+                                row.max_abs_diff_vs_reference = Some(d);
+                                row.argmax_agreement = Some(a);
+                                row.timing = Some(t);
+                            }
+                            Err(e) => row.status = format!("failed: {e:#}"),
+                        }
+                    }
+                }
+                row.load_end = load_average();
+                rows.push(row);
+            }
+        }
+    }
+
+    let report = BackendsReport {
+        what: "backends".into(),
+        date_start,
+        date_end: utc_now(),
+        machine,
+        load_start,
+        load_end: load_average(),
+        how: format!(
+            "wall clock (CLOCK_MONOTONIC) around each backend call only, profiler SingleStream harness: \
+             ≥ {} warm-up calls and ≥ {} s, then ≥ {} timed calls and ≥ {} s (cap {} s) per row, cycling {} \
+             input batches; per sample = per call / batch; median with p10–p90; logits checked against the \
+             reference engine before timing; the machine may be shared (see load averages)",
+            cfg.warmup_queries,
+            cfg.warmup_seconds,
+            cfg.min_queries,
+            cfg.min_seconds,
+            cfg.max_seconds.map(|c| c.to_string()).unwrap_or_else(|| "none".into()),
+            args.variants
+        ),
+        latency: cfg,
+        threads: args.threads,
+        inputs: images.description.clone(),
+        real_mnist: images.real_mnist,
+        command: command_line(),
+        cases,
+        rows,
+    };
+    let md = markdown(&report);
+    print!("{md}");
+    write_outputs(out, &report, &md)?;
+    println!(
+        "wrote {}, backends.csv, backends.md, models/, inputs/",
+        out.join("backends.json").display()
+    );
+    Ok(())
+}
+
+fn fmt_us(t: &Timing) -> (String, String) {
+    (
+        format!("{:.2}", t.median_us),
+        format!("{:.2}–{:.2}", t.p10_us, t.p90_us),
+    )
+}
+
+/// The Markdown table (also printed to stdout).
+pub fn markdown(r: &BackendsReport) -> String {
+    let mut s = format!(
+        "### joulebench bench backends — {}\n\n\
+         machine: {}  \nload average (1/5/15 min) at start {}, at end {}  \ninputs: {}  \n\
+         threads: {} per engine (tract: 1)  \nhow: {}\n\n\
+         | case | batch | backend | µs/sample median | p10–p90 | repeats | max abs Δ vs ref | argmax agree | load start → end | status |\n\
+         |---|---:|---|---:|---|---:|---:|---:|---|---|\n",
+        r.date_start,
+        r.machine.line,
+        fmt_load(r.load_start),
+        fmt_load(r.load_end),
+        r.inputs,
+        r.threads,
+        r.how
+    );
+    for row in &r.rows {
+        let (med, spread, reps) = match &row.timing {
+            Some(t) => {
+                let (m, sp) = fmt_us(t);
+                (m, sp, t.repeats.to_string())
+            }
+            None => ("–".into(), "–".into(), "–".into()),
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} → {} | {} |\n",
+            row.case,
+            row.batch,
+            row.backend,
+            med,
+            spread,
+            reps,
+            row.max_abs_diff_vs_reference
+                .map(|d| format!("{d:.1e}"))
+                .unwrap_or_else(|| "–".into()),
+            row.argmax_agreement
+                .map(|a| format!("{:.1} %", a * 100.0))
+                .unwrap_or_else(|| "–".into()),
+            row.load_start
+                .map(|l| format!("{:.2}", l[0]))
+                .unwrap_or_default(),
+            row.load_end
+                .map(|l| format!("{:.2}", l[0]))
+                .unwrap_or_default(),
+            md_cell(&short_status(&row.status)),
+        ));
+    }
+    s
+}
+
+fn short_status(s: &str) -> String {
+    let first = s.lines().next().unwrap_or("");
+    if first.chars().count() > 90 {
+        format!("{}…", first.chars().take(90).collect::<String>())
+    } else {
+        first.to_string()
+    }
+}
+
+fn write_outputs(dir: &Path, r: &BackendsReport, md: &str) -> anyhow::Result<()> {
+    write_atomic(
+        &dir.join("backends.json"),
+        serde_json::to_string_pretty(r)?.as_bytes(),
+    )?;
+    let mut csv = String::from(
+        "case,preset,steps,batch,backend,threads,status,median_us,p10_us,p90_us,mean_us,std_us,min_us,max_us,\
+         per_call_median_us,repeats,warmup_calls,stopped_by,max_abs_diff_vs_reference,argmax_agreement,\
+         macs_per_sample,date,load_start_1m,load_end_1m,machine\n",
+    );
+    for row in &r.rows {
+        let t = row.timing.as_ref();
+        let f = |g: fn(&Timing) -> f64| t.map(|t| g(t).to_string()).unwrap_or_default();
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            row.case,
+            row.preset,
+            row.steps,
+            row.batch,
+            row.backend,
+            row.threads,
+            csv_field(&row.status),
+            f(|t| t.median_us),
+            f(|t| t.p10_us),
+            f(|t| t.p90_us),
+            f(|t| t.mean_us),
+            f(|t| t.std_us),
+            f(|t| t.min_us),
+            f(|t| t.max_us),
+            f(|t| t.per_call_median_us),
+            t.map(|t| t.repeats.to_string()).unwrap_or_default(),
+            t.map(|t| t.warmup_calls.to_string()).unwrap_or_default(),
+            t.map(|t| t.stopped_by.clone()).unwrap_or_default(),
+            row.max_abs_diff_vs_reference
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            row.argmax_agreement
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            row.macs_per_sample,
+            row.date,
+            row.load_start.map(|l| l[0].to_string()).unwrap_or_default(),
+            row.load_end.map(|l| l[0].to_string()).unwrap_or_default(),
+            csv_field(&row.machine),
+        ));
+    }
+    write_atomic(&dir.join("backends.csv"), csv.as_bytes())?;
+    write_atomic(&dir.join("backends.md"), md.as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,350 @@
+//! `joulebench bench macs`: latency against MAC count across the FLOPs notebook's mlp-sweep
+//! grid (widths 1/8/64/256/1024/2048 × depths 1–4 on 28×28 inputs) at batch 1 and 64, per
+//! engine. Writes `DIR/macs.json`, `macs.csv`, `macs.md` and the log-log plot
+//! `DIR/plots/latency-vs-macs.svg|png` (atomically).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use joulebench_models::{build_preset, write_atomic, write_onnx, PresetOptions, Weights};
+use joulebench_profiler::LatencyConfig;
+use joulebench_report::latency_macs::{latency_vs_macs, MacsPoint, MacsSeries};
+use serde::{Deserialize, Serialize};
+
+use super::bench_backends::{agreement, command_line, open_engine};
+use super::bench_common::{
+    bench_images, csv_field, fmt_load, load_average, model_inputs, time_backend, utc_now,
+    LatencyArgs, Machine, Timing,
+};
+
+#[derive(Args)]
+pub struct MacsArgs {
+    /// Hidden widths of mlp-sweep.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,64,256,1024,2048")]
+    pub widths: Vec<usize>,
+    /// Numbers of hidden layers of mlp-sweep.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4")]
+    pub depths: Vec<usize>,
+    /// Batch sizes.
+    #[arg(long, value_delimiter = ',', default_value = "1,64")]
+    pub batches: Vec<usize>,
+    /// Engines: native (dense), tract, ort.
+    #[arg(long, value_delimiter = ',', default_value = "native,tract,ort")]
+    pub backends: Vec<String>,
+    /// Worker threads of every engine (tract always runs one).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Folder with mnist/t10k-images-idx3-ubyte[.gz] (default: $JOULEBENCH_DATA); synthetic
+    /// digit-like images when absent.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Seed of the random weights and synthetic images.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub latency: LatencyArgs,
+    /// Output folder (macs.json/csv/md, plots/, macs-models/).
+    #[arg(long, default_value = "out/bench")]
+    pub out: PathBuf,
+}
+
+/// One engine on one mlp-sweep configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MacsRow {
+    pub width: usize,
+    pub depth: usize,
+    pub batch: usize,
+    pub backend: String,
+    pub threads: usize,
+    /// Dense MACs per sample (`ModelSpec` count) and parameters.
+    pub macs_per_sample: u64,
+    pub params: u64,
+    pub status: String,
+    pub timing: Option<Timing>,
+    /// Largest |logit − native logit| on the timed inputs.
+    pub max_abs_diff_vs_native: Option<f32>,
+    pub date: String,
+    pub load_start: Option<[f64; 3]>,
+    pub load_end: Option<[f64; 3]>,
+    pub machine: String,
+}
+
+/// `macs.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MacsReport {
+    pub what: String,
+    pub date_start: String,
+    pub date_end: String,
+    pub machine: Machine,
+    pub load_start: Option<[f64; 3]>,
+    pub load_end: Option<[f64; 3]>,
+    pub how: String,
+    pub latency: LatencyConfig,
+    pub inputs: String,
+    pub weights: String,
+    pub command: String,
+    pub rows: Vec<MacsRow>,
+}
+
+/// The default harness settings of `bench macs` (shorter than `bench backends`: 48 models).
+pub fn default_latency() -> LatencyConfig {
+    LatencyConfig {
+        warmup_queries: 5,
+        warmup_seconds: 0.1,
+        min_queries: 50,
+        min_seconds: 0.3,
+        max_seconds: Some(5.0),
+    }
+}
+
+pub fn run(args: MacsArgs) -> anyhow::Result<()> {
+    if args.threads == 0 {
+        bail!("--threads must be at least 1");
+    }
+    if args.widths.is_empty() || args.widths.contains(&0) {
+        bail!("--widths: every width must be at least 1");
+    }
+    if args.depths.is_empty() || args.depths.contains(&0) {
+        bail!("--depths: every depth must be at least 1");
+    }
+    if args.batches.is_empty() || args.batches.contains(&0) {
+        bail!("--batches: every batch size must be at least 1");
+    }
+    for b in &args.backends {
+        if !["native", "tract", "ort"].contains(&b.as_str()) {
+            bail!("--backends: `{b}` (bench macs times native, tract and ort: mlp-sweep is not spiking)");
+        }
+    }
+    let cfg = args.latency.config(default_latency())?;
+    let out = &args.out;
+    let mdir = out.join("macs-models");
+    std::fs::create_dir_all(&mdir).with_context(|| format!("creating {}", mdir.display()))?;
+    let machine = Machine::collect();
+    let (load_start, date_start) = (load_average(), utc_now());
+    let variants = 2;
+    let max_batch = *args.batches.iter().max().unwrap_or(&1);
+    let images = bench_images(args.data.as_deref(), max_batch * variants, args.seed)?;
+    eprintln!("inputs: {}", images.description);
+    let shape = super::bench_backends::mnist_data_shape();
+
+    let mut rows = Vec::new();
+    for &depth in &args.depths {
+        for &width in &args.widths {
+            let spec = build_preset(
+                "mlp-sweep",
+                &shape,
+                &PresetOptions {
+                    width: Some(width),
+                    depth: Some(depth),
+                    ..Default::default()
+                },
+            )?;
+            let weights = Weights::random(&spec, args.seed);
+            let onnx = mdir.join(format!("w{width}-d{depth}.onnx"));
+            write_onnx(&onnx, &spec, &weights, &[])?;
+            let counts = spec.op_counts()?;
+            let mut native = open_engine("native", &spec, &weights, &onnx, args.threads)?;
+            for &batch in &args.batches {
+                let inputs = model_inputs(&spec, &images.tensor, batch, variants, args.seed)?;
+                let reference = inputs
+                    .iter()
+                    .map(|x| native.run(x))
+                    .collect::<Result<Vec<_>, _>>()?;
+                for name in &args.backends {
+                    let mut row = MacsRow {
+                        width,
+                        depth,
+                        batch,
+                        backend: name.clone(),
+                        threads: if name == "tract" { 1 } else { args.threads },
+                        macs_per_sample: counts.total_macs,
+                        params: counts.total_params,
+                        status: "ok".into(),
+                        timing: None,
+                        max_abs_diff_vs_native: None,
+                        date: utc_now(),
+                        load_start: load_average(),
+                        load_end: None,
+                        machine: machine.line.clone(),
+                    };
+                    eprintln!("timing mlp-sweep {width}×{depth} batch {batch} on {name} ...");
+                    let measured = (|| -> anyhow::Result<(f32, Timing)> {
+                        let mut e = if name == "native" {
+                            None
+                        } else {
+                            Some(open_engine(name, &spec, &weights, &onnx, args.threads)?)
+                        };
+                        let engine = match e.as_mut() {
+                            Some(b) => b.as_mut(),
+                            None => native.as_mut(),
+                        };
+                        let (d, _) = agreement(engine, &inputs, &reference)?;
+                        Ok((d, time_backend(engine, &inputs, batch, &cfg)?))
+                    })();
+                    match measured {
+                        Ok((d, t)) => {
+                            row.max_abs_diff_vs_native = Some(d);
+                            row.timing = Some(t);
+                        }
+                        Err(e) => row.status = format!("unavailable: {e:#}"),
+                    }
+                    row.load_end = load_average();
+                    rows.push(row);
+                }
+            }
+        }
+    }
+    let report = MacsReport {
+        what: "macs".into(),
+        date_start,
+        date_end: utc_now(),
+        machine,
+        load_start,
+        load_end: load_average(),
+        how: format!(
+            "wall clock around each backend call only, profiler SingleStream harness: ≥ {} warm-up calls and \
+             ≥ {} s, then ≥ {} timed calls and ≥ {} s (cap {} s) per row, cycling {variants} input batches; \
+             per sample = per call / batch; median with p10–p90; MACs counted from the ModelSpec",
+            cfg.warmup_queries,
+            cfg.warmup_seconds,
+            cfg.min_queries,
+            cfg.min_seconds,
+            cfg.max_seconds.map(|c| c.to_string()).unwrap_or_else(|| "none".into())
+        ),
+        latency: cfg,
+        inputs: images.description,
+        weights: format!("untrained: PyTorch-style uniform ±1/√fan_in init, seed {}", args.seed),
+        command: command_line(),
+        rows,
+    };
+    let md = markdown(&report);
+    print!("{md}");
+    write_outputs(out, &report, &md)?;
+    println!(
+        "wrote {}, macs.csv, macs.md, plots/latency-vs-macs.svg|png",
+        out.join("macs.json").display()
+    );
+    Ok(())
+}
+
+/// The Markdown table: one row per (depth, width, batch), one column per engine.
+pub fn markdown(r: &MacsReport) -> String {
+    let mut engines: Vec<&str> = Vec::new();
+    for row in &r.rows {
+        if !engines.contains(&row.backend.as_str()) {
+            engines.push(&row.backend);
+        }
+    }
+    let mut s = format!(
+        "### joulebench bench macs — {}\n\nmachine: {}  \nload average (1/5/15 min) at start {}, at end {}  \n\
+         inputs: {}  \nweights: {}  \nhow: {}\n\nµs per sample, median [p10–p90]\n\n| depth | width | MACs/sample | batch |",
+        r.date_start,
+        r.machine.line,
+        fmt_load(r.load_start),
+        fmt_load(r.load_end),
+        r.inputs,
+        r.weights,
+        r.how
+    );
+    for e in &engines {
+        s.push_str(&format!(" {e} |"));
+    }
+    s.push_str("\n|---:|---:|---:|---:|");
+    for _ in &engines {
+        s.push_str("---:|");
+    }
+    s.push('\n');
+    let mut keys: Vec<(usize, usize, usize, u64)> = Vec::new();
+    for row in &r.rows {
+        let k = (row.depth, row.width, row.batch, row.macs_per_sample);
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    for (d, w, b, macs) in keys {
+        s.push_str(&format!("| {d} | {w} | {macs} | {b} |"));
+        for e in &engines {
+            let cell = r
+                .rows
+                .iter()
+                .find(|x| x.depth == d && x.width == w && x.batch == b && x.backend == *e)
+                .and_then(|x| x.timing.as_ref())
+                .map(|t| format!("{:.2} [{:.2}–{:.2}]", t.median_us, t.p10_us, t.p90_us))
+                .unwrap_or_else(|| "–".into());
+            s.push_str(&format!(" {cell} |"));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn write_outputs(dir: &Path, r: &MacsReport, md: &str) -> anyhow::Result<()> {
+    write_atomic(
+        &dir.join("macs.json"),
+        serde_json::to_string_pretty(r)?.as_bytes(),
+    )?;
+    let mut csv = String::from(
+        "depth,width,batch,backend,threads,macs_per_sample,params,status,median_us,p10_us,p90_us,mean_us,std_us,\
+         repeats,max_abs_diff_vs_native,date,load_start_1m,load_end_1m,machine\n",
+    );
+    for row in &r.rows {
+        let t = row.timing.as_ref();
+        let f = |g: fn(&Timing) -> f64| t.map(|t| g(t).to_string()).unwrap_or_default();
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            row.depth,
+            row.width,
+            row.batch,
+            row.backend,
+            row.threads,
+            row.macs_per_sample,
+            row.params,
+            csv_field(&row.status),
+            f(|t| t.median_us),
+            f(|t| t.p10_us),
+            f(|t| t.p90_us),
+            f(|t| t.mean_us),
+            f(|t| t.std_us),
+            t.map(|t| t.repeats.to_string()).unwrap_or_default(),
+            row.max_abs_diff_vs_native
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            row.date,
+            row.load_start.map(|l| l[0].to_string()).unwrap_or_default(),
+            row.load_end.map(|l| l[0].to_string()).unwrap_or_default(),
+            csv_field(&row.machine),
+        ));
+    }
+    write_atomic(&dir.join("macs.csv"), csv.as_bytes())?;
+    write_atomic(&dir.join("macs.md"), md.as_bytes())?;
+    // The plot: one series per (engine, batch).
+    let mut series: Vec<MacsSeries> = Vec::new();
+    for row in &r.rows {
+        let Some(t) = &row.timing else { continue };
+        let p = MacsPoint {
+            macs: row.macs_per_sample as f64,
+            micros: t.median_us,
+        };
+        match series
+            .iter_mut()
+            .find(|s| s.backend == row.backend && s.batch == row.batch)
+        {
+            Some(s) => s.points.push(p),
+            None => series.push(MacsSeries {
+                backend: row.backend.clone(),
+                batch: row.batch,
+                points: vec![p],
+            }),
+        }
+    }
+    let fig = latency_vs_macs(
+        &series,
+        "Latency against MACs: mlp-sweep widths × depths, one thread",
+    )?;
+    let plots = dir.join("plots");
+    std::fs::create_dir_all(&plots).with_context(|| format!("creating {}", plots.display()))?;
+    write_atomic(&plots.join(format!("{}.svg", fig.name)), fig.svg.as_bytes())?;
+    write_atomic(&plots.join(format!("{}.png", fig.name)), &fig.png)?;
+    Ok(())
+}
