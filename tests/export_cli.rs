@@ -142,3 +142,52 @@ fn export_of_a_missing_or_broken_run_fails_clearly() {
     assert!(err.contains("fc1.weight"), "{err}");
     assert!(!dir.join("model.onnx").exists());
 }
+
+#[test]
+fn eval_of_our_own_onnx_export_uses_its_embedded_spec() {
+    // A normalizing ann on MNIST-1D: the exported file alone (no --input-shape) must be
+    // evaluated with the spec's preprocessing, i.e. exactly like its run folder.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ann1d");
+    let data = DataShape {
+        dataset: "mnist1d".into(),
+        sample_shape: vec![1, 40],
+        num_classes: 10,
+        normalize: Some(joulebench_models::Normalize {
+            mean: 0.3,
+            std: 0.7,
+        }),
+    };
+    let spec = build_preset("ann", &data, &PresetOptions::default()).unwrap();
+    assert!(spec.preprocess.normalize.is_some());
+    let run = RunDir::new(&dir);
+    run.write_spec(&spec).unwrap();
+    Weights::random(&spec, 7).save(&run.weights_path()).unwrap();
+    let out = joulebench().arg("export").arg(&dir).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let eval = |target: &std::path::Path| {
+        let out = joulebench()
+            .args(["eval", target.to_str().unwrap(), "--dataset", "mnist1d"])
+            .args(["--backend", "tract", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            v["correct"].as_u64().unwrap(),
+            v["samples"].as_u64().unwrap(),
+        )
+    };
+    let from_run = eval(&dir);
+    let from_file = eval(&dir.join("model.onnx"));
+    assert_eq!(from_file, from_run);
+}

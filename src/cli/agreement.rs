@@ -37,7 +37,7 @@ pub fn no_reference_reason(kind: BackendKind, is_run: bool) -> String {
     if kind == BackendKind::Tch {
         "the evaluated backend is the tch reference itself".into()
     } else if !is_run {
-        "a foreign ONNX file has no tch reference".into()
+        "an ONNX file has no tch module: evaluate its run folder for the tch reference".into()
     } else {
         "built without the `training` feature: no tch reference".into()
     }

@@ -41,7 +41,8 @@ pub struct EvalArgs {
     #[arg(long)]
     limit: Option<usize>,
     /// Shape of one input sample of a foreign ONNX file, without the batch dimension, e.g.
-    /// `1,28,28` or `784`. Ignored for run folders (their spec says it).
+    /// `1,28,28` or `784`. Ignored for run folders (their spec says it); optional for joulebench
+    /// exports, whose embedded spec gives the shape and preprocessing.
     #[arg(long, value_name = "DIMS", value_delimiter = ',')]
     input_shape: Option<Vec<usize>>,
     /// For a foreign ONNX file: normalize inputs with the dataset's usual mean/std (MNIST
@@ -149,7 +150,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let (mut reference, agreement_note) = match reference.take() {
         Some(Ok(r)) => (Some(r), None),
         Some(Err(e)) => (None, Some(e)),
-        None => (None, Some(no_reference_reason(kind, spec.is_some()))),
+        None => (
+            None,
+            Some(no_reference_reason(
+                kind,
+                matches!(source, ModelSource::Run(_)),
+            )),
+        ),
     };
 
     let bar = if args.json {
@@ -242,6 +249,29 @@ fn model_source(args: &EvalArgs) -> anyhow::Result<(ModelSource, Option<ModelSpe
             "{} does not exist (expected a run folder or an .onnx file)",
             p.display()
         );
+    }
+    if args.input_shape.is_none() {
+        // Our own exports carry their spec: its input shape, preprocessing and encoding apply.
+        let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+        let summary = joulebench_models::onnx::summarize_onnx(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        if let Some(js) = summary.metadata.get(joulebench_models::onnx::SPEC_KEY) {
+            let spec = ModelSpec::from_json(js)
+                .map_err(|e| anyhow::anyhow!("{}: embedded spec: {e}", p.display()))?;
+            if spec.is_spiking() {
+                bail!(
+                    "{}: spiking ONNX exports take [T, batch, …]; evaluate their run folder instead",
+                    p.display()
+                );
+            }
+            return Ok((
+                ModelSource::Onnx {
+                    path: p.clone(),
+                    input_shape: spec.input_shape.clone(),
+                },
+                Some(spec),
+            ));
+        }
     }
     let shape = args.input_shape.clone().with_context(|| {
         format!(
