@@ -4,33 +4,16 @@
 use joulebench_inference::event::workload::{rate_encode, synthetic_digits};
 use joulebench_inference::event::{EventEngine, Precision, SpikeBatch};
 use joulebench_inference::Backend;
-use joulebench_models::{
-    build_preset, DataShape, Encoding, Layer, LifParams, ModelSpec, Op, PresetOptions, Readout,
-    Tensor, Weights,
-};
+use joulebench_models::{Encoding, Layer, LifParams, ModelSpec, Op, Readout, Tensor, Weights};
+
+mod common;
 
 fn preset(name: &str, steps: usize) -> ModelSpec {
-    let data = DataShape {
-        dataset: "synthetic".into(),
-        sample_shape: vec![1, 28, 28],
-        num_classes: 10,
-        normalize: None,
-    };
-    let opts = PresetOptions {
-        steps: Some(steps),
-        ..Default::default()
-    };
-    build_preset(name, &data, &opts).unwrap()
+    common::preset_with_shape(name, &[1, 28, 28], steps)
 }
 
 fn weights(spec: &ModelSpec, seed: u64, gain: f32) -> Weights {
-    let mut w = Weights::random(spec, seed);
-    for (name, t) in w.tensors.iter_mut() {
-        if name.ends_with("weight") {
-            t.data.iter_mut().for_each(|v| *v *= gain);
-        }
-    }
-    w
+    common::weights_with_gain(spec, seed, gain)
 }
 
 fn argmax(row: &[f32]) -> usize {

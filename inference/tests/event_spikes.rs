@@ -4,30 +4,16 @@
 use joulebench_inference::event::workload::{rate_encode, synthetic_digits, uniform_spikes};
 use joulebench_inference::event::{EventEngine, ExecMode, Isa, SpikeBatch};
 use joulebench_inference::Backend;
-use joulebench_models::{build_preset, DataShape, ModelSpec, PresetOptions, Tensor, Weights};
+use joulebench_models::{ModelSpec, Tensor, Weights};
+
+mod common;
 
 fn preset(name: &str, shape: &[usize], steps: usize) -> ModelSpec {
-    let data = DataShape {
-        dataset: "synthetic".into(),
-        sample_shape: shape.to_vec(),
-        num_classes: 10,
-        normalize: None,
-    };
-    let opts = PresetOptions {
-        steps: Some(steps),
-        ..Default::default()
-    };
-    build_preset(name, &data, &opts).unwrap()
+    common::preset_with_shape(name, shape, steps)
 }
 
 fn weights(spec: &ModelSpec, seed: u64, gain: f32) -> Weights {
-    let mut w = Weights::random(spec, seed);
-    for (name, t) in w.tensors.iter_mut() {
-        if name.ends_with("weight") {
-            t.data.iter_mut().for_each(|v| *v *= gain);
-        }
-    }
-    w
+    common::weights_with_gain(spec, seed, gain)
 }
 
 fn isas() -> Vec<Isa> {
