@@ -25,8 +25,8 @@ use joulebench_profiler::LatencyConfig;
 use serde::{Deserialize, Serialize};
 
 use super::bench_common::{
-    bench_images, csv_field, fmt_load, load_average, md_cell, model_inputs, time_backend, utc_now,
-    LatencyArgs, Machine, Timing,
+    bench_images, csv_field, fmt_load, harness_how, load_average, md_cell, model_inputs,
+    time_backend, utc_now, LatencyArgs, Machine, Timing,
 };
 
 /// Engines `bench backends` knows, in table order.
@@ -428,16 +428,9 @@ pub fn run(args: BackendsArgs) -> anyhow::Result<()> {
         load_start,
         load_end: load_average(),
         how: format!(
-            "wall clock (CLOCK_MONOTONIC) around each backend call only, profiler SingleStream harness: \
-             ≥ {} warm-up calls and ≥ {} s, then ≥ {} timed calls and ≥ {} s (cap {} s) per row, cycling {} \
-             input batches; per sample = per call / batch; median with p10–p90; logits checked against the \
-             reference engine before timing; the machine may be shared (see load averages)",
-            cfg.warmup_queries,
-            cfg.warmup_seconds,
-            cfg.min_queries,
-            cfg.min_seconds,
-            cfg.max_seconds.map(|c| c.to_string()).unwrap_or_else(|| "none".into()),
-            args.variants
+            "{}; logits checked against the reference engine before timing; the machine may be \
+             shared (see load averages)",
+            harness_how(&cfg, args.variants)
         ),
         latency: cfg,
         threads: args.threads,

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::bench_backends::{agreement, command_line, open_engine};
 use super::bench_common::{
-    bench_images, csv_field, fmt_load, load_average, model_inputs, time_backend, utc_now,
-    LatencyArgs, Machine, Timing,
+    bench_images, csv_field, fmt_load, harness_how, load_average, model_inputs, time_backend,
+    utc_now, LatencyArgs, Machine, Timing,
 };
 
 #[derive(Args)]
@@ -203,18 +203,15 @@ pub fn run(args: MacsArgs) -> anyhow::Result<()> {
         load_start,
         load_end: load_average(),
         how: format!(
-            "wall clock around each backend call only, profiler SingleStream harness: ≥ {} warm-up calls and \
-             ≥ {} s, then ≥ {} timed calls and ≥ {} s (cap {} s) per row, cycling {variants} input batches; \
-             per sample = per call / batch; median with p10–p90; MACs counted from the ModelSpec",
-            cfg.warmup_queries,
-            cfg.warmup_seconds,
-            cfg.min_queries,
-            cfg.min_seconds,
-            cfg.max_seconds.map(|c| c.to_string()).unwrap_or_else(|| "none".into())
+            "{}; MACs counted from the ModelSpec",
+            harness_how(&cfg, variants)
         ),
         latency: cfg,
         inputs: images.description,
-        weights: format!("untrained: PyTorch-style uniform ±1/√fan_in init, seed {}", args.seed),
+        weights: format!(
+            "untrained: PyTorch-style uniform ±1/√fan_in init, seed {}",
+            args.seed
+        ),
         command: command_line(),
         rows,
     };
