@@ -16,9 +16,7 @@ use joulebench_inference::event::workload::{
 };
 use joulebench_inference::event::{EventEngine, ExecMode, SpikeBatch};
 use joulebench_inference::{Backend, NativeBackend};
-use joulebench_models::{
-    build_preset, write_atomic, DataShape, ModelSpec, PresetOptions, RunDir, Tensor, Weights,
-};
+use joulebench_models::{write_atomic, ModelSpec, RunDir, Tensor, Weights};
 use serde::Serialize;
 
 #[derive(Args)]
@@ -241,29 +239,7 @@ fn load_model(args: &SpikeRateArgs) -> anyhow::Result<(ModelSpec, Weights, Strin
         }
         return Ok((spec, weights, format!("trained, from {}", dir.display())));
     }
-    let shape = DataShape {
-        dataset: "mnist".into(),
-        sample_shape: vec![1, 28, 28],
-        num_classes: 10,
-        normalize: None,
-    };
-    let spec = build_preset(
-        "snn-temporal",
-        &shape,
-        &PresetOptions {
-            steps: Some(args.steps),
-            ..Default::default()
-        },
-    )?;
-    let weights = Weights::random(&spec, args.seed);
-    Ok((
-        spec,
-        weights,
-        format!(
-            "untrained: PyTorch-style uniform ±1/√fan_in init, seed {}",
-            args.seed
-        ),
-    ))
+    super::bench_backends::untrained_mnist_model("snn-temporal", Some(args.steps), args.seed)
 }
 
 fn mnist_images(args: &SpikeRateArgs, count: usize) -> anyhow::Result<Option<(Tensor, String)>> {

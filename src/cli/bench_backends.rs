@@ -198,6 +198,16 @@ pub fn load_model(
         }
         return Ok((spec, weights, format!("trained, from {}", dir.display())));
     }
+    untrained_mnist_model(preset, steps, seed)
+}
+
+/// Preset `preset` on MNIST images (`steps` time steps if given) with seeded PyTorch-style random
+/// weights (`Weights::random`), and the description of those weights for the reports.
+pub fn untrained_mnist_model(
+    preset: &str,
+    steps: Option<usize>,
+    seed: u64,
+) -> anyhow::Result<(ModelSpec, Weights, String)> {
     let spec = build_preset(
         preset,
         &mnist_data_shape(),

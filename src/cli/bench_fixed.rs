@@ -12,9 +12,7 @@ use clap::Args;
 use joulebench_data::{apply_preprocess, encode, Dataset, DatasetKind};
 use joulebench_inference::event::{EventEngine, LayerQuant, Precision};
 use joulebench_inference::Backend;
-use joulebench_models::{
-    build_preset, write_atomic, DataShape, ModelSpec, PresetOptions, RunDir, Tensor, Weights,
-};
+use joulebench_models::{write_atomic, ModelSpec, RunDir, Tensor, Weights};
 use serde::Serialize;
 
 #[derive(Args)]
@@ -86,26 +84,7 @@ fn load_model(args: &FixedPointArgs) -> anyhow::Result<(ModelSpec, Weights, Stri
         let weights = run.weights(&spec)?;
         return Ok((spec, weights, format!("trained, from {}", dir.display())));
     }
-    let shape = DataShape {
-        dataset: "mnist".into(),
-        sample_shape: vec![1, 28, 28],
-        num_classes: 10,
-        normalize: None,
-    };
-    let spec = build_preset(
-        "snn-temporal",
-        &shape,
-        &PresetOptions {
-            steps: Some(args.steps),
-            ..Default::default()
-        },
-    )?;
-    let weights = Weights::random(&spec, args.seed);
-    Ok((
-        spec,
-        weights,
-        format!("untrained: PyTorch-style random init, seed {}", args.seed),
-    ))
+    super::bench_backends::untrained_mnist_model("snn-temporal", Some(args.steps), args.seed)
 }
 
 fn argmax(row: &[f32]) -> usize {
