@@ -323,6 +323,29 @@ fn absurd_batch_is_refused_before_allocating() {
     assert!(err.contains("GiB"), "{err}");
 }
 
+#[test]
+fn absurd_benchmark_batch_is_refused_before_allocating() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("bench");
+    for what in ["backends", "macs"] {
+        let err = fails_with(
+            &[
+                "bench",
+                what,
+                "--batches",
+                "1,1000000000",
+                "--backends",
+                "native",
+                "--out",
+                dir.to_str().unwrap(),
+            ],
+            &["at batch", "refused before allocating"],
+        );
+        assert!(err.contains("GiB"), "{err}");
+    }
+    assert!(!dir.join("backends.json").exists() && !dir.join("macs.json").exists());
+}
+
 #[cfg(feature = "training")]
 #[test]
 fn absurd_training_batch_is_refused_before_allocating() {

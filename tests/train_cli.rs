@@ -203,6 +203,35 @@ fn bad_input_is_refused_clearly() {
         "/nonexistent/joulebench-data",
     );
     run(&["--model", "mlp", "--dataset", "cifar10"], "cifar10");
+    let d1 = ["--dataset", "mnist1d"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut v = vec!["--model", "snn-temporal", "--dataset", "mnist1d"];
+        v.extend_from_slice(extra);
+        v
+    };
+    run(
+        &with(&["--surrogate", "sigmoid"]),
+        "unknown surrogate `sigmoid`",
+    );
+    run(
+        &with(&["--surrogate", "fast-sigmoid:-3"]),
+        "slope must be a finite number > 0",
+    );
+    run(&with(&["--beta", "1.5"]), "beta must be in [0, 1]");
+    run(&with(&["--readout", "max"]), "unknown readout `max`");
+    run(&with(&["--augment", "flip"]), "mirrors 2-D images");
+    run(
+        &with(&["--augment", "rotate"]),
+        "unknown augmentation `rotate`",
+    );
+    let mut mlp_beta = vec!["--model", "mlp1d"];
+    mlp_beta.extend_from_slice(&d1);
+    mlp_beta.extend_from_slice(&["--beta", "0.5"]);
+    run(&mlp_beta, "has no LIF neurons");
+    let mut snn_readout = vec!["--model", "snn"];
+    snn_readout.extend_from_slice(&d1);
+    snn_readout.extend_from_slice(&["--readout", "spike-count"]);
+    run(&snn_readout, "does not end in a LIF layer");
     run(
         &[
             "--model",

@@ -7,7 +7,7 @@ pub mod spec;
 
 pub use error::ModelError;
 pub use preset::{
-    build_preset, preset_info, DataShape, LrSchedule, OptimizerKind, PresetInfo, PresetOptions,
+    build_preset, preset_info, Augment, DataShape, LrSchedule, OptimizerKind, PresetInfo, PresetOptions,
     TrainDefaults, PRESETS,
 };
 pub use spec::{

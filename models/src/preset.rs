@@ -33,7 +33,12 @@ pub struct PresetOptions {
     pub steps: Option<usize>,
     /// LIF decay for spiking presets.
     pub beta: Option<f32>,
+    /// Surrogate gradient of every LIF layer (spiking presets).
     pub surrogate: Option<Surrogate>,
+    /// How logits are read (spiking presets whose last layer is LIF: `membrane_mean`,
+    /// `membrane_last` or `spike_count`).
+    #[serde(default)]
+    pub readout: Option<Readout>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +106,36 @@ impl LrSchedule {
     }
 }
 
+/// Data augmentation of training batches (test data is never augmented).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Augment {
+    /// Training samples as they are.
+    #[default]
+    None,
+    /// Each training image is mirrored left–right with probability ½, drawn per sample from
+    /// the run seed, epoch and batch (2-D images only).
+    Flip,
+}
+
+impl Augment {
+    pub fn parse(s: &str) -> Result<Self, ModelError> {
+        match s {
+            "none" => Ok(Augment::None),
+            "flip" | "hflip" => Ok(Augment::Flip),
+            o => Err(ModelError::Invalid(format!(
+                "unknown augmentation `{o}` (expected none or flip)"
+            ))),
+        }
+    }
+    pub fn name(&self) -> &'static str {
+        match self {
+            Augment::None => "none",
+            Augment::Flip => "flip",
+        }
+    }
+}
+
 /// A preset's default training recipe.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TrainDefaults {
@@ -112,6 +147,9 @@ pub struct TrainDefaults {
     /// Learning-rate schedule (constant unless the preset says otherwise).
     #[serde(default)]
     pub schedule: LrSchedule,
+    /// Training-data augmentation (none unless the preset says otherwise).
+    #[serde(default)]
+    pub augment: Augment,
 }
 
 /// Catalogue entry of a preset.
@@ -143,6 +181,7 @@ const fn d(
         epochs,
         seed,
         schedule: LrSchedule::Constant,
+        augment: Augment::None,
     }
 }
 use OptimizerKind::Adam;
@@ -560,6 +599,26 @@ pub fn build_preset(
             "preset {name} is not temporal; --steps does not apply"
         )));
     }
+    if !info.spiking && (opts.beta.is_some() || opts.surrogate.is_some()) {
+        return Err(ModelError::Invalid(format!(
+            "preset {name} has no LIF neurons; --beta and --surrogate do not apply"
+        )));
+    }
+    let readout = match opts.readout {
+        None => readout,
+        Some(Readout::Output) => {
+            return Err(ModelError::Invalid(
+                "readout `output` is chosen by the preset itself; pick membrane-mean, membrane-last or spike-count".into(),
+            ))
+        }
+        Some(r) if matches!(layers.last().map(|l| &l.op), Some(Op::Lif(_))) => r,
+        Some(r) => {
+            return Err(ModelError::Invalid(format!(
+                "preset {name} does not end in a LIF layer; readout {} does not apply (spiking presets with a LIF output: snn-1step, snn-temporal, csnn-1step, csnn-temporal)",
+                r.name()
+            )))
+        }
+    };
     // Rate/Poisson-coded presets see raw [0, 1] values (the encoder needs spike probabilities);
     // everything fed analog values (ANNs and single-step SNNs with direct input) is normalized
     // with the dataset's mean/std, which lets the first LIF layer reach threshold from the start.

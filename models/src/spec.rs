@@ -134,6 +134,45 @@ impl Default for Surrogate {
 }
 
 impl Surrogate {
+    /// Parses `atan`, `atan:ALPHA`, `fast-sigmoid` or `fast-sigmoid:SLOPE` (defaults α = 2,
+    /// slope = 25, as snnTorch's).
+    pub fn parse(s: &str) -> Result<Self, ModelError> {
+        let (name, arg) = match s.split_once(':') {
+            Some((n, a)) => (n, Some(a)),
+            None => (s, None),
+        };
+        let value = |default: f32, what: &str| -> Result<f32, ModelError> {
+            match arg {
+                None => Ok(default),
+                Some(a) => match a.trim().parse::<f32>() {
+                    Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+                    _ => Err(ModelError::Invalid(format!(
+                        "surrogate `{s}`: {what} must be a finite number > 0, got `{a}`"
+                    ))),
+                },
+            }
+        };
+        match name {
+            "atan" | "arctan" => Ok(Surrogate::Atan {
+                alpha: value(2.0, "alpha")?,
+            }),
+            "fast-sigmoid" | "fast_sigmoid" => Ok(Surrogate::FastSigmoid {
+                slope: value(25.0, "slope")?,
+            }),
+            other => Err(ModelError::Invalid(format!(
+                "unknown surrogate `{other}` (expected atan, atan:ALPHA, fast-sigmoid or fast-sigmoid:SLOPE)"
+            ))),
+        }
+    }
+
+    /// `atan(α=2)` / `fast-sigmoid(slope=25)`.
+    pub fn describe(&self) -> String {
+        match *self {
+            Surrogate::Atan { alpha } => format!("atan(alpha={alpha})"),
+            Surrogate::FastSigmoid { slope } => format!("fast-sigmoid(slope={slope})"),
+        }
+    }
+
     /// The surrogate derivative at `x = U − θ`.
     pub fn derivative(&self, x: f32) -> f32 {
         match *self {
@@ -242,6 +281,32 @@ pub enum Readout {
     MembraneLast,
     /// Number of spikes of the final LIF layer over all steps.
     SpikeCount,
+}
+
+impl Readout {
+    /// Parses `membrane-mean`, `membrane-last`, `spike-count` (or `output`).
+    pub fn parse(s: &str) -> Result<Self, ModelError> {
+        Ok(match s.replace('_', "-").as_str() {
+            "output" => Readout::Output,
+            "membrane-mean" | "mean-membrane" => Readout::MembraneMean,
+            "membrane-last" | "last-membrane" => Readout::MembraneLast,
+            "spike-count" | "spikes" => Readout::SpikeCount,
+            _ => {
+                return Err(ModelError::Invalid(format!(
+                    "unknown readout `{s}` (expected membrane-mean, membrane-last or spike-count)"
+                )))
+            }
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Readout::Output => "output",
+            Readout::MembraneMean => "membrane-mean",
+            Readout::MembraneLast => "membrane-last",
+            Readout::SpikeCount => "spike-count",
+        }
+    }
 }
 
 impl ModelSpec {

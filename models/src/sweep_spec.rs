@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
-use crate::preset::{preset_info, OptimizerKind};
-use crate::spec::InputTransform;
+use crate::preset::{preset_info, Augment, OptimizerKind};
+use crate::spec::{InputTransform, Readout, Surrogate};
 
 /// Largest grid a sweep file may describe (product of the axis lengths).
 pub const MAX_GRID_RUNS: u64 = 100_000;
@@ -79,6 +79,18 @@ pub struct SweepSpec {
     pub data_dir: Option<PathBuf>,
     pub limit_train: Option<usize>,
     pub limit_test: Option<usize>,
+    /// LIF decay of every run (spiking presets), `--beta`.
+    #[serde(default)]
+    pub beta: Option<f32>,
+    /// Surrogate gradient of every run, `--surrogate` syntax (`fast-sigmoid:25`).
+    #[serde(default)]
+    pub surrogate: Option<String>,
+    /// Readout of every run (`membrane-mean`, `membrane-last`, `spike-count`).
+    #[serde(default)]
+    pub readout: Option<String>,
+    /// Training augmentation of every run (`none`, `flip`).
+    #[serde(default)]
+    pub augment: Option<String>,
 }
 
 /// Datasets a sweep may name.
@@ -166,6 +178,32 @@ impl SweepSpec {
             if empty {
                 problems.push(format!("`{key}` is an empty list"));
             }
+        }
+        if let Some(b) = self.beta {
+            if !(b.is_finite() && (0.0..=1.0).contains(&b)) {
+                problems.push(format!("`beta` must be in [0, 1], got {b}"));
+            }
+        }
+        if let Some(e) = self
+            .surrogate
+            .as_deref()
+            .and_then(|v| Surrogate::parse(v).err())
+        {
+            problems.push(e.to_string());
+        }
+        if let Some(e) = self
+            .readout
+            .as_deref()
+            .and_then(|v| Readout::parse(v).err())
+        {
+            problems.push(e.to_string());
+        }
+        if let Some(e) = self
+            .augment
+            .as_deref()
+            .and_then(|v| Augment::parse(v).err())
+        {
+            problems.push(e.to_string());
         }
         for d in self.dataset.to_vec() {
             if !SWEEP_DATASETS.contains(&d.as_str()) {

@@ -308,6 +308,13 @@ pub fn run(args: BackendsArgs) -> anyhow::Result<()> {
     let load_start = load_average();
     let date_start = utc_now();
     let max_batch = *args.batches.iter().max().unwrap_or(&1);
+    // the benchmark images alone (28×28 floats per sample and variant), before they are made
+    super::memory_check::refuse_if_too_big(
+        None,
+        None,
+        &[1, 28, 28],
+        max_batch.saturating_mul(args.variants),
+    )?;
     let images = bench_images(args.data.as_deref(), max_batch * args.variants, args.seed)?;
     eprintln!("inputs: {}", images.description);
 
@@ -347,6 +354,7 @@ pub fn run(args: BackendsArgs) -> anyhow::Result<()> {
             })
             .collect();
         for &batch in &args.batches {
+            super::memory_check::refuse_if_too_big(Some(&spec), None, &[], batch)?;
             let inputs = model_inputs(&spec, &images.tensor, batch, args.variants, args.seed)?;
             // Reference logits: native dense, else the first engine that runs.
             let mut reference: Option<(String, Vec<Tensor>)> = None;

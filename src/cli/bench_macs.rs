@@ -124,6 +124,13 @@ pub fn run(args: MacsArgs) -> anyhow::Result<()> {
     let (load_start, date_start) = (load_average(), utc_now());
     let variants = 2;
     let max_batch = *args.batches.iter().max().unwrap_or(&1);
+    // the benchmark images alone (28×28 floats per sample and variant), before they are made
+    super::memory_check::refuse_if_too_big(
+        None,
+        None,
+        &[1, 28, 28],
+        max_batch.saturating_mul(variants),
+    )?;
     let images = bench_images(args.data.as_deref(), max_batch * variants, args.seed)?;
     eprintln!("inputs: {}", images.description);
     let shape = super::bench_backends::mnist_data_shape();
@@ -146,6 +153,7 @@ pub fn run(args: MacsArgs) -> anyhow::Result<()> {
             let counts = spec.op_counts()?;
             let mut native = open_engine("native", &spec, &weights, &onnx, args.threads)?;
             for &batch in &args.batches {
+                super::memory_check::refuse_if_too_big(Some(&spec), None, &[], batch)?;
                 let inputs = model_inputs(&spec, &images.tensor, batch, variants, args.seed)?;
                 let reference = inputs
                     .iter()

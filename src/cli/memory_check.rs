@@ -20,7 +20,7 @@ pub fn refuse_if_too_big(
             let bytes = file
                 .and_then(|f| std::fs::metadata(f).ok())
                 .map_or(0, |m| m.len());
-            let name = file.map_or("the model".into(), |f| f.display().to_string());
+            let name = file.map_or("the input batch".into(), |f| f.display().to_string());
             (MemoryEstimate::for_file(bytes, sample_shape, batch), name)
         }
     };

@@ -19,6 +19,7 @@ use joulebench_data::{apply_preprocess, encode, Dataset, DatasetKind};
 use joulebench_inference::{
     open_backend, Backend, BackendKind, BackendOptions, EventEngine, ModelSource,
 };
+use joulebench_models::memory::{check_fits_here, MemoryEstimate};
 use joulebench_models::onnx::export_onnx;
 use joulebench_models::{
     write_atomic, DataShape, ModelSpec, Op, PresetOptions, RunDir, Tensor, PRESETS,
@@ -203,6 +204,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         .map(|b| BackendKind::from_str(b))
         .collect::<Result<_, _>>()?;
     let plan = Plan::new(args.quick, &args.dataset);
+    refuse_what_would_not_fit(&args, &plan, &shape, &presets)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
 
@@ -295,6 +297,40 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses the whole job up front (before training anything) when one preset's training batch
+/// or largest profiling batch would not fit in the memory available here.
+fn refuse_what_would_not_fit(
+    args: &RunArgs,
+    plan: &Plan,
+    shape: &DataShape,
+    presets: &[String],
+) -> anyhow::Result<()> {
+    let max_batch = plan.batches.iter().copied().max().unwrap_or(1);
+    for p in presets {
+        let spec = joulebench_models::build_preset(p, shape, &quick_options(plan, p, shape)?)?;
+        if !run_dir(&args.out, p).is_done() {
+            let batch = joulebench_models::preset_info(p)?.defaults.batch_size;
+            let est = MemoryEstimate::for_training(&spec, batch)?;
+            check_fits_here(&format!("training {p} at batch {batch}"), &est)?;
+        }
+        super::memory_check::refuse_if_too_big(Some(&spec), None, &[], max_batch)?;
+    }
+    Ok(())
+}
+
+/// The preset options a run trains with: temporal spiking presets get fewer steps in a quick
+/// run.
+fn quick_options(plan: &Plan, preset: &str, shape: &DataShape) -> anyhow::Result<PresetOptions> {
+    let mut options = PresetOptions::default();
+    if let Some(cap) = plan.steps_cap {
+        let default_steps = joulebench_models::build_preset(preset, shape, &options)?.steps;
+        if default_steps > cap {
+            options.steps = Some(cap);
+        }
+    }
+    Ok(options)
+}
+
 fn stage_train(
     args: &RunArgs,
     plan: &Plan,
@@ -306,16 +342,7 @@ fn stage_train(
         return Ok("skipped (already trained)".into());
     }
     let info = joulebench_models::preset_info(preset)?;
-    let mut options = PresetOptions::default();
-    if let Some(cap) = plan.steps_cap {
-        // Temporal spiking presets: fewer steps in a quick run.
-        let default_steps =
-            joulebench_models::build_preset(preset, &dataset_shape(&args.dataset)?, &options)?
-                .steps;
-        if default_steps > cap {
-            options.steps = Some(cap);
-        }
-    }
+    let options = quick_options(plan, preset, &dataset_shape(&args.dataset)?)?;
     let o = TrainOverrides {
         data_dir: args.data_dir.clone(),
         options,

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use joulebench_models::memory::{check_fits_here, MemoryEstimate};
-use joulebench_models::{InputTransform, LrSchedule, OptimizerKind, PresetOptions, RunDir};
+use joulebench_models::{
+    Augment, InputTransform, LrSchedule, OptimizerKind, PresetOptions, Readout, RunDir, Surrogate,
+};
 use joulebench_training::{
     load_dataset, train, DeviceChoice, EpochHook, TrainConfig, TrainOptions, TrainOverrides,
 };
@@ -74,6 +76,21 @@ pub struct TrainArgs {
     /// preset's, constant for every preset).
     #[arg(long)]
     pub schedule: Option<String>,
+    /// LIF decay β in [0, 1] of every LIF layer (spiking presets; default 0.9).
+    #[arg(long)]
+    pub beta: Option<f32>,
+    /// Surrogate gradient of the spike: atan, atan:ALPHA, fast-sigmoid or fast-sigmoid:SLOPE
+    /// (default atan with α = 2; fast-sigmoid's slope defaults to 25, as snnTorch's).
+    #[arg(long)]
+    pub surrogate: Option<String>,
+    /// Logits of spiking presets that end in a LIF layer: membrane-mean, membrane-last or
+    /// spike-count (default: the preset's).
+    #[arg(long)]
+    pub readout: Option<String>,
+    /// Training-data augmentation: none or flip (mirror each image left–right with probability
+    /// ½, seeded) (default: the preset's).
+    #[arg(long)]
+    pub augment: Option<String>,
     /// Run folder to write (spec.json, train.json, metrics.json, weights.safetensors, done).
     #[arg(long)]
     pub out: PathBuf,
@@ -93,7 +110,13 @@ impl TrainArgs {
                     .map(InputTransform::parse)
                     .transpose()?,
                 steps: self.steps,
-                ..Default::default()
+                beta: self.beta,
+                surrogate: self
+                    .surrogate
+                    .as_deref()
+                    .map(Surrogate::parse)
+                    .transpose()?,
+                readout: self.readout.as_deref().map(Readout::parse).transpose()?,
             },
             optimizer: self
                 .optimizer
@@ -108,6 +131,7 @@ impl TrainArgs {
             threads: self.threads,
             limit_train: self.limit_train,
             limit_test: self.limit_test,
+            augment: self.augment.as_deref().map(Augment::parse).transpose()?,
             schedule: self
                 .schedule
                 .as_deref()

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use joulebench_models::{
-    preset_info, write_atomic, LrSchedule, OptimizerKind, PresetOptions, RunDir,
+    preset_info, write_atomic, Augment, LrSchedule, OptimizerKind, PresetOptions, RunDir,
 };
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,9 @@ pub struct TrainConfig {
     /// Learning-rate schedule over the run (per mini-batch step).
     #[serde(default)]
     pub schedule: LrSchedule,
+    /// Training-data augmentation.
+    #[serde(default)]
+    pub augment: Augment,
     pub batch_size: usize,
     pub epochs: usize,
     /// Seeds libtorch (`tch::manual_seed`: initial weights, training spike encoding) and the
@@ -50,6 +53,8 @@ pub struct TrainOverrides {
     pub lr: Option<f64>,
     #[serde(default)]
     pub schedule: Option<LrSchedule>,
+    #[serde(default)]
+    pub augment: Option<Augment>,
     pub batch_size: Option<usize>,
     pub epochs: Option<usize>,
     pub seed: Option<u64>,
@@ -72,6 +77,7 @@ impl TrainConfig {
             optimizer: o.optimizer.unwrap_or(d.optimizer),
             lr: o.lr.unwrap_or(d.lr),
             schedule: o.schedule.unwrap_or(d.schedule),
+            augment: o.augment.unwrap_or(d.augment),
             batch_size: o.batch_size.unwrap_or(d.batch_size),
             epochs: o.epochs.unwrap_or(d.epochs),
             seed: o.seed.unwrap_or(d.seed),

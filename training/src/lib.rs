@@ -29,4 +29,6 @@ pub use metrics::{EpochEnergy, EpochHook, EpochMetrics, Metrics};
 pub use net::{Net, NetOutput};
 pub use sweep::{run_sweep, SweepFile, SweepOptions, SweepReport, SweepRow};
 pub use tch_backend::{open_tch_backend, TchBackend};
-pub use trainer::{evaluate, load_dataset, load_net, spec_for, train, TrainOptions, TrainOutcome};
+pub use trainer::{
+    augment_batch, evaluate, load_dataset, load_net, spec_for, train, TrainOptions, TrainOutcome,
+};

@@ -9,7 +9,8 @@
 //! batch = [64]
 //! epochs = 1
 //! # depth, width (mlp-sweep), input (identity|resize14|crop14|resize8), steps (temporal SNNs),
-//! # seed: each a value or a list. Scalars only: device, threads, data_dir, limit_train, limit_test.
+//! # seed: each a value or a list. Scalars only: device, threads, data_dir, limit_train, limit_test,
+//! # and the spiking/augmentation knobs beta, surrogate ("fast-sigmoid:25"), readout, augment.
 //! ```
 //!
 //! Every key except `description`, `model` and `dataset` is optional (preset defaults apply);
@@ -27,8 +28,8 @@ use std::str::FromStr;
 
 use joulebench_data::{Dataset, DatasetKind};
 use joulebench_models::{
-    build_preset, write_atomic, DataShape, InputTransform, OpCounts, OptimizerKind, PresetOptions,
-    RunDir,
+    build_preset, write_atomic, Augment, DataShape, InputTransform, OpCounts, OptimizerKind,
+    PresetOptions, Readout, RunDir, Surrogate,
 };
 use serde::{Deserialize, Serialize};
 
@@ -128,8 +129,26 @@ impl SweepFile {
                                                                 depth,
                                                                 input,
                                                                 steps,
-                                                                ..Default::default()
+                                                                beta: self.beta,
+                                                                surrogate: self
+                                                                    .surrogate
+                                                                    .as_deref()
+                                                                    .map(Surrogate::parse)
+                                                                    .transpose()
+                                                                    .map_err(|e| e.to_string())?,
+                                                                readout: self
+                                                                    .readout
+                                                                    .as_deref()
+                                                                    .map(Readout::parse)
+                                                                    .transpose()
+                                                                    .map_err(|e| e.to_string())?,
                                                             },
+                                                            augment: self
+                                                                .augment
+                                                                .as_deref()
+                                                                .map(Augment::parse)
+                                                                .transpose()
+                                                                .map_err(|e| e.to_string())?,
                                                             optimizer,
                                                             lr,
                                                             batch_size: batch,

@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use joulebench_data::{Dataset, DatasetKind};
-use joulebench_models::{build_preset, LrSchedule, ModelSpec, OptimizerKind, RunDir};
+use joulebench_models::{build_preset, Augment, LrSchedule, ModelSpec, OptimizerKind, RunDir};
 use rand::seq::SliceRandom;
+use rand::Rng;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::nn::{self, OptimizerConfig};
@@ -104,6 +105,12 @@ pub fn train(
 ) -> Result<TrainOutcome> {
     cfg.validate()?;
     let spec = spec_for(cfg, ds)?;
+    if cfg.augment == Augment::Flip && spec.input_shape.len() != 3 {
+        return Err(TrainError::Config(format!(
+            "augmentation flip mirrors 2-D images; {} takes input {:?}",
+            spec.preset, spec.input_shape
+        )));
+    }
     let device = cfg.device.resolve()?;
     if let Some(t) = cfg.threads {
         tch::set_num_threads(t as i32);
@@ -174,6 +181,7 @@ pub fn train(
                         .lr_at(cfg.lr, (epoch - 1) * batches + b, total_steps),
                 );
             }
+            let xb = augment_batch(cfg.augment, &xb, enc_seed)?;
             let input = train_input_seeded(&spec, &xb, enc_seed)?;
             let logits = net.forward(&input)?;
             let loss = logits.cross_entropy_for_logits(&yb);
@@ -243,6 +251,28 @@ pub fn train(
     w.save(&run.weights_path())?;
     run.mark_done()?;
     Ok(TrainOutcome { spec, metrics, net })
+}
+
+/// Applies the run's augmentation to a training batch `x` (`[B, C, H, W]` for `flip`): sample
+/// `i` is mirrored left–right when bit `i` of a ChaCha8 stream seeded with `seed` says so.
+pub fn augment_batch(aug: Augment, x: &Tensor, seed: u64) -> Result<Tensor> {
+    match aug {
+        Augment::None => Ok(x.shallow_clone()),
+        Augment::Flip => {
+            let size = x.size();
+            if size.len() != 4 {
+                return Err(TrainError::Config(format!(
+                    "augmentation flip needs image batches [B, C, H, W], got {size:?}"
+                )));
+            }
+            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xF11F_F11F_0000_0000);
+            let flags: Vec<bool> = (0..size[0]).map(|_| rng.random::<bool>()).collect();
+            let mask = Tensor::from_slice(&flags)
+                .to_device(x.device())
+                .reshape([size[0], 1, 1, 1]);
+            Ok(tch::no_grad(|| x.flip([3]).where_self(&mask, x)))
+        }
+    }
 }
 
 fn progress_bar(quiet: bool, len: u64, epoch: usize, epochs: usize, name: &str) -> ProgressBar {

@@ -299,6 +299,32 @@ fn sweep_files_parse_plan_and_reject_unknown_keys() {
             .plan()
             .is_err()
     );
+    // the spiking knobs reach every planned run's config
+    let s = SweepFile::parse(
+        "dataset = \"fashion-mnist\"\nmodel = \"csnn-temporal\"\nbeta = 0.5\nsurrogate = \"fast-sigmoid\"\nreadout = \"spike-count\"\naugment = \"flip\"\n",
+    )
+    .unwrap();
+    let plan = s.plan().unwrap();
+    let o = &plan[0].config.options;
+    assert_eq!(o.beta, Some(0.5));
+    assert_eq!(
+        o.surrogate,
+        Some(joulebench_models::Surrogate::FastSigmoid { slope: 25.0 })
+    );
+    assert_eq!(o.readout, Some(joulebench_models::Readout::SpikeCount));
+    assert_eq!(plan[0].config.augment, joulebench_models::Augment::Flip);
+    for bad in [
+        "surrogate = \"relu\"",
+        "readout = \"max\"",
+        "augment = \"rotate\"",
+        "beta = 2.0",
+    ] {
+        let text = format!("dataset = \"fashion-mnist\"\nmodel = \"csnn-temporal\"\n{bad}\n");
+        assert!(
+            SweepFile::parse(&text).unwrap().plan().is_err(),
+            "{bad} was accepted"
+        );
+    }
 }
 
 /// The shipped experiment files parse and plan.
@@ -320,4 +346,35 @@ fn shipped_experiments_plan() {
         "expected the reference studies in {}",
         dir.display()
     );
+}
+
+/// `flip` mirrors whole images left–right, some and not others, the same ones for the same seed;
+/// `none` leaves the batch as it is.
+#[test]
+fn flip_augmentation_mirrors_seeded_samples() {
+    use joulebench_models::Augment;
+    use joulebench_training::augment_batch;
+    let b = 64i64;
+    let x =
+        tch::Tensor::arange(b * 2 * 3 * 5, (tch::Kind::Float, Device::Cpu)).reshape([b, 2, 3, 5]);
+    let y = augment_batch(Augment::Flip, &x, 7).unwrap();
+    let again = augment_batch(Augment::Flip, &x, 7).unwrap();
+    assert!(y.equal(&again), "same seed, different augmentation");
+    let mirrored = x.flip([3]);
+    let mut flipped = Vec::new();
+    for i in 0..b {
+        let (xi, yi, mi) = (x.get(i), y.get(i), mirrored.get(i));
+        let f = yi.equal(&mi);
+        assert!(
+            f || yi.equal(&xi),
+            "sample {i} is neither itself nor its mirror"
+        );
+        flipped.push(f);
+    }
+    let n = flipped.iter().filter(|&&f| f).count();
+    assert!((16..=48).contains(&n), "{n} of {b} flipped");
+    let other = augment_batch(Augment::Flip, &x, 8).unwrap();
+    assert!(!other.equal(&y), "another seed flipped the same samples");
+    assert!(augment_batch(Augment::None, &x, 7).unwrap().equal(&x));
+    assert!(augment_batch(Augment::Flip, &x.reshape([b, 2, 15]), 7).is_err());
 }
