@@ -218,6 +218,7 @@ fn bad_input_is_refused_clearly() {
         "slope must be a finite number > 0",
     );
     run(&with(&["--beta", "1.5"]), "beta must be in [0, 1]");
+    run(&with(&["--dropout", "1"]), "dropout must be in [0, 1)");
     run(&with(&["--readout", "max"]), "unknown readout `max`");
     run(&with(&["--augment", "flip"]), "mirrors 2-D images");
     run(

@@ -150,6 +150,9 @@ pub struct TrainDefaults {
     /// Training-data augmentation (none unless the preset says otherwise).
     #[serde(default)]
     pub augment: Augment,
+    /// Training-only dropout before the classifier (0 unless the preset says otherwise).
+    #[serde(default)]
+    pub dropout: f64,
 }
 
 /// Catalogue entry of a preset.
@@ -182,6 +185,7 @@ const fn d(
         seed,
         schedule: LrSchedule::Constant,
         augment: Augment::None,
+        dropout: 0.0,
     }
 }
 use OptimizerKind::Adam;

@@ -91,6 +91,9 @@ pub struct SweepSpec {
     /// Training augmentation of every run (`none`, `flip`).
     #[serde(default)]
     pub augment: Option<String>,
+    /// Training-only classifier dropout of every run, in [0, 1).
+    #[serde(default)]
+    pub dropout: Option<f64>,
 }
 
 /// Datasets a sweep may name.

@@ -38,6 +38,10 @@ enum BenchWhat {
     Macs(super::bench_macs::MacsArgs),
     /// Merge DIR/backends.json and the peers' DIR/peers.json into one table with ratios.
     Table(super::bench_table::TableArgs),
+    /// One MNIST training epoch of ours vs PyTorch eager and snnTorch (mlp-sweep, snn-temporal),
+    /// same recipe and threads, with the targets (`training` feature).
+    #[cfg(feature = "training")]
+    Training(super::bench_training::TrainingArgs),
 }
 
 #[derive(Args)]
@@ -90,6 +94,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchWhat::Backends(a) => super::bench_backends::run(a),
         BenchWhat::Macs(a) => super::bench_macs::run(a),
         BenchWhat::Table(a) => super::bench_table::run(a),
+        #[cfg(feature = "training")]
+        BenchWhat::Training(a) => super::bench_training::run(a),
     }
 }
 

@@ -7,6 +7,8 @@ pub mod bench_common;
 pub mod bench_fixed;
 pub mod bench_macs;
 pub mod bench_table;
+#[cfg(feature = "training")]
+pub mod bench_training;
 pub mod data;
 #[cfg(feature = "training")]
 pub mod epoch_meter;

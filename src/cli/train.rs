@@ -91,6 +91,10 @@ pub struct TrainArgs {
     /// ½, seeded) (default: the preset's).
     #[arg(long)]
     pub augment: Option<String>,
+    /// Dropout probability in [0, 1) on the classifier's input (the last Linear layer) while
+    /// training; the trained network runs without it (default: the preset's).
+    #[arg(long)]
+    pub dropout: Option<f64>,
     /// Run folder to write (spec.json, train.json, metrics.json, weights.safetensors, done).
     #[arg(long)]
     pub out: PathBuf,
@@ -132,6 +136,7 @@ impl TrainArgs {
             limit_train: self.limit_train,
             limit_test: self.limit_test,
             augment: self.augment.as_deref().map(Augment::parse).transpose()?,
+            dropout: self.dropout,
             schedule: self
                 .schedule
                 .as_deref()

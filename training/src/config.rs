@@ -30,6 +30,10 @@ pub struct TrainConfig {
     /// Training-data augmentation.
     #[serde(default)]
     pub augment: Augment,
+    /// Dropout probability on the classifier's input (the last Linear layer) during training;
+    /// 0 = none. Inference is unchanged.
+    #[serde(default)]
+    pub dropout: f64,
     pub batch_size: usize,
     pub epochs: usize,
     /// Seeds libtorch (`tch::manual_seed`: initial weights, training spike encoding) and the
@@ -55,6 +59,8 @@ pub struct TrainOverrides {
     pub schedule: Option<LrSchedule>,
     #[serde(default)]
     pub augment: Option<Augment>,
+    #[serde(default)]
+    pub dropout: Option<f64>,
     pub batch_size: Option<usize>,
     pub epochs: Option<usize>,
     pub seed: Option<u64>,
@@ -78,6 +84,7 @@ impl TrainConfig {
             lr: o.lr.unwrap_or(d.lr),
             schedule: o.schedule.unwrap_or(d.schedule),
             augment: o.augment.unwrap_or(d.augment),
+            dropout: o.dropout.unwrap_or(d.dropout),
             batch_size: o.batch_size.unwrap_or(d.batch_size),
             epochs: o.epochs.unwrap_or(d.epochs),
             seed: o.seed.unwrap_or(d.seed),
@@ -105,6 +112,9 @@ impl TrainConfig {
         }
         if self.epochs == 0 {
             return bad("epochs must be at least 1".into());
+        }
+        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
+            return bad(format!("dropout must be in [0, 1), got {}", self.dropout));
         }
         if self.threads == Some(0) {
             return bad("threads must be at least 1".into());

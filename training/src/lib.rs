@@ -13,6 +13,7 @@ pub mod config;
 pub mod device;
 pub mod error;
 pub mod fast_encode;
+pub mod heap;
 pub mod lif;
 pub mod metrics;
 pub mod net;

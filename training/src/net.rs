@@ -200,8 +200,23 @@ impl Net {
         Ok(self.forward_full(x, false)?.logits)
     }
 
+    /// Training forward pass: as [`Net::forward`], with dropout of probability `dropout` on the
+    /// input of the last `Linear` layer (the classifier's features; inverted dropout, so the
+    /// network at inference — every other engine, the ONNX export — is unchanged).
+    pub fn forward_train(&self, x: &Tensor, dropout: f64) -> Result<Tensor> {
+        Ok(self.forward_impl(x, false, dropout)?.logits)
+    }
+
     /// Forward pass, optionally counting spikes of every LIF layer.
     pub fn forward_full(&self, x: &Tensor, count_spikes: bool) -> Result<NetOutput> {
+        self.forward_impl(x, count_spikes, 0.0)
+    }
+
+    fn forward_impl(&self, x: &Tensor, count_spikes: bool, dropout: f64) -> Result<NetOutput> {
+        let last_linear = self
+            .blocks
+            .iter()
+            .rposition(|(_, b)| matches!(b, Block::Linear(_)));
         let (t, b) = self.check_input(x)?;
         // fold time into the batch: [T·B, sample…]
         let mut h = if self.spec.is_spiking() {
@@ -213,7 +228,10 @@ impl Net {
         };
         let mut last_lif: Option<(Tensor, Tensor)> = None; // (S, U) as [T, B, …]
         let mut counts = Vec::new();
-        for (name, block) in &self.blocks {
+        for (i, (name, block)) in self.blocks.iter().enumerate() {
+            if dropout > 0.0 && Some(i) == last_linear {
+                h = h.dropout(dropout, true);
+            }
             h = match block {
                 Block::Flatten => h.flatten(1, -1),
                 Block::Linear(l) => l.forward(&h),

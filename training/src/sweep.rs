@@ -10,7 +10,8 @@
 //! epochs = 1
 //! # depth, width (mlp-sweep), input (identity|resize14|crop14|resize8), steps (temporal SNNs),
 //! # seed: each a value or a list. Scalars only: device, threads, data_dir, limit_train, limit_test,
-//! # and the spiking/augmentation knobs beta, surrogate ("fast-sigmoid:25"), readout, augment.
+//! # and the spiking/regularization knobs beta, surrogate ("fast-sigmoid:25"), readout, augment,
+//! # dropout.
 //! ```
 //!
 //! Every key except `description`, `model` and `dataset` is optional (preset defaults apply);
@@ -149,6 +150,7 @@ impl SweepFile {
                                                                 .map(Augment::parse)
                                                                 .transpose()
                                                                 .map_err(|e| e.to_string())?,
+                                                            dropout: self.dropout,
                                                             optimizer,
                                                             lr,
                                                             batch_size: batch,

@@ -112,6 +112,9 @@ pub fn train(
         )));
     }
     let device = cfg.device.resolve()?;
+    if device == Device::Cpu {
+        crate::heap::keep_freed_memory();
+    }
     if let Some(t) = cfg.threads {
         tch::set_num_threads(t as i32);
     }
@@ -183,7 +186,7 @@ pub fn train(
             }
             let xb = augment_batch(cfg.augment, &xb, enc_seed)?;
             let input = train_input_seeded(&spec, &xb, enc_seed)?;
-            let logits = net.forward(&input)?;
+            let logits = net.forward_train(&input, cfg.dropout)?;
             let loss = logits.cross_entropy_for_logits(&yb);
             opt.backward_step(&loss);
             tch::no_grad(|| {

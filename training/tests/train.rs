@@ -378,3 +378,30 @@ fn flip_augmentation_mirrors_seeded_samples() {
     assert!(augment_batch(Augment::None, &x, 7).unwrap().equal(&x));
     assert!(augment_batch(Augment::Flip, &x.reshape([b, 2, 15]), 7).is_err());
 }
+
+/// Training dropout touches only the training forward pass: `forward_train(x, 0)` is `forward`,
+/// with p > 0 the logits differ (seeded), and the inference forward is unchanged.
+#[test]
+fn classifier_dropout_is_training_only() {
+    let ds = synthetic_images(8, 8);
+    let spec = build_preset("cnn-fashion", &ds.data_shape(), &PresetOptions::default()).unwrap();
+    tch::manual_seed(3);
+    let net = Net::new(&spec, Device::Cpu).unwrap();
+    let x = tch::Tensor::randn([4, 1, 28, 28], (tch::Kind::Float, Device::Cpu));
+    let y0 = net.forward(&x).unwrap();
+    assert!(net.forward_train(&x, 0.0).unwrap().equal(&y0));
+    let yd = net.forward_train(&x, 0.5).unwrap();
+    assert!(
+        !yd.allclose(&y0, 1e-6, 1e-6, false),
+        "dropout changed nothing"
+    );
+    assert!(net.forward(&x).unwrap().equal(&y0));
+    let bad = TrainOverrides {
+        dropout: Some(1.0),
+        ..Default::default()
+    };
+    let e = TrainConfig::resolve("mlp", "mnist1d", &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("dropout"), "{e}");
+}
