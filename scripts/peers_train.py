@@ -39,11 +39,13 @@ import os
 import platform
 import sys
 import time
-from datetime import datetime, timezone
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+# machine facts and clock helpers shared with the inference peers (same folder)
+from peers import cpu_model, load_avg, utc_now
 
 CASES = ("mlp-sweep", "snn-temporal")
 PEERS = {"mlp-sweep": ("pytorch-eager",), "snn-temporal": ("snntorch", "pytorch-eager")}
@@ -55,28 +57,6 @@ RECIPES = {
     "snn-temporal": dict(lr=1e-4, batch=128, steps=100, beta=0.9, threshold=1.0, alpha=2.0,
                          test_limit=1000),
 }
-
-
-def load_avg():
-    try:
-        return list(os.getloadavg())
-    except OSError:
-        return None
-
-
-def utc_now():
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 # ---------------------------------------------------------------- MNIST IDX files

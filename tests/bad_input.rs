@@ -3,7 +3,6 @@
 //! and through the library reader behind it (the error variant).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use joulebench_data::idx::{
     encode_idx_images, encode_idx_labels, read_idx_images, read_idx_labels,
@@ -12,36 +11,13 @@ use joulebench_data::read::gzip;
 use joulebench_data::DataError;
 use joulebench_inference::{InferenceError, TractBackend};
 
+mod common;
+use common::{fails_isolated as fails_with, joulebench_isolated as joulebench};
+
 fn corpus(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/bad_input")
         .join(name)
-}
-
-fn joulebench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_joulebench"))
-        .args(args)
-        .env_remove("JOULEBENCH_DATA")
-        .env("XDG_CACHE_HOME", "/nonexistent-joulebench-test-cache")
-        .output()
-        .expect("run joulebench")
-}
-
-/// Runs `joulebench args`; asserts a non-zero exit, no panic, and that stderr contains every
-/// one of `wants` (the file name and the problem). Returns stderr.
-fn fails_with(args: &[&str], wants: &[&str]) -> String {
-    let o = joulebench(args);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(
-        !o.status.success(),
-        "expected failure of {args:?}, got success: {}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    assert!(!err.contains("panicked"), "panic in {args:?}: {err}");
-    for w in wants {
-        assert!(err.contains(w), "{args:?}: stderr lacks `{w}`:\n{err}");
-    }
-    err
 }
 
 /// A valid MNIST-layout folder (gzip IDX, 20 train / 10 test samples) with the corpus file

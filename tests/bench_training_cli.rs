@@ -4,27 +4,9 @@
 #![cfg(feature = "training")]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn joulebench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_joulebench"))
-        .args(args)
-        .output()
-        .expect("runs the joulebench binary")
-}
-
-fn fails_with(args: &[&str], needles: &[&str]) {
-    let out = joulebench(args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{args:?}: stderr: {err}");
-    for n in needles {
-        assert!(
-            err.contains(n),
-            "{args:?}: expected `{n}` in stderr, got: {err}"
-        );
-    }
-    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-}
+mod common;
+use common::{fails_with, joulebench};
 
 /// `$JOULEBENCH_DATA` when it holds MNIST's training images.
 fn mnist_root() -> Option<PathBuf> {

@@ -3,19 +3,13 @@
 //! problem), and on the real datasets when `JOULEBENCH_DATA` is set.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use joulebench_data::idx::{encode_idx_images, encode_idx_labels};
 use joulebench_data::read::gzip;
 
-fn joulebench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_joulebench"))
-        .args(args)
-        .env_remove("JOULEBENCH_DATA")
-        .env("XDG_CACHE_HOME", "/nonexistent-joulebench-test-cache")
-        .output()
-        .expect("run joulebench")
-}
+mod common;
+use common::{fails_isolated, joulebench_isolated as joulebench};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -24,17 +18,9 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Runs `joulebench args`, expects failure (exit code 1, no panic) and returns stderr.
+/// Runs `joulebench args`, expects a clean refusal and returns stderr.
 fn fails(args: &[&str]) -> String {
-    let o = joulebench(args);
-    let err = stderr(&o);
-    assert!(
-        !o.status.success(),
-        "expected failure of {args:?}, got success: {}",
-        stdout(&o)
-    );
-    assert!(!err.contains("panicked"), "panic in {args:?}: {err}");
-    err
+    fails_isolated(args, &[])
 }
 
 fn s(p: &Path) -> &str {

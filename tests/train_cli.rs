@@ -1,30 +1,8 @@
 //! `joulebench train`: a quick real run, and every kind of bad input → clear error, non-zero exit.
 #![cfg(feature = "training")]
 
-use std::process::{Command, Output};
-
-fn joulebench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_joulebench"))
-        .args(args)
-        .output()
-        .expect("runs the joulebench binary")
-}
-
-fn fails_with(args: &[&str], needle: &str) {
-    let out = joulebench(args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{args:?} should fail");
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{args:?}: exit code, stderr: {err}"
-    );
-    assert!(
-        err.contains(needle),
-        "{args:?}: expected `{needle}` in stderr, got: {err}"
-    );
-    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-}
+mod common;
+use common::{fails_with, joulebench};
 
 #[test]
 fn train_writes_a_complete_run_folder() {
@@ -129,7 +107,7 @@ fn bad_input_is_refused_clearly() {
     let run = |extra: &[&str], needle: &str| {
         let v = base(extra);
         let args: Vec<&str> = v.iter().map(|s| s.as_str()).collect();
-        fails_with(&args, needle);
+        fails_with(&args, &[needle]);
     };
     run(
         &["--model", "resnet50", "--dataset", "mnist1d"],
@@ -267,7 +245,7 @@ fn bad_input_is_refused_clearly() {
             "--out",
             o,
         ],
-        "unknown device",
+        &["unknown device"],
     );
     // nothing was written for refused runs
     assert!(!std::path::Path::new(o).join("done").exists());
