@@ -49,6 +49,38 @@ fn axis<T: Clone>(v: &Option<OneOrMany<T>>) -> Vec<Option<T>> {
     }
 }
 
+/// Parses an optional value with `parse`, the error as text.
+fn parse_opt<T, E: std::fmt::Display>(
+    v: &Option<String>,
+    parse: impl Fn(&str) -> std::result::Result<T, E>,
+) -> std::result::Result<Option<T>, String> {
+    v.as_deref()
+        .map(parse)
+        .transpose()
+        .map_err(|e| e.to_string())
+}
+
+/// Sweep-wide knobs, parsed once.
+struct Fixed {
+    surrogate: Option<Surrogate>,
+    readout: Option<Readout>,
+    augment: Option<Augment>,
+}
+
+/// Every index combination of axes of lengths `lens`, the last axis varying fastest (so the
+/// grid keeps the order of the module docs).
+fn grid_points<const N: usize>(lens: [usize; N]) -> impl Iterator<Item = [usize; N]> {
+    let total: usize = lens.iter().product();
+    (0..total).map(move |mut k| {
+        let mut idx = [0usize; N];
+        for a in (0..N).rev() {
+            idx[a] = k % lens[a];
+            k /= lens[a];
+        }
+        idx
+    })
+}
+
 /// The sweep file (see the module docs): the libtorch-free [`SweepSpec`] (parsing and the
 /// data-free checks live in `joulebench_models::sweep_spec`), plus the grid expansion here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +126,26 @@ impl SweepFile {
         let mut runs = Vec::new();
         let mut seen = BTreeSet::new();
         let mut errors = Vec::new();
+        // the knobs every run shares, parsed once
+        let fixed = Fixed {
+            surrogate: parse_opt(&self.surrogate, Surrogate::parse)?,
+            readout: parse_opt(&self.readout, Readout::parse)?,
+            augment: parse_opt(&self.augment, Augment::parse)?,
+        };
+        let (optimizers, lrs, batches) = (axis(&self.optimizer), axis(&self.lr), axis(&self.batch));
+        let (epochs, depths, widths) = (axis(&self.epochs), axis(&self.depth), axis(&self.width));
+        let (inputs, steps, seeds) = (axis(&self.input), axis(&self.steps), axis(&self.seed));
+        let lens = [
+            optimizers.len(),
+            lrs.len(),
+            batches.len(),
+            epochs.len(),
+            depths.len(),
+            widths.len(),
+            inputs.len(),
+            steps.len(),
+            seeds.len(),
+        ];
         for dataset in self.dataset.to_vec() {
             let kind = DatasetKind::from_str(&dataset).map_err(|e| e.to_string())?;
             let shape = DataShape {
@@ -103,91 +155,47 @@ impl SweepFile {
                 normalize: kind.normalize(),
             };
             for model in self.model.to_vec() {
-                for opt in axis(&self.optimizer) {
-                    for lr in axis(&self.lr) {
-                        for batch in axis(&self.batch) {
-                            for epochs in axis(&self.epochs) {
-                                for depth in axis(&self.depth) {
-                                    for width in axis(&self.width) {
-                                        for input in axis(&self.input) {
-                                            for steps in axis(&self.steps) {
-                                                for seed in axis(&self.seed) {
-                                                    let r = (|| -> std::result::Result<PlannedRun, String> {
-                                                        let optimizer = opt
-                                                            .as_deref()
-                                                            .map(OptimizerKind::parse)
-                                                            .transpose()
-                                                            .map_err(|e| e.to_string())?;
-                                                        let input = input
-                                                            .as_deref()
-                                                            .map(InputTransform::parse)
-                                                            .transpose()
-                                                            .map_err(|e| e.to_string())?;
-                                                        let o = TrainOverrides {
-                                                            data_dir: self.data_dir.clone(),
-                                                            options: PresetOptions {
-                                                                width,
-                                                                depth,
-                                                                input,
-                                                                steps,
-                                                                beta: self.beta,
-                                                                surrogate: self
-                                                                    .surrogate
-                                                                    .as_deref()
-                                                                    .map(Surrogate::parse)
-                                                                    .transpose()
-                                                                    .map_err(|e| e.to_string())?,
-                                                                readout: self
-                                                                    .readout
-                                                                    .as_deref()
-                                                                    .map(Readout::parse)
-                                                                    .transpose()
-                                                                    .map_err(|e| e.to_string())?,
-                                                            },
-                                                            augment: self
-                                                                .augment
-                                                                .as_deref()
-                                                                .map(Augment::parse)
-                                                                .transpose()
-                                                                .map_err(|e| e.to_string())?,
-                                                            dropout: self.dropout,
-                                                            optimizer,
-                                                            lr,
-                                                            batch_size: batch,
-                                                            epochs,
-                                                            seed,
-                                                            device: Some(device),
-                                                            threads: self.threads,
-                                                            limit_train: self.limit_train,
-                                                            limit_test: self.limit_test,
-                                                            ..Default::default()
-                                                        };
-                                                        let cfg = TrainConfig::resolve(&model, kind.name(), &o)
-                                                            .map_err(|e| e.to_string())?;
-                                                        build_preset(&model, &shape, &cfg.options)
-                                                            .map_err(|e| e.to_string())?;
-                                                        Ok(PlannedRun {
-                                                            name: run_name(&cfg),
-                                                            config: cfg,
-                                                        })
-                                                    })();
-                                                    match r {
-                                                        Ok(run) => {
-                                                            if seen.insert(run.name.clone()) {
-                                                                runs.push(run);
-                                                            }
-                                                        }
-                                                        Err(e) => errors.push(format!(
-                                                            "{model} on {dataset}: {e}"
-                                                        )),
-                                                    }
-                                                }
-                                            }
-                                        }
-                                    }
-                                }
+                for [o, l, b, e, d, w, i, t, s] in grid_points(lens) {
+                    let r = (|| -> std::result::Result<PlannedRun, String> {
+                        let o = TrainOverrides {
+                            data_dir: self.data_dir.clone(),
+                            options: PresetOptions {
+                                width: widths[w],
+                                depth: depths[d],
+                                input: parse_opt(&inputs[i], InputTransform::parse)?,
+                                steps: steps[t],
+                                beta: self.beta,
+                                surrogate: fixed.surrogate,
+                                readout: fixed.readout,
+                            },
+                            augment: fixed.augment,
+                            dropout: self.dropout,
+                            optimizer: parse_opt(&optimizers[o], OptimizerKind::parse)?,
+                            lr: lrs[l],
+                            batch_size: batches[b],
+                            epochs: epochs[e],
+                            seed: seeds[s],
+                            device: Some(device),
+                            threads: self.threads,
+                            limit_train: self.limit_train,
+                            limit_test: self.limit_test,
+                            ..Default::default()
+                        };
+                        let cfg = TrainConfig::resolve(&model, kind.name(), &o)
+                            .map_err(|e| e.to_string())?;
+                        build_preset(&model, &shape, &cfg.options).map_err(|e| e.to_string())?;
+                        Ok(PlannedRun {
+                            name: run_name(&cfg),
+                            config: cfg,
+                        })
+                    })();
+                    match r {
+                        Ok(run) => {
+                            if seen.insert(run.name.clone()) {
+                                runs.push(run);
                             }
                         }
+                        Err(e) => errors.push(format!("{model} on {dataset}: {e}")),
                     }
                 }
             }
