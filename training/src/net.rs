@@ -53,8 +53,9 @@ pub struct Net {
 }
 
 impl Net {
-    /// Builds the network on `device`. Initialisation follows PyTorch's defaults (Kaiming-uniform
-    /// weights, uniform ±1/√fan_in biases) and uses libtorch's generator: call
+    /// Builds the network on `device`. Initialisation follows PyTorch's defaults (weights and
+    /// biases uniform in ±1/√fan_in, see [`pytorch_uniform`]; the RNN ±1/√hidden) and uses
+    /// libtorch's generator: call
     /// `tch::manual_seed` first for reproducible weights.
     pub fn new(spec: &ModelSpec, device: Device) -> Result<Net> {
         spec.validate()?;
@@ -79,7 +80,7 @@ impl Net {
                     p,
                     in_features as i64,
                     out_features as i64,
-                    Default::default(),
+                    linear_config(in_features),
                 )),
                 Op::Conv1d {
                     in_channels,
@@ -294,16 +295,33 @@ impl Net {
     }
 }
 
-/// PyTorch's Conv defaults: Kaiming-uniform weights, bias uniform in ±1/√fan_in.
-fn conv_config(fan_in: usize, stride: usize, padding: usize) -> nn::ConvConfig {
+/// PyTorch's default initialisation of Linear and Conv layers: `kaiming_uniform_(a = √5)` for
+/// the weights, which is uniform in ±1/√fan_in, and the bias uniform in ±1/√fan_in.
+/// (tch's own default, Kaiming-uniform with the ReLU gain, draws weights √6 ≈ 2.45× wider.)
+fn pytorch_uniform(fan_in: usize) -> Init {
     let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+    Init::Uniform {
+        lo: -bound,
+        up: bound,
+    }
+}
+
+/// PyTorch's `nn.Linear` defaults (see [`pytorch_uniform`]).
+fn linear_config(fan_in: usize) -> nn::LinearConfig {
+    nn::LinearConfig {
+        ws_init: pytorch_uniform(fan_in),
+        bs_init: Some(pytorch_uniform(fan_in)),
+        bias: true,
+    }
+}
+
+/// PyTorch's `nn.Conv*d` defaults (see [`pytorch_uniform`]).
+fn conv_config(fan_in: usize, stride: usize, padding: usize) -> nn::ConvConfig {
     nn::ConvConfig {
         stride: stride as i64,
         padding: padding as i64,
-        bs_init: Init::Uniform {
-            lo: -bound,
-            up: bound,
-        },
+        ws_init: pytorch_uniform(fan_in),
+        bs_init: pytorch_uniform(fan_in),
         ..Default::default()
     }
 }

@@ -405,3 +405,42 @@ fn classifier_dropout_is_training_only() {
         .to_string();
     assert!(e.contains("dropout"), "{e}");
 }
+
+/// Fresh networks draw PyTorch's default initialisation: every Linear/Conv weight and bias
+/// uniform in ±1/√fan_in (not tch's Kaiming-ReLU default, √6 times wider), so a recipe from a
+/// PyTorch notebook starts from the same distribution.
+#[test]
+fn initialisation_is_pytorchs_default() {
+    let ds = synthetic_images(8, 8);
+    let spec = build_preset("cnn-fashion", &ds.data_shape(), &PresetOptions::default()).unwrap();
+    tch::manual_seed(5);
+    let net = Net::new(&spec, Device::Cpu).unwrap();
+    let w = net.weights().unwrap();
+    for (name, fan_in) in [
+        ("conv1.weight", 25usize),
+        ("conv1.bias", 25),
+        ("conv2.weight", 12 * 25),
+        ("conv2.bias", 12 * 25),
+        ("fc.weight", 1024),
+        ("fc.bias", 1024),
+    ] {
+        let t = w.get(name).unwrap();
+        let bound = 1.0 / (fan_in as f32).sqrt();
+        let max = t.data.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(
+            max <= bound,
+            "{name}: |w| up to {max} > 1/√{fan_in} = {bound}"
+        );
+        if t.data.len() >= 1000 {
+            // a uniform on ±b has std b/√3 and reaches close to b
+            let n = t.data.len() as f32;
+            let std = (t.data.iter().map(|v| v * v).sum::<f32>() / n).sqrt();
+            let want = bound / 3f32.sqrt();
+            assert!(
+                (std / want - 1.0).abs() < 0.1,
+                "{name}: std {std}, want {want}"
+            );
+            assert!(max > 0.95 * bound, "{name}: max {max} of bound {bound}");
+        }
+    }
+}
