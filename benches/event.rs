@@ -6,6 +6,11 @@
 //! (`event-packed`, `EventEngine::run_spikes`; packing done once outside the timed loop) and in
 //! int8 fixed point (`event-int8-packed`).
 //!
+//! Weights: seeded PyTorch-style random ones, or a trained run's when `JOULEBENCH_EVENT_RUN`
+//! names a run folder of snn-temporal (`spec.json` + `weights.safetensors`, e.g.
+//! `JOULEBENCH_EVENT_RUN=out/run/runs/snn-temporal`): trained hidden layers fire more, so the
+//! event engine does more work.
+//!
 //! `cargo bench --bench event` (add `-- --quick` for a short run).
 
 use std::path::PathBuf;
@@ -14,11 +19,25 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use joulebench_inference::event::workload::{rate_encode, synthetic_digits};
 use joulebench_inference::event::{EventEngine, ExecMode, Precision, SpikeBatch};
 use joulebench_inference::{Backend, NativeBackend};
-use joulebench_models::{build_preset, DataShape, ModelSpec, PresetOptions, Tensor, Weights};
+use joulebench_models::{
+    build_preset, DataShape, ModelSpec, PresetOptions, RunDir, Tensor, Weights,
+};
 
 const STEPS: usize = 100;
 
 fn model() -> (ModelSpec, Weights) {
+    if let Some(dir) = std::env::var_os("JOULEBENCH_EVENT_RUN") {
+        let run = RunDir::new(PathBuf::from(dir));
+        let spec = run.spec().expect("JOULEBENCH_EVENT_RUN: spec.json");
+        let weights = run.weights(&spec).expect("JOULEBENCH_EVENT_RUN: weights");
+        assert_eq!(
+            (spec.steps, spec.input_shape.as_slice()),
+            (STEPS, &[1usize, 28, 28][..]),
+            "JOULEBENCH_EVENT_RUN must be an MNIST-shaped run with T = {STEPS}"
+        );
+        eprintln!("event bench: trained weights from {}", run.path.display());
+        return (spec, weights);
+    }
     let shape = DataShape {
         dataset: "mnist".into(),
         sample_shape: vec![1, 28, 28],

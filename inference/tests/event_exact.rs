@@ -646,6 +646,18 @@ fn bad_input_and_models_are_clear_errors() {
         msg.contains("step 3") && msg.contains("element 17"),
         "{msg}"
     );
+    // In a batch of spikes (packed to bits before the run when all binary), on 1 and 2 threads.
+    for threads in [1, 2] {
+        let mut e = EventEngine::new(&spec, &w, threads).unwrap();
+        let mut nan = Tensor::zeros(vec![5, 3, 1, 8, 8]);
+        nan.data[0] = 1.0;
+        nan.data[(2 * 3 + 1) * 64 + 9] = f32::INFINITY;
+        let msg = e.run(&nan).unwrap_err().to_string();
+        assert!(
+            msg.contains("step 2") && msg.contains("sample 1") && msg.contains("element 9"),
+            "{msg}"
+        );
+    }
 
     let ann = preset("ann", &[1, 8, 8], None);
     let err = EventEngine::new(&ann, &Weights::random(&ann, 0), 1)
@@ -678,4 +690,90 @@ fn temporal_blocking_of_the_input_layer_is_exact() {
     let (a, b) = (on.run(&input).unwrap(), off.run(&input).unwrap());
     assert_eq!(a.data, b.data, "bit-identical logits");
     assert_eq!(on.activity().unwrap(), off.activity().unwrap());
+}
+
+#[test]
+fn fully_connected_fast_path_matches_reference_for_every_readout_and_width() {
+    // Widths that are not multiples of 16 (partial vectors; two- and one-vector column blocks),
+    // a step count that is not a multiple of the engine's chunk of steps, and every readout:
+    // the layer-by-layer fast path must reproduce the reference and the step-by-step loop.
+    let lif = |beta: f32, threshold: f32| {
+        Op::Lif(LifParams {
+            beta,
+            threshold,
+            surrogate: Default::default(),
+        })
+    };
+    for (k, readout) in [
+        Readout::MembraneMean,
+        Readout::SpikeCount,
+        Readout::Output,
+        Readout::MembraneLast,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let spec = ModelSpec {
+            preset: "fc-widths".into(),
+            input_shape: vec![1, 7, 9],
+            num_classes: 10,
+            preprocess: Default::default(),
+            encoding: joulebench_models::Encoding::Rate,
+            steps: 47,
+            readout,
+            layers: vec![
+                Layer::new("flatten", Op::Flatten),
+                Layer::new(
+                    "fc1",
+                    Op::Linear {
+                        in_features: 63,
+                        out_features: 90,
+                    },
+                ),
+                Layer::new("lif1", lif(0.9, 1.0)),
+                Layer::new(
+                    "fc2",
+                    Op::Linear {
+                        in_features: 90,
+                        out_features: 37,
+                    },
+                ),
+                // A negative threshold once (the reset subtracts a negative θ).
+                Layer::new("lif2", lif(0.8, if k == 1 { -0.25 } else { 1.0 })),
+                Layer::new(
+                    "fc3",
+                    Op::Linear {
+                        in_features: 37,
+                        out_features: 10,
+                    },
+                ),
+                Layer::new("lif3", lif(0.95, 1.0)),
+            ],
+        };
+        spec.validate().unwrap();
+        let w = weights(&spec, 40 + k as u64, 3.0);
+        let input = rate_input(&spec, 47, 3, 7 + k as u64);
+        check_exact(&spec, &w, &input);
+        for isa in isas() {
+            let mut on = EventEngine::new(&spec, &w, 1).unwrap();
+            let mut off = EventEngine::new(&spec, &w, 1).unwrap();
+            off.set_temporal_blocking(false);
+            for e in [&mut on, &mut off] {
+                e.set_isa(isa).unwrap();
+                e.set_record_raster(true);
+            }
+            let (a, b) = (on.run(&input).unwrap(), off.run(&input).unwrap());
+            let bits = |t: &Tensor| t.data.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&a),
+                bits(&b),
+                "{readout:?} {isa:?}: bit-identical logits"
+            );
+            assert_eq!(
+                on.activity().unwrap(),
+                off.activity().unwrap(),
+                "{readout:?} {isa:?}: same activity and raster"
+            );
+        }
+    }
 }

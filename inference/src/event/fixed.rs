@@ -114,7 +114,7 @@ impl FixedPlan {
             .position(|s| !matches!(s.kind, StageKind::Identity))
             .unwrap_or(plan.stages.len());
         let rest = &plan.stages[lead..];
-        if rest.is_empty() || rest.len() % 2 != 0 {
+        if rest.is_empty() || !rest.len().is_multiple_of(2) {
             return Err(unsupported("does not end in Linear → LIF pairs".into()));
         }
         let mut layers = Vec::new();

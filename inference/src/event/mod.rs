@@ -34,6 +34,15 @@
 //! **Input** may also come bit-packed ([`SpikeBatch`], [`EventEngine::run_spikes`]): binary
 //! spikes, one bit per input neuron and step, with identical results.
 //!
+//! **Layer by layer.** A fully connected spiking network (`Flatten`s, then `Linear → LIF`
+//! pairs, e.g. `snn-temporal`) whose input is all spikes runs layer after layer over chunks of
+//! steps rather than step after step (only membranes carry state across steps): per layer, one
+//! pass forms the currents of every step of the chunk column block by column block — the
+//! block's active weight rows (weights stored block-contiguous) stay in the L1 cache across
+//! steps — and applies the LIF to each block in registers, writing spikes as bit masks; the
+//! next layer reads them as index lists. Same sums, same order: bit-identical to the
+//! step-by-step loop (used otherwise, and with [`EventEngine::set_temporal_blocking`] off).
+//!
 //! **Fixed point.** [`EventEngine::set_precision`]`(`[`Precision::Int8`]`)` runs fully connected
 //! spiking networks with int8 weights, int32 accumulators and int16 membranes (exact integer
 //! semantics documented there); its results approximate, not reproduce, the f32 ones.
@@ -45,6 +54,7 @@
 
 mod act;
 pub mod aligned;
+mod chain;
 mod conv;
 mod fixed;
 mod plan;
@@ -134,6 +144,8 @@ pub struct EventEngine {
     fixed: Option<(FixedPlan, Vec<FixedWorker>)>,
     activity: Activity,
     total: Counters,
+    /// A batch's `f32` spikes packed to bits before the run (see [`Backend::run`]).
+    packed: SpikeBatch,
 }
 
 impl EventEngine {
@@ -161,6 +173,7 @@ impl EventEngine {
             fixed: None,
             activity: Activity::default(),
             total: Counters::default(),
+            packed: SpikeBatch::default(),
         })
     }
 
@@ -254,11 +267,13 @@ impl EventEngine {
         self.record_raster = on;
     }
 
-    /// Whether the input layer's currents are computed for all steps before the time loop
-    /// (when a fully connected input layer is fed only spikes: the spike lists of every step
-    /// are known up front, and [`simd::accum_rows_steps`] keeps each narrow column block of the
-    /// active weight rows in the L1 cache across all steps). On by default. Results are
-    /// bit-identical either way.
+    /// Whether the steps are blocked in time: when a fully connected input layer is fed only
+    /// spikes, the spike lists of every step are formed up front; a fully connected spiking
+    /// network then runs layer by layer over chunks of steps (see the module documentation;
+    /// not with [`Isa::Avx2`], whose kernels are not blocked), any other network computes its
+    /// input layer's currents for several steps at once ([`simd::accum_rows_steps`]), keeping
+    /// narrow column blocks of the active weight rows in the L1 cache across steps. On by
+    /// default. Results are bit-identical either way.
     pub fn set_temporal_blocking(&mut self, on: bool) {
         self.temporal = on;
     }
@@ -489,6 +504,28 @@ impl Backend for EventEngine {
 
     fn run(&mut self, input: &Tensor) -> Result<Tensor, InferenceError> {
         let (steps, batch) = self.check_input(input)?;
+        // A batch's samples lie interleaved in the tensor (`[T, batch, …]`): reading one
+        // sample's steps strides through all of it. When the batch is all spikes, one
+        // sequential pass (split among the workers) packs it to bits first, and the samples
+        // then read their 1/32-size rows: the same lists, the same results. (AVX-512 only: the
+        // other instruction sets have no vector packing kernel.)
+        if batch > 1
+            && self.isa == Isa::Avx512
+            && self.temporal
+            && self.mode == ExecMode::Event
+            && self.fixed.is_none()
+        {
+            let mut packed = std::mem::take(&mut self.packed);
+            let out = if packed.refill(self.isa, input, self.pool.as_ref()) {
+                Some(self.run_source(Source::Bits(&packed), steps, batch))
+            } else {
+                None
+            };
+            self.packed = packed;
+            if let Some(out) = out {
+                return out;
+            }
+        }
         self.run_source(
             Source::F32 {
                 data: &input.data,

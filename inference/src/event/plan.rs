@@ -6,6 +6,7 @@
 use joulebench_models::{ModelSpec, Op, Readout, Weights};
 
 use super::aligned::{padded, AlignedVec};
+use super::chain::Chain;
 use crate::error::InferenceError;
 
 /// A fully connected layer, weight transposed.
@@ -99,6 +100,8 @@ pub(crate) struct Plan {
     pub last_lif: Option<usize>,
     /// Largest activation length (unpadded) anywhere in the network, input included.
     pub max_len: usize,
+    /// The fully connected spiking chain of the fast path, when the network is one.
+    pub chain: Option<Chain>,
 }
 
 impl Plan {
@@ -242,17 +245,22 @@ impl Plan {
             shape = out_shape;
         }
         let last_lif = stages.iter().rposition(|s| s.is_lif());
-        Ok(Plan {
+        let mut plan = Plan {
             stages,
             input_len,
             classes: spec.num_classes,
             readout: spec.readout,
             last_lif,
             max_len,
-        })
+            chain: None,
+        };
+        plan.chain = Chain::build(&plan);
+        Ok(plan)
     }
 
-    /// Bytes of weights the engine holds (transposed, padded storage).
+    /// Bytes of the network's weights as the engine stores them (transposed, padded; the
+    /// fully connected fast path keeps a second, block-contiguous copy of the same size that
+    /// is not counted).
     pub fn weight_bytes(&self) -> usize {
         self.stages
             .iter()

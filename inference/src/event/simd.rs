@@ -5,7 +5,7 @@
 //! list (ascending neuron index), products and sums are separate IEEE operations (no fused
 //! multiply-add), and the LIF update is `(β·U + I) − S·θ` evaluated left to right, exactly as
 //! snnTorch's `Leaky` writes it. Buffers passed as "padded" have a length that is a multiple of
-//! [`LANES`](super::aligned::LANES) and are read and written whole.
+//! [`LANES`] and are read and written whole.
 
 use serde::{Deserialize, Serialize};
 
@@ -314,6 +314,217 @@ pub fn lif_step(
     }
 }
 
+/// Floats per row of one column block of a blocked weight ([`lif_layer_steps`]): `nb · LANES`.
+///
+/// The blocked layout of a fully connected weight with padded output stride `stride` and block
+/// width `nb` vectors (`stride` a multiple of `nb · LANES`) stores column block `k` of every row
+/// contiguously: `wb[(k · in_f + i) · nb · LANES + c] = w[i · stride + k · nb · LANES + c]`.
+/// A column block's rows are then one contiguous array (no cache-set conflicts from a
+/// power-of-two row stride, sequential prefetch).
+pub(crate) fn blocked_row_len(nb: usize) -> usize {
+    nb * LANES
+}
+
+/// A fully connected layer followed by a LIF layer, its weight in the blocked layout of
+/// [`blocked_row_len`], for [`lif_layer_steps`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BlockedLayer<'a> {
+    /// Blocked weight: `in_f` rows per column block, 64-byte aligned.
+    pub wb: &'a [f32],
+    pub in_f: usize,
+    /// Padded output length (a multiple of `nb · LANES`).
+    pub stride: usize,
+    /// Column block width in vectors: 1 or 2.
+    pub nb: usize,
+    /// Bias, `stride` values (padding zero).
+    pub bias: &'a [f32],
+    pub beta: f32,
+    pub theta: f32,
+    /// Output neurons (`≤ stride`); the rest of `stride` is padding.
+    pub n: usize,
+}
+
+/// What [`lif_layer_steps`] adds to the readout after every step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StepReadout {
+    None,
+    /// The membranes `U`.
+    Membrane,
+    /// The spikes `S` as 0.0 / 1.0.
+    Spikes,
+}
+
+/// A fully connected layer and its LIF over several steps whose input spike lists are all
+/// known: step `t` has the presynaptic indices `idx[offsets[t]..offsets[t + 1]]` (ascending).
+/// Step after step: the currents `I[o] = (Σ_k W[idx[k]][o]) + bias[o]` — from 0, in list
+/// order, then the bias: exactly the sum of [`accum_rows`] — then the LIF update of
+/// [`lif_step`], `U ← (β·U + I) − S·θ`, `S ← [U > θ]`, where the previous step's spikes `S`
+/// are held as bit masks `spk` (`u16` word `w`, bit `j`: neuron `16·w + j`, padding included).
+/// Writes each step's spikes as masks `masks[t·W + w]` (`W = stride / 16`; bits of neurons
+/// `≥ n` cleared), adds each step's number of non-zero currents among the first `n` (NaN
+/// counts) to `nz[t]`, and adds each step's `U` or `S` to `readout[..stride]` per `ro`.
+///
+/// The AVX-512 kernel walks the column blocks and, per block, every step (`S` steps
+/// interleaved over their common list length), with the block's membranes and spikes in
+/// registers: the block's weight rows stay in L1 across the steps and no current is stored.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lif_layer_steps(
+    isa: Isa,
+    l: &BlockedLayer<'_>,
+    idx: &[u32],
+    offsets: &[usize],
+    u: &mut [f32],
+    spk: &mut [u16],
+    masks: &mut [u16],
+    nz: &mut [u32],
+    readout: &mut [f32],
+    ro: StepReadout,
+) {
+    let steps = offsets.len().saturating_sub(1);
+    let bw = blocked_row_len(l.nb);
+    let words = l.stride / LANES;
+    assert!(
+        (l.nb == 1 || l.nb == 2)
+            && l.stride.is_multiple_of(bw)
+            && l.n <= l.stride
+            && l.wb.len() >= l.in_f * l.stride
+            && (l.wb.as_ptr() as usize).is_multiple_of(64)
+            && l.bias.len() >= l.stride
+            && u.len() >= l.stride
+            && spk.len() >= words
+            && masks.len() >= steps * words
+            && nz.len() >= steps
+            && (ro == StepReadout::None || readout.len() >= l.stride)
+            && offsets.windows(2).all(|p| p[0] <= p[1])
+            && offsets.last().is_none_or(|&e| e <= idx.len()),
+        "blocked 64-byte aligned weight, bias, state, outputs and ascending offsets"
+    );
+    if steps == 0 {
+        return;
+    }
+    // Every index the kernel reads must address a row (checked in full: unchecked loads).
+    assert!(
+        max_u32(isa, &idx[offsets[0]..offsets[steps]]).is_none_or(|m| (m as usize) < l.in_f),
+        "spike index beyond the weight rows"
+    );
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: supported ISA (checked when chosen); every index, offset and length checked.
+        Isa::Avx512 => unsafe {
+            x86::lif_layer_avx512(
+                l,
+                idx.as_ptr(),
+                offsets,
+                u.as_mut_ptr(),
+                spk.as_mut_ptr(),
+                masks.as_mut_ptr(),
+                nz.as_mut_ptr(),
+                readout.as_mut_ptr(),
+                ro,
+            )
+        },
+        _ => {
+            let stride = l.stride;
+            for (t, p) in offsets.windows(2).enumerate() {
+                let list = &idx[p[0]..p[1]];
+                masks[t * words..(t + 1) * words].fill(0);
+                for o in 0..stride {
+                    let (blk, c) = (o / bw, o % bw);
+                    let mut a = 0.0f32;
+                    for &i in list {
+                        a += l.wb[(blk * l.in_f + i as usize) * bw + c];
+                    }
+                    let cur = a + l.bias[o];
+                    if o < l.n && (cur != 0.0 || cur.is_nan()) {
+                        nz[t] += 1;
+                    }
+                    let bit = 1u16 << (o % LANES);
+                    let s_prev = if spk[o / LANES] & bit != 0 { 1.0 } else { 0.0 };
+                    let un = (l.beta * u[o] + cur) - s_prev * l.theta;
+                    u[o] = un;
+                    let fire = un > l.theta;
+                    if fire {
+                        spk[o / LANES] |= bit;
+                        if o < l.n {
+                            masks[t * words + o / LANES] |= bit;
+                        }
+                    } else {
+                        spk[o / LANES] &= !bit;
+                    }
+                    match ro {
+                        StepReadout::None => {}
+                        StepReadout::Membrane => readout[o] += un,
+                        StepReadout::Spikes => readout[o] += if fire { 1.0 } else { 0.0 },
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Decodes per-step spike masks (`masks[t·words..(t + 1)·words]`, as [`lif_layer_steps`]
+/// writes them) into index lists: step `t`'s neurons, ascending, are
+/// `list[offs[t]..offs[t + 1]]`. `list` must hold `steps · words · 16` entries and `offs`
+/// `steps + 1`.
+pub(crate) fn masks_to_lists(
+    isa: Isa,
+    masks: &[u16],
+    words: usize,
+    steps: usize,
+    list: &mut [u32],
+    offs: &mut [usize],
+) {
+    assert!(
+        masks.len() >= steps * words && list.len() >= steps * words * LANES && offs.len() > steps
+    );
+    offs[0] = 0;
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: supported ISA; lengths checked above.
+        Isa::Avx512 => unsafe { x86::masks_to_lists_avx512(masks, words, steps, list, offs) },
+        _ => {
+            let mut c = 0;
+            for t in 0..steps {
+                for (w, &m) in masks[t * words..(t + 1) * words].iter().enumerate() {
+                    let mut m = m as u32;
+                    while m != 0 {
+                        list[c] = (w * LANES) as u32 + m.trailing_zeros();
+                        c += 1;
+                        m &= m - 1;
+                    }
+                }
+                offs[t + 1] = c;
+            }
+        }
+    }
+}
+
+/// Writes the indices of the set bits of `bits` (bit `j` of word `w` is index `64·w + j`),
+/// ascending, to `idx`; returns their number. `idx` must hold `64 · bits.len()` entries (the
+/// AVX-512 kernel stores whole vectors).
+pub(crate) fn decode_bits(isa: Isa, bits: &[u64], idx: &mut [u32]) -> usize {
+    assert!(idx.len() >= 64 * bits.len(), "room for every bit");
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: supported ISA; length checked above.
+        Isa::Avx512 => unsafe { x86::decode_bits_avx512(bits, idx) },
+        _ => super::spikes::decode_row(bits, idx),
+    }
+}
+
+/// The largest value of `x`, if any.
+pub(crate) fn max_u32(isa: Isa, x: &[u32]) -> Option<u32> {
+    if x.is_empty() {
+        return None;
+    }
+    Some(match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: supported ISA.
+        Isa::Avx512 => unsafe { x86::max_u32_avx512(x) },
+        _ => x.iter().copied().max().unwrap_or(0),
+    })
+}
+
 /// Hints the CPU to bring `x` into the cache (a no-op where there is no prefetch instruction).
 /// Touches no data and cannot fault.
 #[inline]
@@ -382,6 +593,63 @@ pub fn scan_nonzero(isa: Isa, x: &[f32], idx: &mut [u32], vals: &mut [f32]) -> S
         binary: !nonbinary,
         non_finite,
     }
+}
+
+/// Lists the positions of the 1.0s of `x` (ascending) into `idx` and returns their number,
+/// or `None` as soon as a value is neither 0.0 nor 1.0 (NaN included). Also hints the CPU to
+/// fetch `ahead` (the slice to be scanned a few calls later), one cache line per vector
+/// scanned, so a strided stream of rows arrives steadily from memory; the result does not
+/// depend on `ahead`.
+pub(crate) fn scan_spikes(isa: Isa, x: &[f32], ahead: &[f32], idx: &mut [u32]) -> Option<usize> {
+    assert!(idx.len() >= x.len());
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: supported ISA; length checked above.
+        Isa::Avx512 => unsafe { x86::scan_spikes_avx512(x, ahead, idx) },
+        _ => {
+            let mut count = 0;
+            for (j, &v) in x.iter().enumerate() {
+                if v == 1.0 {
+                    idx[count] = j as u32;
+                    count += 1;
+                } else if v != 0.0 {
+                    return None;
+                }
+            }
+            Some(count)
+        }
+    }
+}
+
+/// Packs rows of `n` floats that are all exactly 0.0 or 1.0 into bits (row `r`, value `i` →
+/// bit `i % 64` of `out[r · ⌈n/64⌉ + i / 64]`, padding bits zero). Returns false as soon as a
+/// value is anything else (NaN included); `out` is then partly written.
+pub(crate) fn pack_spike_rows(isa: Isa, x: &[f32], n: usize, out: &mut [u64]) -> bool {
+    let words = n.div_ceil(64);
+    if n == 0 {
+        return true;
+    }
+    assert!(x.len().is_multiple_of(n) && out.len() >= x.len() / n * words);
+    for (row, o) in x.chunks_exact(n).zip(out.chunks_exact_mut(words)) {
+        let ok = match isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: supported ISA; `o` holds `⌈row.len() / 64⌉` words.
+            Isa::Avx512 => unsafe { x86::pack_row_avx512(row, o) },
+            _ => {
+                o.fill(0);
+                row.iter().enumerate().all(|(i, &v)| {
+                    if v == 1.0 {
+                        o[i / 64] |= 1 << (i % 64);
+                    }
+                    v == 1.0 || v == 0.0
+                })
+            }
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
 }
 
 /// Number of non-zero values in `x`.
@@ -560,6 +828,277 @@ mod x86 {
             }
             t0 += g;
         }
+    }
+
+    /// [`super::lif_layer_steps`] (see there).
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn lif_layer_avx512(
+        l: &super::BlockedLayer<'_>,
+        idx: *const u32,
+        offsets: &[usize],
+        u: *mut f32,
+        spk: *mut u16,
+        masks: *mut u16,
+        nz: *mut u32,
+        readout: *mut f32,
+        ro: super::StepReadout,
+    ) {
+        let bw = l.nb * 16;
+        let words = l.stride / 16;
+        for blk in 0..l.stride / bw {
+            let b = Blk {
+                w: l.wb.as_ptr().add(blk * l.in_f * bw),
+                bias: l.bias.as_ptr().add(blk * bw),
+                u: u.add(blk * bw),
+                spk: spk.add(blk * l.nb),
+                masks: masks.add(blk * l.nb),
+                words,
+                nz,
+                readout: readout.add(if ro == super::StepReadout::None {
+                    0
+                } else {
+                    blk * bw
+                }),
+                ro,
+                beta: l.beta,
+                theta: l.theta,
+                theta_sign_clear: l.theta.is_sign_positive(),
+                first: blk * bw,
+                n: l.n,
+            };
+            if l.nb == 1 {
+                lblock512::<1, 8>(&b, idx, offsets);
+            } else {
+                lblock512::<2, 4>(&b, idx, offsets);
+            }
+        }
+    }
+
+    /// One column block of [`lif_layer_avx512`]: pointers at the block's first column.
+    struct Blk {
+        w: *const f32,
+        bias: *const f32,
+        u: *mut f32,
+        spk: *mut u16,
+        masks: *mut u16,
+        words: usize,
+        nz: *mut u32,
+        readout: *mut f32,
+        ro: super::StepReadout,
+        beta: f32,
+        theta: f32,
+        theta_sign_clear: bool,
+        /// Index of the block's first neuron.
+        first: usize,
+        n: usize,
+    }
+
+    /// One column block of [`lif_layer_avx512`], every step, in groups of `S` (see
+    /// [`group512`]), the block's state in registers throughout.
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
+    #[inline]
+    #[allow(clippy::needless_range_loop)] // constant-bound loops over register arrays
+    unsafe fn lblock512<const NB: usize, const S: usize>(
+        b: &Blk,
+        idx: *const u32,
+        offsets: &[usize],
+    ) {
+        let zero = _mm512_setzero_ps();
+        let mut st = BlockState::<NB> {
+            bv: [zero; NB],
+            uv: [zero; NB],
+            rov: [zero; NB],
+            sp: [0; NB],
+            valid: [0; NB],
+        };
+        for k in 0..NB {
+            st.bv[k] = _mm512_loadu_ps(b.bias.add(k * 16));
+            st.uv[k] = _mm512_loadu_ps(b.u.add(k * 16));
+            if b.ro != super::StepReadout::None {
+                st.rov[k] = _mm512_loadu_ps(b.readout.add(k * 16));
+            }
+            st.sp[k] = *b.spk.add(k);
+            let o = b.first + k * 16;
+            st.valid[k] = if o + 16 <= b.n {
+                0xffff
+            } else if b.n > o {
+                ((1u32 << (b.n - o)) - 1) as u16
+            } else {
+                0
+            };
+        }
+        let steps = offsets.len() - 1;
+        let op = offsets.as_ptr();
+        let mut t0 = 0;
+        // Groups of `S` steps; a shorter tail in groups of 4, 2 and 1.
+        while t0 < steps {
+            let g = steps - t0;
+            t0 += if g >= S {
+                group512::<NB, S>(b, &mut st, idx, op, t0)
+            } else if g >= 4 {
+                group512::<NB, 4>(b, &mut st, idx, op, t0)
+            } else if g >= 2 {
+                group512::<NB, 2>(b, &mut st, idx, op, t0)
+            } else {
+                group512::<NB, 1>(b, &mut st, idx, op, t0)
+            };
+        }
+        for k in 0..NB {
+            _mm512_storeu_ps(b.u.add(k * 16), st.uv[k]);
+            if b.ro != super::StepReadout::None {
+                _mm512_storeu_ps(b.readout.add(k * 16), st.rov[k]);
+            }
+            *b.spk.add(k) = st.sp[k];
+        }
+    }
+
+    /// A column block's bias, membranes, readout sums, previous spikes and valid lanes.
+    struct BlockState<const NB: usize> {
+        bv: [__m512; NB],
+        uv: [__m512; NB],
+        rov: [__m512; NB],
+        sp: [u16; NB],
+        valid: [u16; NB],
+    }
+
+    /// Steps `t0..t0 + G` of one column block: the `G` lists' common length in lockstep
+    /// (`NB·G` independent sums), then each one's rest; then, step by step, bias, LIF, masks
+    /// and readout. Returns `G`.
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
+    #[inline]
+    #[allow(clippy::needless_range_loop)] // constant-bound loops over register arrays
+    unsafe fn group512<const NB: usize, const G: usize>(
+        b: &Blk,
+        st: &mut BlockState<NB>,
+        idx: *const u32,
+        op: *const usize,
+        t0: usize,
+    ) -> usize {
+        use super::StepReadout;
+        let zero = _mm512_setzero_ps();
+        let one = _mm512_set1_ps(1.0);
+        let betav = _mm512_set1_ps(b.beta);
+        let thv = _mm512_set1_ps(b.theta);
+        // `0·θ`: what a non-spiking neuron subtracts (±0, as `S·θ` gives).
+        let zth = _mm512_mul_ps(zero, thv);
+        let mut acc = [[zero; NB]; G];
+        let mut p = [idx; G];
+        let mut len = [0usize; G];
+        for q in 0..G {
+            let s0 = *op.add(t0 + q);
+            p[q] = idx.add(s0);
+            len[q] = *op.add(t0 + q + 1) - s0;
+        }
+        let common = len.iter().copied().min().unwrap_or(0);
+        for j in 0..common {
+            for q in 0..G {
+                let row = b.w.add(*p[q].add(j) as usize * (NB * 16));
+                for k in 0..NB {
+                    acc[q][k] = _mm512_add_ps(acc[q][k], _mm512_load_ps(row.add(k * 16)));
+                }
+            }
+        }
+        for q in 0..G {
+            for j in common..len[q] {
+                let row = b.w.add(*p[q].add(j) as usize * (NB * 16));
+                for k in 0..NB {
+                    acc[q][k] = _mm512_add_ps(acc[q][k], _mm512_load_ps(row.add(k * 16)));
+                }
+            }
+        }
+        for q in 0..G {
+            let t = t0 + q;
+            let mut c = 0u32;
+            for k in 0..NB {
+                let cur = _mm512_add_ps(acc[q][k], st.bv[k]);
+                c += (_mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(cur, zero) & st.valid[k]).count_ones();
+                let x = _mm512_add_ps(_mm512_mul_ps(betav, st.uv[k]), cur);
+                // `x − S·θ`. With θ's sign bit clear, `0·θ = +0` and `x − (+0)` is `x` (bit for
+                // bit: arithmetic NaNs are quiet already), so a masked subtraction does it.
+                let un = if b.theta_sign_clear {
+                    _mm512_mask_sub_ps(x, st.sp[k], x, thv)
+                } else {
+                    _mm512_sub_ps(x, _mm512_mask_mov_ps(zth, st.sp[k], thv))
+                };
+                st.uv[k] = un;
+                let m = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(un, thv);
+                st.sp[k] = m;
+                *b.masks.add(t * b.words + k) = m & st.valid[k];
+                match b.ro {
+                    StepReadout::None => {}
+                    StepReadout::Membrane => st.rov[k] = _mm512_add_ps(st.rov[k], un),
+                    StepReadout::Spikes => {
+                        st.rov[k] = _mm512_add_ps(st.rov[k], _mm512_maskz_mov_ps(m, one))
+                    }
+                }
+            }
+            *b.nz.add(t) += c;
+        }
+        G
+    }
+
+    /// [`super::masks_to_lists`]: each mask word's lane indices compressed in a register and
+    /// stored as a whole vector.
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
+    pub(super) unsafe fn masks_to_lists_avx512(
+        masks: &[u16],
+        words: usize,
+        steps: usize,
+        list: &mut [u32],
+        offs: &mut [usize],
+    ) {
+        let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        let (mp, lp) = (masks.as_ptr(), list.as_mut_ptr());
+        let mut c = 0usize;
+        for t in 0..steps {
+            for w in 0..words {
+                let m = *mp.add(t * words + w);
+                if m == 0 {
+                    continue;
+                }
+                let pos = _mm512_add_epi32(lane, _mm512_set1_epi32((w * 16) as i32));
+                // `c ≤ (t·words + w)·16`: the 16 lanes stored at `c` stay below
+                // `steps·words·16 ≤ list.len()`.
+                _mm512_storeu_si512(lp.add(c) as *mut _, _mm512_maskz_compress_epi32(m, pos));
+                c += m.count_ones() as usize;
+            }
+            *offs.get_unchecked_mut(t + 1) = c;
+        }
+    }
+
+    /// [`super::decode_bits`]: 16 bits at a time, lane indices compressed in a register.
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
+    pub(super) unsafe fn decode_bits_avx512(bits: &[u64], idx: &mut [u32]) -> usize {
+        let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        let ip = idx.as_mut_ptr();
+        let mut c = 0usize;
+        for (w, &word) in bits.iter().enumerate() {
+            if word == 0 {
+                continue;
+            }
+            for h in 0..4 {
+                let m = (word >> (16 * h)) as u16;
+                let pos = _mm512_add_epi32(lane, _mm512_set1_epi32((w * 64 + h * 16) as i32));
+                // `c ≤ 64·w + 16·h`: the 16 lanes stored at `c` stay below `64·bits.len()`.
+                _mm512_storeu_si512(ip.add(c) as *mut _, _mm512_maskz_compress_epi32(m, pos));
+                c += m.count_ones() as usize;
+            }
+        }
+        c
+    }
+
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
+    pub(super) unsafe fn max_u32_avx512(x: &[u32]) -> u32 {
+        let mut m = _mm512_setzero_si512();
+        let full = x.len() / 16 * 16;
+        let mut o = 0;
+        while o < full {
+            m = _mm512_max_epu32(m, _mm512_loadu_si512(x.as_ptr().add(o) as *const _));
+            o += 16;
+        }
+        let tail = x[full..].iter().copied().max().unwrap_or(0);
+        _mm512_reduce_max_epu32(m).max(tail)
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -761,6 +1300,84 @@ mod x86 {
             }
         }
         (count, nonbinary)
+    }
+
+    /// [`super::scan_spikes`].
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
+    pub(super) unsafe fn scan_spikes_avx512(
+        x: &[f32],
+        ahead: &[f32],
+        idx: &mut [u32],
+    ) -> Option<usize> {
+        let zero = _mm512_setzero_ps();
+        let one = _mm512_set1_ps(1.0);
+        let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        let (xp, ip) = (x.as_ptr(), idx.as_mut_ptr());
+        let (ap, alen) = (ahead.as_ptr() as *const i8, ahead.len());
+        let full = x.len() / 16 * 16;
+        let mut count = 0;
+        let mut o = 0;
+        while o < full {
+            if o < alen {
+                // A hint inside `ahead`; it cannot fault.
+                _mm_prefetch::<_MM_HINT_T0>(ap.add(o * 4));
+            }
+            let xv = _mm512_loadu_ps(xp.add(o));
+            let nz = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(xv, zero);
+            let ones = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(xv, one);
+            if nz != ones {
+                return None;
+            }
+            // `count ≤ o`: the 16 lanes stored at `count` stay below `o + 16 ≤ idx.len()`.
+            let pos = _mm512_add_epi32(lane, _mm512_set1_epi32(o as i32));
+            _mm512_storeu_si512(
+                ip.add(count) as *mut _,
+                _mm512_maskz_compress_epi32(ones, pos),
+            );
+            count += ones.count_ones() as usize;
+            o += 16;
+        }
+        for (j, &v) in x.iter().enumerate().skip(full) {
+            if v == 1.0 {
+                *ip.add(count) = j as u32;
+                count += 1;
+            } else if v != 0.0 {
+                return None;
+            }
+        }
+        Some(count)
+    }
+
+    /// One row of [`super::pack_spike_rows`]: 16 floats to 16 bits at a time.
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
+    pub(super) unsafe fn pack_row_avx512(row: &[f32], out: &mut [u64]) -> bool {
+        let zero = _mm512_setzero_ps();
+        let one = _mm512_set1_ps(1.0);
+        let (xp, op) = (row.as_ptr(), out.as_mut_ptr() as *mut u16);
+        let full = row.len() / 16;
+        for c in 0..full {
+            let xv = _mm512_loadu_ps(xp.add(c * 16));
+            let nz = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(xv, zero);
+            let ones = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(xv, one);
+            if nz != ones {
+                return false;
+            }
+            // Little-endian: u16 `c` of the words is bits `16c..16c + 16`.
+            *op.add(c) = ones;
+        }
+        let chunks = out.len() * 4;
+        for c in full..chunks {
+            let mut m = 0u16;
+            for (k, &v) in row.iter().skip(c * 16).take(16).enumerate() {
+                if v == 1.0 {
+                    m |= 1 << k;
+                } else if v != 0.0 {
+                    return false;
+                }
+            }
+            *op.add(c) = m;
+        }
+        true
     }
 
     #[target_feature(enable = "avx2,fma")]

@@ -12,7 +12,7 @@ use crate::error::InferenceError;
 /// (flat, channels-first index into the sample shape) is bit `i % 64` of word `i / 64`. Bits at
 /// positions `≥ n` (the padding of the last word) are always zero. Rows are stored step-major:
 /// `(t · batch + b) · words_per_row`, the same order as the `f32` tensor `[T, batch, sample…]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SpikeBatch {
     steps: usize,
     batch: usize,
@@ -68,6 +68,46 @@ impl SpikeBatch {
             }
         }
         Ok(s)
+    }
+
+    /// Refills `self` from an encoded tensor `[T, batch, sample…]` (shape already checked),
+    /// reusing its storage, with the rows split among the threads of `pool` when given: one
+    /// sequential pass over the tensor. Returns false, leaving `self` unusable until refilled,
+    /// when a value is neither 0.0 nor 1.0.
+    pub(crate) fn refill(
+        &mut self,
+        isa: super::simd::Isa,
+        x: &Tensor,
+        pool: Option<&rayon::ThreadPool>,
+    ) -> bool {
+        use rayon::prelude::*;
+        let (steps, batch) = (x.shape[0], x.shape[1]);
+        let n: usize = x.shape[2..].iter().product();
+        let words = n.div_ceil(64);
+        self.steps = steps;
+        self.batch = batch;
+        self.sample_shape.clear();
+        self.sample_shape.extend_from_slice(&x.shape[2..]);
+        self.n = n;
+        self.words = words;
+        self.bits.resize(steps * batch * words, 0);
+        if n == 0 {
+            return true;
+        }
+        let pack = |(xs, bs): (&[f32], &mut [u64])| super::simd::pack_spike_rows(isa, xs, n, bs);
+        match pool {
+            Some(pool) => {
+                // Blocks of rows (about 64 KB of input each), claimed by the pool's threads.
+                let rows = (16384 / n).max(1);
+                pool.install(|| {
+                    x.data
+                        .par_chunks(rows * n)
+                        .zip(self.bits.par_chunks_mut(rows * words))
+                        .all(pack)
+                })
+            }
+            None => pack((&x.data, &mut self.bits)),
+        }
     }
 
     /// The `f32` tensor `[T, batch, sample…]` of these spikes (1.0 / 0.0).

@@ -5,6 +5,7 @@ use joulebench_models::Readout;
 
 use super::act::Act;
 use super::aligned::{padded, AlignedVec};
+use super::chain::{self, ChainBufs};
 use super::conv::{conv_scatter, pool_dense, pool_spikes};
 use super::plan::{Plan, StageKind};
 use super::simd::{self, Isa};
@@ -79,9 +80,9 @@ struct Ahead {
     valid: bool,
 }
 
-struct LifState {
-    u: AlignedVec,
-    s: AlignedVec,
+pub(super) struct LifState {
+    pub u: AlignedVec,
+    pub s: AlignedVec,
 }
 
 /// Where a run's input comes from.
@@ -101,6 +102,8 @@ pub(crate) struct Worker {
     iota: Vec<u32>,
     readout: AlignedVec,
     ahead: Option<Ahead>,
+    /// Buffers of the fully connected fast path ([`chain`]), when the plan has a chain.
+    chain: Option<ChainBufs>,
     pub counters: Counters,
     /// Per LIF stage, per step, the spiking indices of the worker's first sample of the run.
     pub raster: Vec<Vec<Vec<u32>>>,
@@ -144,6 +147,7 @@ impl Worker {
         };
         Worker {
             ahead,
+            chain: plan.chain.as_ref().map(ChainBufs::new),
             acts,
             lif,
             conv_acc,
@@ -187,9 +191,35 @@ impl Worker {
         let use_temporal = temporal && !dense_mode && self.ahead.is_some();
         if use_temporal {
             let tb = self.ahead.as_mut().expect("checked");
-            tb.valid = prepare_ahead(tb, plan, &mut self.acts[0], isa, src, b, steps)?;
+            tb.valid = prepare_ahead(tb, plan, isa, src, b, steps)?;
         }
-        for t in 0..steps {
+        // A fully connected spiking network fed only spikes runs layer by layer over chunks of
+        // steps (bit-identical; the AVX2 kernels have no blocked version, so AVX2 keeps the
+        // step-by-step loop).
+        let mut loop_steps = steps;
+        if let (true, Some(ch), Some(bufs), Some(tb)) = (
+            use_temporal && isa != Isa::Avx2,
+            plan.chain.as_ref(),
+            self.chain.as_mut(),
+            self.ahead.as_ref(),
+        ) {
+            if tb.valid {
+                chain::run(
+                    ch,
+                    bufs,
+                    plan,
+                    isa,
+                    &tb.idx,
+                    &tb.offsets,
+                    &mut self.lif,
+                    self.readout.as_mut_slice(),
+                    &mut self.counters,
+                    record_raster.then_some(&mut self.raster),
+                );
+                loop_steps = 0;
+            }
+        }
+        for t in 0..loop_steps {
             let mut start = 0;
             if use_temporal {
                 let tb = self.ahead.as_mut().expect("checked");
@@ -462,15 +492,17 @@ impl Worker {
 fn prepare_ahead(
     tb: &mut Ahead,
     plan: &Plan,
-    a0: &mut Act,
     isa: Isa,
     src: Source<'_>,
     b: usize,
     steps: usize,
 ) -> Result<bool, InferenceError> {
     let n = plan.input_len;
-    if tb.idx.len() < steps * n {
-        tb.idx.resize(steps * n, 0);
+    // The last step's list may be decoded with whole-vector stores up to `64 · words` past
+    // its start.
+    let need = steps * n + n.div_ceil(64) * 64;
+    if tb.idx.len() < need {
+        tb.idx.resize(need, 0);
     }
     tb.offsets.clear();
     tb.offsets.push(0);
@@ -479,35 +511,34 @@ fn prepare_ahead(
         Source::F32 { data, batch } => (data, batch),
         Source::Bits(sb) => {
             for t in 0..steps {
-                at += decode_row(sb.row(t, b), &mut tb.idx[at..at + n]);
+                at += simd::decode_bits(isa, sb.row(t, b), &mut tb.idx[at..]);
                 tb.offsets.push(at);
             }
             return Ok(true);
         }
     };
-    const PREFETCH_STEPS: usize = 2;
-    if batch > 1 {
-        // Steps of one sample lie `batch · n` floats apart: fetch a few steps ahead.
+    // Steps of one sample lie `batch · n` floats apart: while scanning one step, fetch the
+    // step `PREFETCH_STEPS` later, line by line (the first ones up front).
+    const PREFETCH_STEPS: usize = 4;
+    let strided = batch > 1;
+    if strided {
         for t in 0..PREFETCH_STEPS.min(steps) {
             simd::prefetch(&input[(t * batch + b) * n..][..n]);
         }
     }
     for t in 0..steps {
-        if batch > 1 && t + PREFETCH_STEPS < steps {
-            simd::prefetch(&input[((t + PREFETCH_STEPS) * batch + b) * n..][..n]);
-        }
+        let ahead: &[f32] = if strided && t + PREFETCH_STEPS < steps {
+            &input[((t + PREFETCH_STEPS) * batch + b) * n..][..n]
+        } else {
+            &[]
+        };
         let x = &input[(t * batch + b) * n..][..n];
-        let scan = simd::scan_nonzero(isa, x, &mut tb.idx[at..at + n], &mut a0.vals);
-        if let Some(j) = scan.non_finite {
-            return Err(InferenceError::Other(format!(
-                "input is not finite at step {t}, sample {b}, element {j} (value {})",
-                x[j]
-            )));
-        }
-        if !scan.binary {
+        // Anything but spikes (analog values, NaN, ±∞): the steps run one by one, and that loop
+        // reports non-finite values.
+        let Some(count) = simd::scan_spikes(isa, x, ahead, &mut tb.idx[at..at + n]) else {
             return Ok(false);
-        }
-        at += scan.count;
+        };
+        at += count;
         tb.offsets.push(at);
     }
     Ok(true)

@@ -1,0 +1,241 @@
+//! The fast path for fully connected spiking networks fed only spikes (`Flatten`s, then
+//! `Linear → LIF` pairs, e.g. `snn-temporal`): layer after layer over a chunk of steps instead
+//! of step after step over the layers.
+//!
+//! A layer's currents at step `t` depend only on the previous layer's spikes at step `t`, and
+//! only the LIF membranes carry state from step to step. So for a chunk of [`CHUNK`] steps the
+//! engine forms the first layer's currents of every step of the chunk, runs its LIF step by
+//! step (spike lists out), then the second layer's currents from those lists, and so on. Each
+//! layer's currents come from [`simd::steps_blocked`], which keeps a narrow column block of
+//! the active weight rows in the L1 cache across all steps of the chunk; the weights are held
+//! in its blocked layout (rows of one column block contiguous). Every current is the same sum
+//! in the same order as step-by-step execution, so results are bit-identical to it.
+
+use joulebench_models::Readout;
+
+use super::aligned::{AlignedVec, LANES};
+use super::plan::{Plan, StageKind};
+use super::simd::{self, BlockedLayer, Isa, StepReadout};
+use super::worker::{Counters, LifState};
+
+/// Steps processed layer by layer at a time: a multiple of the kernel's 4-step interleave, and
+/// long enough that each column block's active rows are reused from L1 many times (measured on
+/// snn-temporal: 10 steps cost 25 % more than 20, 40 about 2 % less than 20, 100 about 1 % less
+/// than 40). Per worker the spike lists take `CHUNK × (stride + …) × 4` bytes (≈ 160 KB for
+/// 784-256-128-10).
+pub(crate) const CHUNK: usize = 100;
+
+/// One `Linear → LIF` pair.
+#[derive(Debug, Clone)]
+pub(crate) struct ChainLayer {
+    /// Stage index of the `Linear` (its `LIF` is the next stage).
+    pub lin: usize,
+    pub in_f: usize,
+    pub out_f: usize,
+    /// Padded output length (the `Linear`'s row stride).
+    pub stride: usize,
+    /// Column block width in vectors (1 or 2), see [`simd::blocked_row_len`].
+    pub nb: usize,
+    /// The weight in the blocked layout.
+    pub wb: AlignedVec,
+    pub beta: f32,
+    pub theta: f32,
+}
+
+impl ChainLayer {
+    pub fn lif(&self) -> usize {
+        self.lin + 1
+    }
+}
+
+/// A network the fast path can run.
+#[derive(Debug, Clone)]
+pub(crate) struct Chain {
+    pub layers: Vec<ChainLayer>,
+}
+
+impl Chain {
+    /// The chain of `plan`, when it is `Identity`* followed by `Linear → LIF` pairs only.
+    pub fn build(plan: &Plan) -> Option<Chain> {
+        let lead = plan
+            .stages
+            .iter()
+            .position(|s| !matches!(s.kind, StageKind::Identity))?;
+        let rest = &plan.stages[lead..];
+        if rest.is_empty() || !rest.len().is_multiple_of(2) {
+            return None;
+        }
+        let mut layers = Vec::with_capacity(rest.len() / 2);
+        for (k, pair) in rest.chunks(2).enumerate() {
+            let (StageKind::Linear(l), StageKind::Lif { beta, theta }) =
+                (&pair[0].kind, &pair[1].kind)
+            else {
+                return None;
+            };
+            // Two vectors per column block where the width allows: half the index loads of one,
+            // and a block's active rows (128 bytes each) still fit the L1 cache.
+            let nb = if (l.stride / LANES).is_multiple_of(2) {
+                2
+            } else {
+                1
+            };
+            let bw = simd::blocked_row_len(nb);
+            let mut wb = AlignedVec::zeros(l.in_f * l.stride);
+            let (src, dst) = (l.w.as_slice(), wb.as_mut_slice());
+            for blk in 0..l.stride / bw {
+                for i in 0..l.in_f {
+                    dst[(blk * l.in_f + i) * bw..][..bw]
+                        .copy_from_slice(&src[i * l.stride + blk * bw..][..bw]);
+                }
+            }
+            layers.push(ChainLayer {
+                lin: lead + 2 * k,
+                in_f: l.in_f,
+                out_f: l.out_f,
+                stride: l.stride,
+                nb,
+                wb,
+                beta: *beta,
+                theta: *theta,
+            });
+        }
+        // The readout reads the last layer's `classes` neurons.
+        if layers.last().is_none_or(|l| l.out_f != plan.classes) {
+            return None;
+        }
+        Some(Chain { layers })
+    }
+}
+
+/// One worker's buffers for the fast path.
+pub(crate) struct ChainBufs {
+    /// Per layer, its spike lists of the chunk's steps, one after another.
+    lists: Vec<Vec<u32>>,
+    /// Per layer, step `t`'s spikes are `lists[l][offs[l][t]..offs[l][t + 1]]`.
+    offs: Vec<Vec<usize>>,
+    /// Per layer, the chunk's spike masks (`CHUNK × stride / 16`).
+    masks: Vec<Vec<u16>>,
+    /// Per layer, the previous step's spikes as masks (`stride / 16`).
+    spk: Vec<Vec<u16>>,
+    /// Non-zero currents per step of the chunk.
+    nz: Vec<u32>,
+}
+
+impl ChainBufs {
+    pub fn new(chain: &Chain) -> Self {
+        ChainBufs {
+            lists: chain
+                .layers
+                .iter()
+                .map(|l| vec![0; CHUNK * l.stride])
+                .collect(),
+            offs: chain.layers.iter().map(|_| vec![0; CHUNK + 1]).collect(),
+            masks: chain
+                .layers
+                .iter()
+                .map(|l| vec![0; CHUNK * l.stride / LANES])
+                .collect(),
+            spk: chain
+                .layers
+                .iter()
+                .map(|l| vec![0; l.stride / LANES])
+                .collect(),
+            nz: vec![0; CHUNK],
+        }
+    }
+}
+
+/// Runs one sample whose input spikes are `idx[offsets[t]..offsets[t + 1]]` at step `t`:
+/// updates the LIF membranes (`lif[stage].u`; the spike states stay in `bufs`), adds each
+/// step's readout value to `readout` (as the step-by-step loop does), the activity to
+/// `counters`, and, when given, each LIF layer's spike lists to `raster`. Membranes and
+/// `readout` must start zeroed.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run(
+    chain: &Chain,
+    bufs: &mut ChainBufs,
+    plan: &Plan,
+    isa: Isa,
+    idx: &[u32],
+    offsets: &[usize],
+    lif: &mut [Option<LifState>],
+    readout: &mut [f32],
+    counters: &mut Counters,
+    mut raster: Option<&mut Vec<Vec<Vec<u32>>>>,
+) {
+    let steps = offsets.len().saturating_sub(1);
+    let lead = chain.layers[0].lin;
+    let nl = chain.layers.len();
+    for s in &mut bufs.spk {
+        s.fill(0);
+    }
+    let ro = match plan.readout {
+        Readout::MembraneMean => StepReadout::Membrane,
+        Readout::SpikeCount | Readout::Output => StepReadout::Spikes,
+        Readout::MembraneLast => StepReadout::None,
+    };
+    let mut c0 = 0;
+    while c0 < steps {
+        let cn = CHUNK.min(steps - c0);
+        for (l, layer) in chain.layers.iter().enumerate() {
+            let StageKind::Linear(lw) = &plan.stages[layer.lin].kind else {
+                unreachable!("chain layers are linear")
+            };
+            let (prev_lists, lists) = bufs.lists.split_at_mut(l);
+            let (prev_offs, offs) = bufs.offs.split_at_mut(l);
+            let (in_idx, in_off): (&[u32], &[usize]) = if l == 0 {
+                (idx, &offsets[c0..=c0 + cn])
+            } else {
+                (&prev_lists[l - 1], &prev_offs[l - 1][..=cn])
+            };
+            let last = l + 1 == nl;
+            let nz = &mut bufs.nz[..cn];
+            nz.fill(0);
+            let words = layer.stride / LANES;
+            let masks = &mut bufs.masks[l][..cn * words];
+            let st = lif[layer.lif()].as_mut().expect("lif state");
+            simd::lif_layer_steps(
+                isa,
+                &BlockedLayer {
+                    wb: layer.wb.padded_slice(),
+                    in_f: layer.in_f,
+                    stride: layer.stride,
+                    nb: layer.nb,
+                    bias: lw.b.padded_slice(),
+                    beta: layer.beta,
+                    theta: layer.theta,
+                    n: layer.out_f,
+                },
+                in_idx,
+                in_off,
+                st.u.padded_mut(),
+                &mut bufs.spk[l],
+                masks,
+                nz,
+                readout,
+                if last { ro } else { StepReadout::None },
+            );
+            let (list, offs) = (&mut lists[0], &mut offs[0]);
+            simd::masks_to_lists(isa, masks, words, cn, list, offs);
+            for t in 0..cn {
+                let gt = c0 + t;
+                let n_in = (in_off[t + 1] - in_off[t]) as u64;
+                if l == 0 {
+                    for row in &mut counters.out_nz[..=lead] {
+                        row[gt] += n_in;
+                    }
+                }
+                let count = offs[t + 1] - offs[t];
+                counters.eff_ops[layer.lin] += n_in * layer.out_f as u64;
+                counters.event_steps[layer.lin] += 1;
+                counters.out_nz[layer.lin + 1][gt] += nz[t] as u64;
+                counters.out_nz[layer.lif() + 1][gt] += count as u64;
+                counters.membrane_updates[layer.lif()] += layer.out_f as u64;
+                if let Some(r) = raster.as_deref_mut() {
+                    r[l].push(list[offs[t]..offs[t + 1]].to_vec());
+                }
+            }
+        }
+        c0 += cn;
+    }
+}
