@@ -260,3 +260,67 @@ fn bench_bad_input_fails_cleanly() {
         text(&o)
     );
 }
+
+/// `bench spike-rate` on seeded random weights (no data needed): every point has the four
+/// timings with ordered percentiles and a mean inside [min, max], spike counts that grow with
+/// the input rate, and the files it promises; `--variants 0` is refused.
+#[test]
+fn bench_spike_rate_reports_every_point_and_the_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_joulebench"))
+        .args([
+            "bench",
+            "spike-rate",
+            "--steps",
+            "8",
+            "--rates",
+            "0,50,100",
+            "--repeats",
+            "3",
+            "--warmup",
+            "1",
+            "--variants",
+            "2",
+            "--out",
+            d,
+        ])
+        .env_remove("JOULEBENCH_DATA")
+        .env("XDG_CACHE_HOME", "/nonexistent-joulebench-test-cache")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let v = read_json(&dir.path().join("spike_rate.json"));
+    let points: Vec<&Value> = std::iter::once(&v["headline"])
+        .chain(v["sweep"].as_array().unwrap())
+        .collect();
+    assert_eq!(points.len(), 4);
+    for p in &points {
+        for k in ["event", "event_packed", "engine_dense"] {
+            check_timing(&p[k], 3, k);
+            let t = &p[k];
+            let mean = t["mean_us"].as_f64().unwrap();
+            assert!(
+                t["min_us"].as_f64().unwrap() <= mean + 1e-9
+                    && mean <= t["max_us"].as_f64().unwrap() + 1e-9,
+                "{k}: mean {mean} outside [min, max]"
+            );
+        }
+    }
+    let spikes: Vec<f64> = v["sweep"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["input_spikes_per_step"].as_f64().unwrap())
+        .collect();
+    assert_eq!(spikes[0], 0.0);
+    assert!(spikes[0] < spikes[1] && spikes[1] < spikes[2], "{spikes:?}");
+    assert_eq!(spikes[2], 784.0);
+    assert!(v["headline_input"].as_str().unwrap().contains("synthetic"));
+    for f in ["spike_rate.csv", "spike_rate.svg", "spike_rate.png"] {
+        assert!(dir.path().join(f).is_file(), "{f} missing");
+    }
+    let o = jb(&["bench", "spike-rate", "--variants", "0", "--out", d]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--variants"), "{}", text(&o));
+}
