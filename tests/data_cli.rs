@@ -52,9 +52,46 @@ fn fixture() -> (tempfile::TempDir, PathBuf) {
     (t, d)
 }
 
+/// A fixture whose file `name` is replaced by `bytes`.
+fn fixture_with(name: &str, bytes: impl AsRef<[u8]>) -> (tempfile::TempDir, PathBuf) {
+    let (t, d) = fixture();
+    std::fs::write(d.join(name), bytes).unwrap();
+    (t, d)
+}
+
 fn json(o: &Output) -> serde_json::Value {
     assert!(o.status.success(), "failed: {}", stderr(o));
     serde_json::from_str(&stdout(o)).expect("JSON output")
+}
+
+/// `joulebench data info --dataset <dataset> --data-dir <dir> --json`, parsed.
+fn info_json(dataset: &str, dir: &Path) -> serde_json::Value {
+    json(&joulebench(&[
+        "data",
+        "info",
+        "--dataset",
+        dataset,
+        "--data-dir",
+        s(dir),
+        "--json",
+    ]))
+}
+
+/// `joulebench data info --dataset <dataset> --data-dir <dir>`, expected to be refused: stderr.
+fn info_fails(dataset: &str, dir: &Path) -> String {
+    fails(&["data", "info", "--dataset", dataset, "--data-dir", s(dir)])
+}
+
+/// Asserts that the message `err` says every one of `parts`.
+fn assert_says(err: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(err.contains(p), "expected `{p}` in: {err}");
+    }
+}
+
+/// `joulebench data fetch <dataset> --from <from> --dir <dir>`.
+fn fetch_args<'a>(dataset: &'a str, from: &'a Path, dir: &'a Path) -> [&'a str; 7] {
+    ["data", "fetch", dataset, "--from", s(from), "--dir", s(dir)]
 }
 
 #[test]
@@ -87,15 +124,7 @@ fn info_mnist1d_generated() {
 #[test]
 fn info_reads_a_valid_fixture() {
     let (_t, d) = fixture();
-    let v = json(&joulebench(&[
-        "data",
-        "info",
-        "--dataset",
-        "mnist",
-        "--data-dir",
-        s(&d),
-        "--json",
-    ]));
+    let v = info_json("mnist", &d);
     assert_eq!(v["train"]["count"], 20);
     assert_eq!(
         v["train"]["class_counts"],
@@ -110,11 +139,8 @@ fn truncated_gz_fails() {
     let f = d.join("train-images-idx3-ubyte.gz");
     let bytes = std::fs::read(&f).unwrap();
     std::fs::write(&f, &bytes[..bytes.len() / 2]).unwrap();
-    let err = fails(&["data", "info", "--dataset", "mnist", "--data-dir", s(&d)]);
-    assert!(
-        err.contains("train-images-idx3-ubyte.gz") && err.contains("truncated"),
-        "{err}"
-    );
+    let err = info_fails("mnist", &d);
+    assert_says(&err, &["train-images-idx3-ubyte.gz", "truncated"]);
 }
 
 #[test]
@@ -126,38 +152,30 @@ fn wrong_magic_fails() {
         d.join("t10k-images-idx3-ubyte.gz"),
     )
     .unwrap();
-    let err = fails(&["data", "info", "--dataset", "mnist", "--data-dir", s(&d)]);
-    assert!(
-        err.contains("t10k-images-idx3-ubyte.gz")
-            && err.contains("at byte 0")
-            && err.contains("wrong magic number 2049"),
-        "{err}"
+    let err = info_fails("mnist", &d);
+    assert_says(
+        &err,
+        &[
+            "t10k-images-idx3-ubyte.gz",
+            "at byte 0",
+            "wrong magic number 2049",
+        ],
     );
 }
 
 #[test]
 fn label_11_fails() {
-    let (_t, d) = fixture();
     let mut lab: Vec<u8> = (0..10).map(|i| i as u8).collect();
     lab[4] = 11;
-    std::fs::write(
-        d.join("t10k-labels-idx1-ubyte.gz"),
-        gzip(&encode_idx_labels(&lab)),
-    )
-    .unwrap();
-    let err = fails(&[
-        "data",
-        "info",
-        "--dataset",
-        "fashion-mnist",
-        "--data-dir",
-        s(&d),
-    ]);
-    assert!(
-        err.contains("t10k-labels-idx1-ubyte.gz")
-            && err.contains("at byte 12")
-            && err.contains("label 11 of sample 4"),
-        "{err}"
+    let (_t, d) = fixture_with("t10k-labels-idx1-ubyte.gz", gzip(&encode_idx_labels(&lab)));
+    let err = info_fails("fashion-mnist", &d);
+    assert_says(
+        &err,
+        &[
+            "t10k-labels-idx1-ubyte.gz",
+            "at byte 12",
+            "label 11 of sample 4",
+        ],
     );
 }
 
@@ -178,61 +196,32 @@ fn csv_row_with_783_pixels_fails() {
     )
     .unwrap();
     std::fs::write(t.path().join("mnist_test.csv"), row(784)).unwrap();
-    let err = fails(&[
-        "data",
-        "info",
-        "--dataset",
-        "mnist",
-        "--data-dir",
-        s(t.path()),
-    ]);
-    assert!(
-        err.contains("mnist_train.csv: line 4") && err.contains("783 pixels"),
-        "{err}"
-    );
+    let err = info_fails("mnist", t.path());
+    assert_says(&err, &["mnist_train.csv: line 4", "783 pixels"]);
 }
 
 #[test]
 fn empty_file_fails() {
-    let (_t, d) = fixture();
-    std::fs::write(d.join("train-labels-idx1-ubyte.gz"), b"").unwrap();
-    let err = fails(&["data", "info", "--dataset", "mnist", "--data-dir", s(&d)]);
-    assert!(
-        err.contains("train-labels-idx1-ubyte.gz") && err.contains("empty file"),
-        "{err}"
-    );
+    let (_t, d) = fixture_with("train-labels-idx1-ubyte.gz", b"");
+    let err = info_fails("mnist", &d);
+    assert_says(&err, &["train-labels-idx1-ubyte.gz", "empty file"]);
 }
 
 #[test]
 fn image_label_count_disagreement_fails() {
-    let (_t, d) = fixture();
-    std::fs::write(
-        d.join("train-labels-idx1-ubyte.gz"),
+    let (_t, d) = fixture_with(
+        "train-labels-idx1-ubyte.gz",
         gzip(&encode_idx_labels(&[1; 19])),
-    )
-    .unwrap();
-    let err = fails(&["data", "info", "--dataset", "mnist", "--data-dir", s(&d)]);
-    assert!(
-        err.contains("disagree") && err.contains("20 images but 19 labels"),
-        "{err}"
     );
+    let err = info_fails("mnist", &d);
+    assert_says(&err, &["disagree", "20 images but 19 labels"]);
 }
 
 #[test]
 fn missing_data_says_how_to_get_it() {
     let t = tempfile::tempdir().unwrap();
-    let err = fails(&[
-        "data",
-        "info",
-        "--dataset",
-        "mnist",
-        "--data-dir",
-        s(&t.path().join("absent")),
-    ]);
-    assert!(
-        err.contains("does not exist") && err.contains("joulebench data fetch mnist"),
-        "{err}"
-    );
+    let err = info_fails("mnist", &t.path().join("absent"));
+    assert_says(&err, &["does not exist", "joulebench data fetch mnist"]);
     // no --data-dir, no JOULEBENCH_DATA, empty cache: same advice
     let err = fails(&["data", "info", "--dataset", "fashion-mnist"]);
     assert!(err.contains("joulebench data fetch fashion-mnist"), "{err}");
@@ -245,19 +234,8 @@ fn fetch_checksum_mismatch_fails_and_writes_nothing() {
     let (_t, src) = fixture(); // right names, wrong bytes
     let dst = tempfile::tempdir().unwrap();
     let out = dst.path().join("mnist");
-    let err = fails(&[
-        "data",
-        "fetch",
-        "mnist",
-        "--from",
-        s(&src),
-        "--dir",
-        s(&out),
-    ]);
-    assert!(
-        err.contains("checksum mismatch") && err.contains("train-images-idx3-ubyte.gz"),
-        "{err}"
-    );
+    let err = fails(&fetch_args("mnist", &src, &out));
+    assert_says(&err, &["checksum mismatch", "train-images-idx3-ubyte.gz"]);
     assert!(
         err.contains("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"),
         "expected hash named: {err}"
@@ -282,15 +260,7 @@ fn info_real_mnist_reports_known_counts() {
         eprintln!("note: JOULEBENCH_DATA not set; real-MNIST CLI check skipped");
         return;
     };
-    let v = json(&joulebench(&[
-        "data",
-        "info",
-        "--dataset",
-        "mnist",
-        "--data-dir",
-        s(&d),
-        "--json",
-    ]));
+    let v = info_json("mnist", &d);
     assert_eq!(v["train"]["count"], 60000);
     assert_eq!(v["test"]["count"], 10000);
     assert_eq!(
@@ -307,36 +277,12 @@ fn fetch_from_real_files_then_info() {
     };
     let dst = tempfile::tempdir().unwrap();
     let out = dst.path().join("fm");
-    let o = joulebench(&[
-        "data",
-        "fetch",
-        "fashion-mnist",
-        "--from",
-        s(&src),
-        "--dir",
-        s(&out),
-    ]);
+    let o = joulebench(&fetch_args("fashion-mnist", &src, &out));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("copied from"), "{}", stdout(&o));
-    let o = joulebench(&[
-        "data",
-        "fetch",
-        "fashion-mnist",
-        "--from",
-        s(&src),
-        "--dir",
-        s(&out),
-    ]);
+    let o = joulebench(&fetch_args("fashion-mnist", &src, &out));
     assert!(stdout(&o).contains("already present"), "{}", stdout(&o));
-    let v = json(&joulebench(&[
-        "data",
-        "info",
-        "--dataset",
-        "fashion-mnist",
-        "--data-dir",
-        s(&out),
-        "--json",
-    ]));
+    let v = info_json("fashion-mnist", &out);
     assert_eq!(
         v["train"]["class_counts"],
         serde_json::json!(vec![6000; 10])

@@ -1,16 +1,12 @@
 //! `joulebench profile` and `joulebench meters` as a user runs them (real child processes).
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use joulebench_models::{build_preset, write_onnx, DataShape, PresetOptions, RunDir, Weights};
 
-fn jb(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_joulebench"))
-        .args(args)
-        .output()
-        .expect("run joulebench")
-}
+mod common;
+use common::joulebench as jb;
 
 fn text(o: &Output) -> String {
     format!(
@@ -18,6 +14,20 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+/// `joulebench profile <target> <flags…>`, which must succeed.
+fn profile_ok(target: &Path, flags: &[&str]) -> Output {
+    let mut args = vec!["profile", target.to_str().unwrap()];
+    args.extend_from_slice(flags);
+    let o = jb(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    o
+}
+
+/// Stdout parsed as JSON.
+fn stdout_json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap()
 }
 
 /// A run folder with random weights and its ONNX export (no training needed).
@@ -109,27 +119,27 @@ fn profile_run_folder_with_tract_and_native() {
     let spec = make_run(&run, "ann", None);
     let counts = joulebench_models::OpCounts::of(&spec).unwrap();
     let out = tmp.path().join("res").join("profile.json");
-    let o = jb(&[
-        "profile",
-        run.to_str().unwrap(),
-        "--backend",
-        "tract",
-        "--batch",
-        "1,4",
-        "--queries",
-        "20",
-        "--duration",
-        "0",
-        "--warmup",
-        "2",
-        "--meter",
-        "estimate",
-        "--json",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let o = profile_ok(
+        &run,
+        &[
+            "--backend",
+            "tract",
+            "--batch",
+            "1,4",
+            "--queries",
+            "20",
+            "--duration",
+            "0",
+            "--warmup",
+            "2",
+            "--meter",
+            "estimate",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let v = stdout_json(&o);
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["backend"]["name"], "tract");
     let lat = v["latency"].as_array().unwrap();
@@ -161,19 +171,19 @@ fn profile_run_folder_with_tract_and_native() {
     assert_eq!(saved, v);
 
     // the table, native backend
-    let o = jb(&[
-        "profile",
-        run.to_str().unwrap(),
-        "--backend",
-        "native",
-        "--queries",
-        "10",
-        "--duration",
-        "0",
-        "--meter",
-        "estimate",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    let o = profile_ok(
+        &run,
+        &[
+            "--backend",
+            "native",
+            "--queries",
+            "10",
+            "--duration",
+            "0",
+            "--meter",
+            "estimate",
+        ],
+    );
     let t = String::from_utf8_lossy(&o.stdout);
     assert!(
         t.contains("ann on native") && t.contains("latency") && t.contains("estimate (horowitz"),
@@ -186,28 +196,28 @@ fn auto_meter_falls_back_to_the_estimate_with_the_reason() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("mlp1d");
     make_run(&run, "mlp1d", None);
-    let o = jb(&[
-        "profile",
-        run.to_str().unwrap(),
-        "--backend",
-        "native",
-        "--queries",
-        "5",
-        "--duration",
-        "0",
-        "--meter",
-        "auto",
-        "--powercap-root",
-        tmp.path().join("no-powercap").to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    let o = profile_ok(
+        &run,
+        &[
+            "--backend",
+            "native",
+            "--queries",
+            "5",
+            "--duration",
+            "0",
+            "--meter",
+            "auto",
+            "--powercap-root",
+            tmp.path().join("no-powercap").to_str().unwrap(),
+            "--json",
+        ],
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("auto: no rapl meter") && err.contains("falling back to the estimate"),
         "{err}"
     );
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = stdout_json(&o);
     assert!(v["energy"]["meter_note"]
         .as_str()
         .unwrap()
@@ -220,51 +230,27 @@ fn profile_errors_are_clear_and_non_zero() {
     let run = tmp.path().join("ann");
     make_run(&run, "ann", None);
     let r = run.to_str().unwrap();
-    let cases: Vec<(Vec<String>, &str)> = vec![
+    let nothing = tmp.path().join("nothing").display().to_string();
+    let no_powercap = tmp.path().join("x").display().to_string();
+    let cases: [(&[&str], &str); 5] = [
+        (&["profile", &nothing], "no such run folder or ONNX file"),
+        (&["profile", r, "--backend", "warp"], "unknown backend"),
+        (&["profile", r, "--meter", "joulemeter"], "unknown meter"),
+        (&["profile", r, "--batch", "0"], "at least 1"),
         (
-            vec![
-                "profile".into(),
-                tmp.path().join("nothing").display().to_string(),
-            ],
-            "no such run folder or ONNX file",
-        ),
-        (
-            vec![
-                "profile".into(),
-                r.into(),
-                "--backend".into(),
-                "warp".into(),
-            ],
-            "unknown backend",
-        ),
-        (
-            vec![
-                "profile".into(),
-                r.into(),
-                "--meter".into(),
-                "joulemeter".into(),
-            ],
-            "unknown meter",
-        ),
-        (
-            vec!["profile".into(), r.into(), "--batch".into(), "0".into()],
-            "at least 1",
-        ),
-        (
-            vec![
-                "profile".into(),
-                r.into(),
-                "--meter".into(),
-                "rapl".into(),
-                "--powercap-root".into(),
-                tmp.path().join("x").display().to_string(),
+            &[
+                "profile",
+                r,
+                "--meter",
+                "rapl",
+                "--powercap-root",
+                &no_powercap,
             ],
             "no powercap interface",
         ),
     ];
     for (args, want) in cases {
-        let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-        let o = jb(&a);
+        let o = jb(args);
         assert!(!o.status.success(), "{args:?} should fail");
         assert!(text(&o).contains(want), "{args:?}: {}", text(&o));
     }
@@ -281,11 +267,7 @@ fn profile_bare_onnx_and_spiking_run() {
     let run = tmp.path().join("cnn1d");
     let spec = make_run(&run, "cnn1d", None);
     let onnx = RunDir::new(&run).onnx_path();
-    let o = jb(&[
-        "profile",
-        onnx.to_str().unwrap(),
-        "--backend",
-        "tract",
+    let quick = [
         "--queries",
         "5",
         "--duration",
@@ -293,9 +275,11 @@ fn profile_bare_onnx_and_spiking_run() {
         "--meter",
         "estimate",
         "--json",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    ];
+    let v = stdout_json(&profile_ok(
+        &onnx,
+        &[&["--backend", "tract"][..], &quick].concat(),
+    ));
     assert_eq!(
         v["model"]["sample_shape"],
         serde_json::json!(spec.input_shape)
@@ -307,23 +291,10 @@ fn profile_bare_onnx_and_spiking_run() {
 
     let srun = tmp.path().join("snn");
     let sspec = make_run(&srun, "snn-temporal", Some(3));
-    let o = jb(&[
-        "profile",
-        srun.to_str().unwrap(),
-        "--backend",
-        "tract",
-        "--batch",
-        "2",
-        "--queries",
-        "5",
-        "--duration",
-        "0",
-        "--meter",
-        "estimate",
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = stdout_json(&profile_ok(
+        &srun,
+        &[&["--backend", "tract", "--batch", "2"][..], &quick].concat(),
+    ));
     assert_eq!(v["model"]["spiking"], true);
     assert_eq!(v["model"]["steps"], 3);
     assert!(v["inputs"]["description"]

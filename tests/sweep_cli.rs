@@ -22,6 +22,19 @@ fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_joulebench")
 }
 
+/// `joulebench sweep <file> --out <out> <extra…>`, not started yet.
+fn sweep(file: &Path, out: &Path, extra: &[&str]) -> Command {
+    let mut c = Command::new(bin());
+    c.args([
+        "sweep",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .args(extra);
+    c
+}
+
 fn run_dirs(out: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(out)
         .unwrap()
@@ -59,14 +72,7 @@ fn killed_sweep_resumes_without_redoing_finished_runs() {
     let file = tmp.path().join("s.toml");
     std::fs::write(&file, SWEEP).unwrap();
     let out = tmp.path().join("out");
-    let mut child = Command::new(bin())
-        .args([
-            "sweep",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ])
+    let mut child = sweep(&file, &out, &["--quiet"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -92,16 +98,7 @@ fn killed_sweep_resumes_without_redoing_finished_runs() {
         "the sweep finished before it could be killed"
     );
 
-    let res = Command::new(bin())
-        .args([
-            "sweep",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ])
-        .output()
-        .unwrap();
+    let res = sweep(&file, &out, &["--quiet"]).output().unwrap();
     assert!(
         res.status.success(),
         "{}",
@@ -133,16 +130,7 @@ fn killed_sweep_resumes_without_redoing_finished_runs() {
     assert!(json["rows"][0]["params"].as_u64().unwrap() > 0);
     assert!(json["rows"][0]["macs"].as_u64().unwrap() > 0);
     // a third run does nothing
-    let res = Command::new(bin())
-        .args([
-            "sweep",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ])
-        .output()
-        .unwrap();
+    let res = sweep(&file, &out, &["-q"]).output().unwrap();
     assert!(String::from_utf8_lossy(&res.stdout).contains("0 trained, 4 skipped"));
 }
 
@@ -155,15 +143,7 @@ fn misspelt_key_is_refused() {
         "dataset = \"mnist1d\"\nmodel = \"mlp1d\"\nlearnig_rate = 0.1\n",
     )
     .unwrap();
-    let res = Command::new(bin())
-        .args([
-            "sweep",
-            file.to_str().unwrap(),
-            "--out",
-            tmp.path().join("o").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let res = sweep(&file, &tmp.path().join("o"), &[]).output().unwrap();
     assert_eq!(res.status.code(), Some(1));
     let err = String::from_utf8_lossy(&res.stderr);
     assert!(

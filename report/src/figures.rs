@@ -34,13 +34,75 @@ fn family_color(m: Option<&ModelResult>) -> RGBColor {
 
 fn family_legend() -> Vec<LegendItem> {
     vec![
+        bar_key("non-spiking", NON_SPIKING),
+        bar_key("spiking", SPIKING),
+    ]
+}
+
+/// The model-family legend of the scatter plots (filled markers).
+fn family_marker_legend() -> Vec<LegendItem> {
+    vec![
         LegendItem::new(
             "non-spiking",
             NON_SPIKING,
-            LegendMark::Bar { hatched: false },
+            LegendMark::Marker { hollow: false },
         ),
-        LegendItem::new("spiking", SPIKING, LegendMark::Bar { hatched: false }),
+        LegendItem::new("spiking", SPIKING, LegendMark::Marker { hollow: false }),
     ]
+}
+
+/// Pareto direction of every accuracy-against-cost scatter: less x, more accuracy.
+const CHEAPER_AND_MORE_ACCURATE: Better = Better {
+    x_smaller: true,
+    y_larger: true,
+};
+
+/// A legend entry with a solid (not hatched) bar.
+fn bar_key(label: impl Into<String>, color: RGBColor) -> LegendItem {
+    LegendItem::new(label, color, LegendMark::Bar { hatched: false })
+}
+
+/// A solid bar (a measured or counted value, not an estimate).
+fn solid_bar(
+    group: &str,
+    label: impl Into<String>,
+    value: f64,
+    color: RGBColor,
+    annotation: String,
+) -> BarRow {
+    BarRow {
+        group: group.to_string(),
+        label: label.into(),
+        value,
+        color,
+        hatched: false,
+        annotation,
+    }
+}
+
+/// An axis fitted to the bars' values ([`Axis::auto`]: log scale when they span decades).
+fn axis_for(label: impl Into<String>, rows: &[BarRow]) -> Axis {
+    Axis::auto(label, rows.iter().map(|r| r.value))
+}
+
+/// Renders `rows` as the horizontal bar chart `name`, [`WIDTH`] pixels wide.
+fn bar_figure(
+    name: &str,
+    title: impl Into<String>,
+    axis: Axis,
+    rows: Vec<BarRow>,
+    legend: Vec<LegendItem>,
+) -> Result<Figure, ReportError> {
+    render(
+        name,
+        &HBarChart {
+            title: title.into(),
+            axis,
+            rows,
+            legend,
+            width: WIDTH,
+        },
+    )
 }
 
 /// Colour of each backend, by first appearance in the results.
@@ -93,27 +155,26 @@ pub fn accuracy(data: &ReportData) -> Result<Option<Figure>, ReportError> {
         .iter()
         .filter_map(|m| {
             let a = data.model_accuracy(&m.name)?;
-            Some(BarRow {
-                group: m.name.clone(),
-                label: m.name.clone(),
-                value: 100.0 * a,
-                color: family_color(Some(m)),
-                hatched: false,
-                annotation: pct(a),
-            })
+            Some(solid_bar(
+                &m.name,
+                m.name.clone(),
+                100.0 * a,
+                family_color(Some(m)),
+                pct(a),
+            ))
         })
         .collect();
     if rows.is_empty() {
         return Ok(None);
     }
-    let chart = HBarChart {
-        title: format!("Test accuracy per model ({})", data.dataset),
-        axis: Axis::linear("test accuracy (%)").fixed(0.0, 100.0),
+    bar_figure(
+        "accuracy",
+        format!("Test accuracy per model ({})", data.dataset),
+        Axis::linear("test accuracy (%)").fixed(0.0, 100.0),
         rows,
-        legend: family_legend(),
-        width: WIDTH,
-    };
-    render("accuracy", &chart).map(Some)
+        family_legend(),
+    )
+    .map(Some)
 }
 
 /// Training curves: loss and accuracy per epoch, train vs test, one panel per model.
@@ -208,20 +269,19 @@ pub fn training_cost(data: &ReportData) -> Result<Vec<Figure>, ReportError> {
             .sum::<f64>()
             / n)
             .sqrt();
-        rows.push(BarRow {
-            group: m.name.clone(),
-            label: m.name.clone(),
-            value: mean,
-            color: family_color(Some(m)),
-            hatched: false,
-            annotation: format!(
+        rows.push(solid_bar(
+            &m.name,
+            m.name.clone(),
+            mean,
+            family_color(Some(m)),
+            format!(
                 "{} s ± {} over {} epochs ({})",
                 fmt_num(mean),
                 fmt_num(sd),
                 t.epochs.len(),
                 t.device
             ),
-        });
+        ));
         let energies: Vec<f64> = t
             .epochs
             .iter()
@@ -234,47 +294,36 @@ pub fn training_cost(data: &ReportData) -> Result<Vec<Figure>, ReportError> {
                 .find_map(|e| e.energy.as_ref().map(|x| x.meter.clone()))
                 .unwrap_or_default();
             let me = energies.iter().sum::<f64>() / energies.len() as f64;
-            erows.push(BarRow {
-                group: m.name.clone(),
-                label: m.name.clone(),
-                value: me,
-                color: family_color(Some(m)),
-                hatched: false,
-                annotation: format!("{} J per epoch, measured: {meter}", fmt_num(me)),
-            });
+            erows.push(solid_bar(
+                &m.name,
+                m.name.clone(),
+                me,
+                family_color(Some(m)),
+                format!("{} J per epoch, measured: {meter}", fmt_num(me)),
+            ));
         }
     }
     if !rows.is_empty() {
-        let axis = Axis::auto(
+        let axis = axis_for(
             "wall time per epoch (s), training pass + test evaluation",
-            rows.iter().map(|r| r.value),
+            &rows,
         );
         let axis = if axis.log { axis } else { axis.zero() };
-        out.push(render(
+        out.push(bar_figure(
             "training-time",
-            &HBarChart {
-                title: "Training time per epoch".into(),
-                axis,
-                rows,
-                legend: family_legend(),
-                width: WIDTH,
-            },
+            "Training time per epoch",
+            axis,
+            rows,
+            family_legend(),
         )?);
     }
     if !erows.is_empty() {
-        let axis = Axis::auto(
-            "energy per epoch (J), measured",
-            erows.iter().map(|r| r.value),
-        );
-        out.push(render(
+        out.push(bar_figure(
             "training-energy",
-            &HBarChart {
-                title: "Training energy per epoch (measured)".into(),
-                axis,
-                rows: erows,
-                legend: family_legend(),
-                width: WIDTH,
-            },
+            "Training energy per epoch (measured)",
+            axis_for("energy per epoch (J), measured", &erows),
+            erows,
+            family_legend(),
         )?);
     }
     Ok(out)
@@ -284,10 +333,7 @@ pub fn training_cost(data: &ReportData) -> Result<Vec<Figure>, ReportError> {
 /// batch size (one panel per model, a line per backend).
 pub fn latency(data: &ReportData) -> Result<Vec<Figure>, ReportError> {
     let colors = backend_colors(data);
-    let legend: Vec<LegendItem> = colors
-        .iter()
-        .map(|(b, c)| LegendItem::new(b.clone(), *c, LegendMark::Bar { hatched: false }))
-        .collect();
+    let legend: Vec<LegendItem> = colors.iter().map(|(b, c)| bar_key(b.clone(), *c)).collect();
     let mut out = Vec::new();
     let Some(&b0) = data.batches().first() else {
         return Ok(out);
@@ -301,36 +347,32 @@ pub fn latency(data: &ReportData) -> Result<Vec<Figure>, ReportError> {
             else {
                 continue;
             };
-            rows.push(BarRow {
-                group: m.name.clone(),
-                label: format!("{} · {b}", m.name),
-                value: l.per_sample_us(b0),
-                color: colors[&b],
-                hatched: false,
-                annotation: format!(
+            rows.push(solid_bar(
+                &m.name,
+                format!("{} · {b}", m.name),
+                l.per_sample_us(b0),
+                colors[&b],
+                format!(
                     "{} (p99 {})",
                     fmt_us(l.per_sample_us(b0)),
                     fmt_us(l.p99_us / b0 as f64)
                 ),
-            });
+            ));
         }
     }
     if rows.is_empty() {
         return Ok(out);
     }
-    let axis = Axis::auto(
+    let axis = axis_for(
         format!("latency per inference at batch {b0} (µs, mean; log scale when spanning decades)"),
-        rows.iter().map(|r| r.value),
+        &rows,
     );
-    out.push(render(
+    out.push(bar_figure(
         "latency-batch",
-        &HBarChart {
-            title: format!("Latency per inference, batch {b0}, per model and backend"),
-            axis,
-            rows,
-            legend: legend.clone(),
-            width: WIDTH,
-        },
+        format!("Latency per inference, batch {b0}, per model and backend"),
+        axis,
+        rows,
+        legend.clone(),
     )?);
     if data.batches().len() > 1 {
         let panels: Vec<Panel> = data
@@ -406,14 +448,7 @@ pub fn best_latency_us(data: &ReportData, model: &str) -> Option<(f64, String)> 
 /// The FLOPs notebook's three plots: accuracy vs FLOPs, latency vs FLOPs, accuracy vs latency.
 pub fn flops_plots(data: &ReportData) -> Result<Vec<Figure>, ReportError> {
     let mut out = Vec::new();
-    let legend = vec![
-        LegendItem::new(
-            "non-spiking",
-            NON_SPIKING,
-            LegendMark::Marker { hollow: false },
-        ),
-        LegendItem::new("spiking", SPIKING, LegendMark::Marker { hollow: false }),
-    ];
+    let legend = family_marker_legend();
     let mk = |pts: Vec<ScatterPoint>,
               name: &str,
               title: &str,
@@ -461,10 +496,7 @@ pub fn flops_plots(data: &ReportData) -> Result<Vec<Figure>, ReportError> {
         "Accuracy against FLOPs per inference",
         Axis::auto("FLOPs per inference (counted; 2 × MACs)", xs.clone()),
         Axis::linear("test accuracy (%)"),
-        Some(Better {
-            x_smaller: true,
-            y_larger: true,
-        }),
+        Some(CHEAPER_AND_MORE_ACCURATE),
     )? {
         out.push(f);
     }
@@ -508,10 +540,7 @@ pub fn flops_plots(data: &ReportData) -> Result<Vec<Figure>, ReportError> {
         "Accuracy against latency (fastest backend per model)",
         Axis::auto("latency per inference (µs, mean)", xs),
         Axis::linear("test accuracy (%)"),
-        Some(Better {
-            x_smaller: true,
-            y_larger: true,
-        }),
+        Some(CHEAPER_AND_MORE_ACCURATE),
     )? {
         out.push(f);
     }
@@ -587,30 +616,22 @@ pub fn energy(data: &ReportData) -> Result<Option<Figure>, ReportError> {
     let mut legend: Vec<LegendItem> = colors
         .iter()
         .filter(|(b, _)| rows_src.iter().any(|r| &r.1 == *b))
-        .map(|(b, c)| LegendItem::new(b.clone(), *c, LegendMark::Bar { hatched: false }))
+        .map(|(b, c)| bar_key(b.clone(), *c))
         .collect();
-    legend.push(LegendItem::new(
-        "solid = measured",
-        GRAY,
-        LegendMark::Bar { hatched: false },
-    ));
+    legend.push(bar_key("solid = measured", GRAY));
     legend.push(LegendItem::new(
         "hatched = estimate (from operation counts)",
         GRAY,
         LegendMark::Bar { hatched: true },
     ));
-    let axis = Axis::auto(
-        format!("energy per inference ({unit})"),
-        rows.iter().map(|r| r.value),
-    );
-    let chart = HBarChart {
-        title: "Energy per inference, per model and backend".into(),
-        axis,
+    bar_figure(
+        "energy",
+        "Energy per inference, per model and backend",
+        axis_for(format!("energy per inference ({unit})"), &rows),
         rows,
         legend,
-        width: WIDTH,
-    };
-    render("energy", &chart).map(Some)
+    )
+    .map(Some)
 }
 
 /// Accuracy against energy per inference (lowest-energy backend per model), with the Pareto front.
@@ -650,14 +671,7 @@ pub fn pareto(data: &ReportData) -> Result<Option<Figure>, ReportError> {
         .collect();
     let xs: Vec<f64> = pts.iter().map(|p| p.x).collect();
     let any_est = pts.iter().any(|p| p.hollow);
-    let mut legend = vec![
-        LegendItem::new(
-            "non-spiking",
-            NON_SPIKING,
-            LegendMark::Marker { hollow: false },
-        ),
-        LegendItem::new("spiking", SPIKING, LegendMark::Marker { hollow: false }),
-    ];
+    let mut legend = family_marker_legend();
     if any_est {
         legend.push(LegendItem::new(
             "hollow = estimate",
@@ -676,10 +690,7 @@ pub fn pareto(data: &ReportData) -> Result<Option<Figure>, ReportError> {
         y: Axis::linear("test accuracy (%)"),
         points: pts,
         legend,
-        pareto: Some(Better {
-            x_smaller: true,
-            y_larger: true,
-        }),
+        pareto: Some(CHEAPER_AND_MORE_ACCURATE),
         width: WIDTH,
         height: 560,
     };
@@ -717,86 +728,63 @@ pub fn spiking(data: &ReportData, max_rasters: usize) -> Result<Vec<Figure>, Rep
     let mut rows = Vec::new();
     for (m, _, a) in &acts {
         for l in &a.layers {
-            rows.push(BarRow {
-                group: m.name.clone(),
-                label: format!("{} · {}", m.name, l.name),
-                value: 100.0 * l.input_sparsity,
-                color: if l.event_driven { SPIKING } else { NON_SPIKING },
-                hatched: false,
-                annotation: format!(
+            rows.push(solid_bar(
+                &m.name,
+                format!("{} · {}", m.name, l.name),
+                100.0 * l.input_sparsity,
+                if l.event_driven { SPIKING } else { NON_SPIKING },
+                format!(
                     "{:.1} % zeros, {} spikes/inference",
                     100.0 * l.input_sparsity,
                     fmt_num(l.spikes)
                 ),
-            });
+            ));
         }
     }
     if !rows.is_empty() {
-        out.push(render(
+        out.push(bar_figure(
             "sparsity",
-            &HBarChart {
-                title: "Input sparsity per layer (fraction of zero inputs, averaged over samples and steps)".into(),
-                axis: Axis::linear("zero inputs (%)").fixed(0.0, 100.0),
-                rows,
-                legend: vec![
-                    LegendItem::new("event-driven layer (spike input)", SPIKING, LegendMark::Bar { hatched: false }),
-                    LegendItem::new("dense layer (analog input)", NON_SPIKING, LegendMark::Bar { hatched: false }),
-                ],
-                width: WIDTH,
-            },
+            "Input sparsity per layer (fraction of zero inputs, averaged over samples and steps)",
+            Axis::linear("zero inputs (%)").fixed(0.0, 100.0),
+            rows,
+            vec![
+                bar_key("event-driven layer (spike input)", SPIKING),
+                bar_key("dense layer (analog input)", NON_SPIKING),
+            ],
         )?);
     }
     let mut rows = Vec::new();
     for (m, b, a) in &acts {
         let (eff, dense) = (a.total_effective_ops(), a.total_dense_macs());
-        rows.push(BarRow {
-            group: m.name.clone(),
-            label: format!("{} · effective ({b})", m.name),
-            value: eff,
-            color: SPIKING,
-            hatched: false,
-            annotation: format!(
+        rows.push(solid_bar(
+            &m.name,
+            format!("{} · effective ({b})", m.name),
+            eff,
+            SPIKING,
+            format!(
                 "{} ops ({:.1} % of dense)",
                 fmt_num(eff),
                 100.0 * eff / dense.max(1.0)
             ),
-        });
-        rows.push(BarRow {
-            group: m.name.clone(),
-            label: format!("{} · dense MACs", m.name),
-            value: dense,
-            color: NON_SPIKING,
-            hatched: false,
-            annotation: format!("{} MACs", fmt_num(dense)),
-        });
+        ));
+        rows.push(solid_bar(
+            &m.name,
+            format!("{} · dense MACs", m.name),
+            dense,
+            NON_SPIKING,
+            format!("{} MACs", fmt_num(dense)),
+        ));
     }
     if !rows.is_empty() {
-        let axis = Axis::auto(
-            "operations per inference (counted by the engine)",
-            rows.iter().map(|r| r.value),
-        );
-        out.push(render(
+        out.push(bar_figure(
             "acs-vs-macs",
-            &HBarChart {
-                title:
-                    "Effective synaptic operations (ACs + MACs actually done) against dense MACs"
-                        .into(),
-                axis,
-                rows,
-                legend: vec![
-                    LegendItem::new(
-                        "effective ops (event-driven engine)",
-                        SPIKING,
-                        LegendMark::Bar { hatched: false },
-                    ),
-                    LegendItem::new(
-                        "dense MACs (same network, all steps)",
-                        NON_SPIKING,
-                        LegendMark::Bar { hatched: false },
-                    ),
-                ],
-                width: WIDTH,
-            },
+            "Effective synaptic operations (ACs + MACs actually done) against dense MACs",
+            axis_for("operations per inference (counted by the engine)", &rows),
+            rows,
+            vec![
+                bar_key("effective ops (event-driven engine)", SPIKING),
+                bar_key("dense MACs (same network, all steps)", NON_SPIKING),
+            ],
         )?);
     }
     Ok(out)
@@ -966,90 +954,85 @@ pub fn sweep(s: &SweepSummary) -> Result<Vec<Figure>, ReportError> {
             })
             .collect::<Vec<_>>()
     };
-    let line_chart =
-        |title: String, x: Axis, lines: Vec<Line>, cats: Vec<(f64, String)>| LinePanels {
-            title,
-            x,
-            y: Axis::linear("test accuracy (%)"),
-            legend: lines
-                .iter()
-                .map(|l| {
-                    LegendItem::new(l.name.clone(), l.color, LegendMark::Line { dashed: false })
-                })
-                .collect(),
-            panels: vec![Panel {
-                title: String::new(),
-                lines,
-                x_categories: cats,
-            }],
-            columns: 1,
-            width: WIDTH,
-            panel_height: 420,
-            independent_y: false,
-        };
+    let line_chart = |title: String, x: Axis, lines: Vec<Line>| LinePanels {
+        title,
+        x,
+        y: Axis::linear("test accuracy (%)"),
+        legend: lines
+            .iter()
+            .map(|l| LegendItem::new(l.name.clone(), l.color, LegendMark::Line { dashed: false }))
+            .collect(),
+        panels: vec![Panel {
+            title: String::new(),
+            lines,
+            x_categories: vec![],
+        }],
+        columns: 1,
+        width: WIDTH,
+        panel_height: 420,
+        independent_y: false,
+    };
     let desc = s.description.clone().unwrap_or_else(|| s.name.clone());
-    if varying.contains(&SweepAxis::Depth) {
-        let lines = lines_by(&|r| r.depth.map(|d| d as f64), &|r| {
+    // Accuracy against depth (a line per width and input) and against width (per depth).
+    type Count = fn(&crate::sweep::SweepRow) -> Option<usize>;
+    let studies: [(SweepAxis, &str, Count, &str, Count, Axis); 2] = [
+        (
+            SweepAxis::Depth,
+            "depth",
+            |r| r.depth,
+            "width",
+            |r| r.width,
+            Axis::linear("hidden layers (depth)").integer(),
+        ),
+        (
+            SweepAxis::Width,
+            "width",
+            |r| r.width,
+            "depth",
+            |r| r.depth,
+            Axis::log("hidden units per layer (width)"),
+        ),
+    ];
+    for (axis, what, x_of, other, other_of, x) in studies {
+        if !varying.contains(&axis) {
+            continue;
+        }
+        let lines = lines_by(&|r| x_of(r).map(|v| v as f64), &|r| {
             format!(
-                "width {} · {}",
-                r.width.map(|w| w.to_string()).unwrap_or("–".into()),
+                "{other} {} · {}",
+                other_of(r).map(|v| v.to_string()).unwrap_or("–".into()),
                 r.input
             )
         });
         out.push(render(
-            &format!("sweep-{name}-depth"),
-            &line_chart(
-                format!("{desc}: accuracy against depth"),
-                Axis::linear("hidden layers (depth)").integer(),
-                lines,
-                vec![],
-            ),
-        )?);
-    }
-    if varying.contains(&SweepAxis::Width) {
-        let lines = lines_by(&|r| r.width.map(|w| w as f64), &|r| {
-            format!(
-                "depth {} · {}",
-                r.depth.map(|d| d.to_string()).unwrap_or("–".into()),
-                r.input
-            )
-        });
-        out.push(render(
-            &format!("sweep-{name}-width"),
-            &line_chart(
-                format!("{desc}: accuracy against width"),
-                Axis::log("hidden units per layer (width)"),
-                lines,
-                vec![],
-            ),
+            &format!("sweep-{name}-{what}"),
+            &line_chart(format!("{desc}: accuracy against {what}"), x, lines),
         )?);
     }
     if varying.contains(&SweepAxis::Input) {
         let bars: Vec<BarRow> = rows
             .iter()
-            .map(|r| BarRow {
-                group: r.model.clone(),
-                label: format!("{} · {}", r.model, r.input),
-                value: acc(r),
-                color: series_color(0),
-                hatched: false,
-                annotation: format!(
-                    "{:.2} %, {} MACs, {} params",
+            .map(|r| {
+                solid_bar(
+                    &r.model,
+                    format!("{} · {}", r.model, r.input),
                     acc(r),
-                    fmt_num(r.macs as f64),
-                    fmt_num(r.params as f64)
-                ),
+                    series_color(0),
+                    format!(
+                        "{:.2} %, {} MACs, {} params",
+                        acc(r),
+                        fmt_num(r.macs as f64),
+                        fmt_num(r.params as f64)
+                    ),
+                )
             })
             .collect();
-        out.push(render(
+        out.push(bar_figure(
             &format!("sweep-{name}-input"),
-            &HBarChart {
-                title: format!("{desc}: accuracy per input size"),
-                axis: Axis::linear("test accuracy (%)").fixed(0.0, 100.0),
-                rows: bars,
-                legend: vec![],
-                width: WIDTH,
-            },
+            format!("{desc}: accuracy per input size"),
+            Axis::linear("test accuracy (%)").fixed(0.0, 100.0),
+            bars,
+            vec![],
         )?);
     }
     if rows.iter().any(|r| r.macs > 0)
@@ -1105,10 +1088,7 @@ pub fn sweep(s: &SweepSummary) -> Result<Vec<Figure>, ReportError> {
                 y: Axis::linear("test accuracy (%)"),
                 points: pts,
                 legend,
-                pareto: Some(Better {
-                    x_smaller: true,
-                    y_larger: true,
-                }),
+                pareto: Some(CHEAPER_AND_MORE_ACCURATE),
                 width: WIDTH,
                 height: 520,
             },

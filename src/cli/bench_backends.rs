@@ -8,6 +8,7 @@
 //! `scripts/peers` can time PyTorch, snnTorch and Python onnxruntime on the same computation.
 //! Results: `DIR/backends.json`, `backends.csv`, `backends.md` (atomically).
 
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -18,15 +19,15 @@ use joulebench_inference::{
     TractBackend,
 };
 use joulebench_models::{
-    build_preset, write_atomic, write_onnx, DataShape, ModelSpec, Normalize, PresetOptions, RunDir,
-    Tensor, Weights,
+    build_preset, write_onnx, DataShape, ModelSpec, Normalize, PresetOptions, RunDir, Tensor,
+    Weights,
 };
 use joulebench_profiler::LatencyConfig;
 use serde::{Deserialize, Serialize};
 
 use super::bench_common::{
-    bench_images, csv_field, fmt_load, harness_how, load_average, md_cell, model_inputs,
-    time_backend, utc_now, LatencyArgs, Machine, Timing,
+    check_and_time, csv_field, harness_how, images_for_batches, md_cell, measure_row, model_inputs,
+    write_report_files, LatencyArgs, ReportHeader, RowStamp, Timing,
 };
 
 /// Engines `bench backends` knows, in table order.
@@ -111,29 +112,31 @@ pub struct Row {
     /// Fraction of samples whose argmax equals the reference's.
     pub argmax_agreement: Option<f64>,
     pub macs_per_sample: u64,
-    pub date: String,
-    pub load_start: Option<[f64; 3]>,
-    pub load_end: Option<[f64; 3]>,
-    pub machine: String,
+    /// `date`, `load_start`, `load_end`, `machine`.
+    #[serde(flatten)]
+    pub stamp: RowStamp,
 }
 
 /// `backends.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BackendsReport {
-    pub what: String,
-    pub date_start: String,
-    pub date_end: String,
-    pub machine: Machine,
-    pub load_start: Option<[f64; 3]>,
-    pub load_end: Option<[f64; 3]>,
-    pub how: String,
-    pub latency: LatencyConfig,
+    /// `what`, `date_start`, `date_end`, `machine`, `load_start`, `load_end`, `how`, `latency`.
+    #[serde(flatten)]
+    pub header: ReportHeader,
     pub threads: usize,
     pub inputs: String,
     pub real_mnist: bool,
     pub command: String,
     pub cases: Vec<Case>,
     pub rows: Vec<Row>,
+}
+
+/// The header's fields read as the report's own (`report.date_start`), as they stand in the JSON.
+impl Deref for BackendsReport {
+    type Target = ReportHeader;
+    fn deref(&self) -> &ReportHeader {
+        &self.header
+    }
 }
 
 /// The default harness settings of `bench backends` (per measurement).
@@ -254,23 +257,6 @@ pub fn open_engine(
     })
 }
 
-/// Logits of `backend` on every input, compared with `reference`: (max |Δ|, argmax agreement).
-pub fn agreement(
-    backend: &mut dyn Backend,
-    inputs: &[Tensor],
-    reference: &[Tensor],
-) -> anyhow::Result<(f32, f64)> {
-    let (mut worst, mut same, mut total) = (0.0f32, 0usize, 0usize);
-    for (x, r) in inputs.iter().zip(reference) {
-        let y = backend.run(x)?;
-        worst = worst.max(y.max_abs_diff(r)?);
-        let (a, b) = (y.argmax_rows(), r.argmax_rows());
-        same += a.iter().zip(&b).filter(|(p, q)| p == q).count();
-        total += a.len();
-    }
-    Ok((worst, same as f64 / total.max(1) as f64))
-}
-
 /// The command line of this process, for the record (prefixed with `JOULEBENCH_DATA=…` when
 /// that variable is set, since it decides which images are used).
 pub fn command_line() -> String {
@@ -304,19 +290,21 @@ pub fn run(args: BackendsArgs) -> anyhow::Result<()> {
         std::fs::create_dir_all(out.join(sub))
             .with_context(|| format!("creating {}", out.join(sub).display()))?;
     }
-    let machine = Machine::collect();
-    let load_start = load_average();
-    let date_start = utc_now();
-    let max_batch = *args.batches.iter().max().unwrap_or(&1);
-    // the benchmark images alone (28×28 floats per sample and variant), before they are made
-    super::memory_check::refuse_if_too_big(
-        None,
-        None,
-        &[1, 28, 28],
-        max_batch.saturating_mul(args.variants),
+    let header = ReportHeader::begin(
+        "backends",
+        format!(
+            "{}; logits checked against the reference engine before timing; the machine may be \
+             shared (see load averages)",
+            harness_how(&cfg, args.variants)
+        ),
+        cfg.clone(),
+    );
+    let images = images_for_batches(
+        args.data.as_deref(),
+        &args.batches,
+        args.variants,
+        args.seed,
     )?;
-    let images = bench_images(args.data.as_deref(), max_batch * args.variants, args.seed)?;
-    eprintln!("inputs: {}", images.description);
 
     // (case name, preset, steps override)
     let mut configs: Vec<(String, String, Option<usize>)> = Vec::new();
@@ -395,62 +383,34 @@ pub fn run(args: BackendsArgs) -> anyhow::Result<()> {
                 macs_per_sample: macs,
             });
             for (name, engine) in engines.iter_mut() {
-                let ls = load_average();
-                let date = utc_now();
-                let mut row = Row {
+                let m = measure_row(&header.machine, || match engine {
+                    Err(e) => Err(format!("unavailable: {e:#}")),
+                    Ok(e) => {
+                        eprintln!("timing {case} batch {batch} on {name} ...");
+                        check_and_time(e.as_mut(), &inputs, &ref_logits, batch, &cfg)
+                            .map_err(|e| format!("failed: {e:#}"))
+                    }
+                });
+                rows.push(Row {
                     case: case.clone(),
                     preset: preset.clone(),
                     steps: spec.steps,
                     batch,
                     backend: name.clone(),
                     threads: if name == "tract" { 1 } else { args.threads },
-                    status: "ok".into(),
-                    timing: None,
-                    max_abs_diff_vs_reference: None,
-                    argmax_agreement: None,
+                    status: m.status,
+                    max_abs_diff_vs_reference: m.value.as_ref().map(|c| c.max_abs_diff),
+                    argmax_agreement: m.value.as_ref().map(|c| c.argmax_agreement),
+                    timing: m.value.map(|c| c.timing),
                     macs_per_sample: macs,
-                    date,
-                    load_start: ls,
-                    load_end: None,
-                    machine: machine.line.clone(),
-                };
-                match engine {
-                    Err(e) => row.status = format!("unavailable: {e:#}"),
-                    Ok(e) => {
-                        eprintln!("timing {case} batch {batch} on {name} ...");
-                        let measured =
-                            agreement(e.as_mut(), &inputs, &ref_logits).and_then(|(d, a)| {
-                                Ok((d, a, time_backend(e.as_mut(), &inputs, batch, &cfg)?))
-                            });
-                        match measured {
-                            Ok((d, a, t)) => {
-                                row.max_abs_diff_vs_reference = Some(d);
-                                row.argmax_agreement = Some(a);
-                                row.timing = Some(t);
-                            }
-                            Err(e) => row.status = format!("failed: {e:#}"),
-                        }
-                    }
-                }
-                row.load_end = load_average();
-                rows.push(row);
+                    stamp: m.stamp,
+                });
             }
         }
     }
 
     let report = BackendsReport {
-        what: "backends".into(),
-        date_start,
-        date_end: utc_now(),
-        machine,
-        load_start,
-        load_end: load_average(),
-        how: format!(
-            "{}; logits checked against the reference engine before timing; the machine may be \
-             shared (see load averages)",
-            harness_how(&cfg, args.variants)
-        ),
-        latency: cfg,
+        header: header.finish(),
         threads: args.threads,
         inputs: images.description.clone(),
         real_mnist: images.real_mnist,
@@ -477,20 +437,16 @@ fn fmt_us(t: &Timing) -> (String, String) {
 
 /// The Markdown table (also printed to stdout).
 pub fn markdown(r: &BackendsReport) -> String {
-    let mut s = format!(
-        "### joulebench bench backends — {}\n\n\
-         machine: {}  \nload average (1/5/15 min) at start {}, at end {}  \ninputs: {}  \n\
+    let mut s = r.header.markdown_intro();
+    s.push_str(&format!(
+        "inputs: {}  \n\
          threads: {} per engine (tract: 1)  \nhow: {}\n\n\
          | case | batch | backend | µs/sample median | p10–p90 | repeats | max abs Δ vs ref | argmax agree | load start → end | status |\n\
          |---|---:|---|---:|---|---:|---:|---:|---|---|\n",
-        r.date_start,
-        r.machine.line,
-        fmt_load(r.load_start),
-        fmt_load(r.load_end),
         r.inputs,
         r.threads,
         r.how
-    );
+    ));
     for row in &r.rows {
         let (med, spread, reps) = match &row.timing {
             Some(t) => {
@@ -513,10 +469,12 @@ pub fn markdown(r: &BackendsReport) -> String {
             row.argmax_agreement
                 .map(|a| format!("{:.1} %", a * 100.0))
                 .unwrap_or_else(|| "–".into()),
-            row.load_start
+            row.stamp
+                .load_start
                 .map(|l| format!("{:.2}", l[0]))
                 .unwrap_or_default(),
-            row.load_end
+            row.stamp
+                .load_end
                 .map(|l| format!("{:.2}", l[0]))
                 .unwrap_or_default(),
             md_cell(&short_status(&row.status)),
@@ -535,10 +493,6 @@ fn short_status(s: &str) -> String {
 }
 
 fn write_outputs(dir: &Path, r: &BackendsReport, md: &str) -> anyhow::Result<()> {
-    write_atomic(
-        &dir.join("backends.json"),
-        serde_json::to_string_pretty(r)?.as_bytes(),
-    )?;
     let mut csv = String::from(
         "case,preset,steps,batch,backend,threads,status,median_us,p10_us,p90_us,mean_us,std_us,min_us,max_us,\
          per_call_median_us,repeats,warmup_calls,stopped_by,max_abs_diff_vs_reference,argmax_agreement,\
@@ -548,7 +502,7 @@ fn write_outputs(dir: &Path, r: &BackendsReport, md: &str) -> anyhow::Result<()>
         let t = row.timing.as_ref();
         let f = |g: fn(&Timing) -> f64| t.map(|t| g(t).to_string()).unwrap_or_default();
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             row.case,
             row.preset,
             row.steps,
@@ -556,11 +510,7 @@ fn write_outputs(dir: &Path, r: &BackendsReport, md: &str) -> anyhow::Result<()>
             row.backend,
             row.threads,
             csv_field(&row.status),
-            f(|t| t.median_us),
-            f(|t| t.p10_us),
-            f(|t| t.p90_us),
-            f(|t| t.mean_us),
-            f(|t| t.std_us),
+            Timing::csv_stats(t),
             f(|t| t.min_us),
             f(|t| t.max_us),
             f(|t| t.per_call_median_us),
@@ -574,13 +524,8 @@ fn write_outputs(dir: &Path, r: &BackendsReport, md: &str) -> anyhow::Result<()>
                 .map(|a| a.to_string())
                 .unwrap_or_default(),
             row.macs_per_sample,
-            row.date,
-            row.load_start.map(|l| l[0].to_string()).unwrap_or_default(),
-            row.load_end.map(|l| l[0].to_string()).unwrap_or_default(),
-            csv_field(&row.machine),
+            row.stamp.csv_fields(),
         ));
     }
-    write_atomic(&dir.join("backends.csv"), csv.as_bytes())?;
-    write_atomic(&dir.join("backends.md"), md.as_bytes())?;
-    Ok(())
+    write_report_files(dir, "backends", r, &csv, md)
 }

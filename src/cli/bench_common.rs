@@ -1,7 +1,9 @@
 //! What `bench backends`, `bench macs` and `bench table` share: the latency settings (the
 //! profiler's SingleStream harness), per-sample timing statistics, the machine snapshot with
 //! its load average, the benchmark images (MNIST test images or synthetic digits) and the
-//! model inputs built from them.
+//! model inputs built from them, and the pieces of their reports: the header every report opens
+//! with, the stamp every row ends with, measuring one row (logits check, then timing) and
+//! writing the JSON/CSV/Markdown files.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -10,7 +12,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use joulebench_inference::event::workload::{image_stats, synthetic_digits};
 use joulebench_inference::Backend;
-use joulebench_models::{ModelSpec, Tensor};
+use joulebench_models::{write_atomic, ModelSpec, Tensor};
 use joulebench_profiler::stats::percentile_sorted;
 use joulebench_profiler::{
     measure, LatencyConfig, MonotonicClock, StopReason, Summary, SystemInfo,
@@ -91,6 +93,19 @@ pub struct Timing {
     pub stopped_by: String,
     /// Median cost of the harness's empty timed call, nanoseconds (the measurement floor).
     pub harness_overhead_ns: f64,
+}
+
+impl Timing {
+    /// The CSV fields `median_us,p10_us,p90_us,mean_us,std_us` of `t` (empty fields for `None`).
+    pub fn csv_stats(t: Option<&Timing>) -> String {
+        match t {
+            Some(t) => format!(
+                "{},{},{},{},{}",
+                t.median_us, t.p10_us, t.p90_us, t.mean_us, t.std_us
+            ),
+            None => ",,,,".into(),
+        }
+    }
 }
 
 /// Times `backend` with the profiler's harness, cycling through `inputs` (each a batch of
@@ -277,6 +292,28 @@ pub fn bench_images(dir: Option<&Path>, count: usize, seed: u64) -> anyhow::Resu
     })
 }
 
+/// The benchmark images for `variants` batches of the largest of `batches` (see
+/// [`bench_images`]), refused before they are made when they would not fit in memory; says on
+/// stderr where they come from.
+pub fn images_for_batches(
+    dir: Option<&Path>,
+    batches: &[usize],
+    variants: usize,
+    seed: u64,
+) -> anyhow::Result<Images> {
+    let max_batch = *batches.iter().max().unwrap_or(&1);
+    // the benchmark images alone (28×28 floats per sample and variant), before they are made
+    super::memory_check::refuse_if_too_big(
+        None,
+        None,
+        &[1, 28, 28],
+        max_batch.saturating_mul(variants),
+    )?;
+    let images = bench_images(dir, max_batch * variants, seed)?;
+    eprintln!("inputs: {}", images.description);
+    Ok(images)
+}
+
 /// `variants` input batches of `batch` samples for `spec`, in the layout the backends take:
 /// consecutive images (cycled), the spec's preprocessing, then — for spiking models — its
 /// encoder over `spec.steps` steps with seed `seed + variant` (rate coding for snn-temporal,
@@ -311,6 +348,179 @@ pub fn model_inputs(
             })
         })
         .collect()
+}
+
+/// The opening fields every benchmark report (`backends.json`, `macs.json`) starts with,
+/// flattened into the report's JSON object (same keys, same order as fields of the report).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportHeader {
+    /// The command: `backends` or `macs`.
+    pub what: String,
+    pub date_start: String,
+    pub date_end: String,
+    pub machine: Machine,
+    pub load_start: Option<[f64; 3]>,
+    pub load_end: Option<[f64; 3]>,
+    pub how: String,
+    pub latency: LatencyConfig,
+}
+
+impl ReportHeader {
+    /// A report started now: machine snapshot, load average and UTC date taken in that order;
+    /// `date_end` and `load_end` stay empty until [`ReportHeader::finish`].
+    pub fn begin(what: &str, how: String, latency: LatencyConfig) -> Self {
+        let machine = Machine::collect();
+        let load_start = load_average();
+        ReportHeader {
+            what: what.into(),
+            date_start: utc_now(),
+            date_end: String::new(),
+            machine,
+            load_start,
+            load_end: None,
+            how,
+            latency,
+        }
+    }
+
+    /// Stamps the end date and load average (call once every row is measured).
+    pub fn finish(mut self) -> Self {
+        self.date_end = utc_now();
+        self.load_end = load_average();
+        self
+    }
+
+    /// The Markdown heading and the machine/load lines that open the report's table
+    /// (`### joulebench bench <what> — <date>`, then `machine:` and `load average` lines).
+    pub fn markdown_intro(&self) -> String {
+        format!(
+            "### joulebench bench {} — {}\n\nmachine: {}  \nload average (1/5/15 min) at start {}, at end {}  \n",
+            self.what,
+            self.date_start,
+            self.machine.line,
+            fmt_load(self.load_start),
+            fmt_load(self.load_end),
+        )
+    }
+}
+
+/// When and where one row was measured: flattened at the end of each report row
+/// (`date`, `load_start`, `load_end`, `machine`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RowStamp {
+    /// UTC date at the start of the row.
+    pub date: String,
+    /// Load averages just before and just after the row's measurement.
+    pub load_start: Option<[f64; 3]>,
+    pub load_end: Option<[f64; 3]>,
+    /// The machine's one-line description.
+    pub machine: String,
+}
+
+impl RowStamp {
+    /// The stamp's CSV fields: `date,load_start_1m,load_end_1m,machine` (empty where unknown).
+    pub fn csv_fields(&self) -> String {
+        let one = |l: Option<[f64; 3]>| l.map(|l| l[0].to_string()).unwrap_or_default();
+        format!(
+            "{},{},{},{}",
+            self.date,
+            one(self.load_start),
+            one(self.load_end),
+            csv_field(&self.machine)
+        )
+    }
+}
+
+/// One measured row: its status (`ok`, or the error `measure` gave), the value measured and
+/// the stamp around the measurement.
+pub struct Measured<T> {
+    pub status: String,
+    pub value: Option<T>,
+    pub stamp: RowStamp,
+}
+
+/// Measures one row: date and load average, then `measure` (whose `Err` is the row's status
+/// text, e.g. `unavailable: …`), then the load average again.
+pub fn measure_row<T>(
+    machine: &Machine,
+    measure: impl FnOnce() -> Result<T, String>,
+) -> Measured<T> {
+    let load_start = load_average();
+    let date = utc_now();
+    let (status, value) = match measure() {
+        Ok(v) => ("ok".to_string(), Some(v)),
+        Err(status) => (status, None),
+    };
+    Measured {
+        status,
+        value,
+        stamp: RowStamp {
+            date,
+            load_start,
+            load_end: load_average(),
+            machine: machine.line.clone(),
+        },
+    }
+}
+
+/// An engine's logits checked against the reference, then its timing.
+pub struct Checked {
+    /// Largest |logit − reference logit| over all inputs.
+    pub max_abs_diff: f32,
+    /// Fraction of samples whose argmax equals the reference's.
+    pub argmax_agreement: f64,
+    pub timing: Timing,
+}
+
+/// Logits of `backend` on every input, compared with `reference`: (max |Δ|, argmax agreement).
+pub fn agreement(
+    backend: &mut dyn Backend,
+    inputs: &[Tensor],
+    reference: &[Tensor],
+) -> anyhow::Result<(f32, f64)> {
+    let (mut worst, mut same, mut total) = (0.0f32, 0usize, 0usize);
+    for (x, r) in inputs.iter().zip(reference) {
+        let y = backend.run(x)?;
+        worst = worst.max(y.max_abs_diff(r)?);
+        let (a, b) = (y.argmax_rows(), r.argmax_rows());
+        same += a.iter().zip(&b).filter(|(p, q)| p == q).count();
+        total += a.len();
+    }
+    Ok((worst, same as f64 / total.max(1) as f64))
+}
+
+/// [`agreement`] of `backend` with `reference` on `inputs`, then [`time_backend`] on them.
+pub fn check_and_time(
+    backend: &mut dyn Backend,
+    inputs: &[Tensor],
+    reference: &[Tensor],
+    batch: usize,
+    cfg: &LatencyConfig,
+) -> anyhow::Result<Checked> {
+    let (max_abs_diff, argmax_agreement) = agreement(backend, inputs, reference)?;
+    let timing = time_backend(backend, inputs, batch, cfg)?;
+    Ok(Checked {
+        max_abs_diff,
+        argmax_agreement,
+        timing,
+    })
+}
+
+/// Writes `DIR/<stem>.json` (pretty), `<stem>.csv` and `<stem>.md`, each atomically.
+pub fn write_report_files(
+    dir: &Path,
+    stem: &str,
+    report: &impl Serialize,
+    csv: &str,
+    md: &str,
+) -> anyhow::Result<()> {
+    write_atomic(
+        &dir.join(format!("{stem}.json")),
+        serde_json::to_string_pretty(report)?.as_bytes(),
+    )?;
+    write_atomic(&dir.join(format!("{stem}.csv")), csv.as_bytes())?;
+    write_atomic(&dir.join(format!("{stem}.md")), md.as_bytes())?;
+    Ok(())
 }
 
 /// Markdown-safe cell text (pipes escaped).

@@ -12,10 +12,10 @@ use joulebench_profiler::LatencyConfig;
 use joulebench_report::latency_macs::{latency_vs_macs, MacsPoint, MacsSeries};
 use serde::{Deserialize, Serialize};
 
-use super::bench_backends::{agreement, command_line, open_engine};
+use super::bench_backends::{command_line, open_engine};
 use super::bench_common::{
-    bench_images, csv_field, fmt_load, harness_how, load_average, model_inputs, time_backend,
-    utc_now, LatencyArgs, Machine, Timing,
+    check_and_time, csv_field, harness_how, images_for_batches, measure_row, model_inputs,
+    write_report_files, LatencyArgs, ReportHeader, RowStamp, Timing,
 };
 
 #[derive(Args)]
@@ -64,23 +64,17 @@ pub struct MacsRow {
     pub timing: Option<Timing>,
     /// Largest |logit − native logit| on the timed inputs.
     pub max_abs_diff_vs_native: Option<f32>,
-    pub date: String,
-    pub load_start: Option<[f64; 3]>,
-    pub load_end: Option<[f64; 3]>,
-    pub machine: String,
+    /// `date`, `load_start`, `load_end`, `machine`.
+    #[serde(flatten)]
+    pub stamp: RowStamp,
 }
 
 /// `macs.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MacsReport {
-    pub what: String,
-    pub date_start: String,
-    pub date_end: String,
-    pub machine: Machine,
-    pub load_start: Option<[f64; 3]>,
-    pub load_end: Option<[f64; 3]>,
-    pub how: String,
-    pub latency: LatencyConfig,
+    /// `what`, `date_start`, `date_end`, `machine`, `load_start`, `load_end`, `how`, `latency`.
+    #[serde(flatten)]
+    pub header: ReportHeader,
     pub inputs: String,
     pub weights: String,
     pub command: String,
@@ -120,19 +114,16 @@ pub fn run(args: MacsArgs) -> anyhow::Result<()> {
     let out = &args.out;
     let mdir = out.join("macs-models");
     std::fs::create_dir_all(&mdir).with_context(|| format!("creating {}", mdir.display()))?;
-    let machine = Machine::collect();
-    let (load_start, date_start) = (load_average(), utc_now());
     let variants = 2;
-    let max_batch = *args.batches.iter().max().unwrap_or(&1);
-    // the benchmark images alone (28×28 floats per sample and variant), before they are made
-    super::memory_check::refuse_if_too_big(
-        None,
-        None,
-        &[1, 28, 28],
-        max_batch.saturating_mul(variants),
-    )?;
-    let images = bench_images(args.data.as_deref(), max_batch * variants, args.seed)?;
-    eprintln!("inputs: {}", images.description);
+    let header = ReportHeader::begin(
+        "macs",
+        format!(
+            "{}; MACs counted from the ModelSpec",
+            harness_how(&cfg, variants)
+        ),
+        cfg.clone(),
+    );
+    let images = images_for_batches(args.data.as_deref(), &args.batches, variants, args.seed)?;
     let shape = super::bench_backends::mnist_data_shape();
 
     let mut rows = Vec::new();
@@ -160,7 +151,23 @@ pub fn run(args: MacsArgs) -> anyhow::Result<()> {
                     .map(|x| native.run(x))
                     .collect::<Result<Vec<_>, _>>()?;
                 for name in &args.backends {
-                    let mut row = MacsRow {
+                    let m = measure_row(&header.machine, || {
+                        eprintln!("timing mlp-sweep {width}×{depth} batch {batch} on {name} ...");
+                        let mut e = if name == "native" {
+                            None
+                        } else {
+                            Some(open_engine(name, &spec, &weights, &onnx, args.threads))
+                                .transpose()
+                                .map_err(|e| format!("unavailable: {e:#}"))?
+                        };
+                        let engine = match e.as_mut() {
+                            Some(b) => b.as_mut(),
+                            None => native.as_mut(),
+                        };
+                        check_and_time(engine, &inputs, &reference, batch, &cfg)
+                            .map_err(|e| format!("unavailable: {e:#}"))
+                    });
+                    rows.push(MacsRow {
                         width,
                         depth,
                         batch,
@@ -168,53 +175,17 @@ pub fn run(args: MacsArgs) -> anyhow::Result<()> {
                         threads: if name == "tract" { 1 } else { args.threads },
                         macs_per_sample: counts.total_macs,
                         params: counts.total_params,
-                        status: "ok".into(),
-                        timing: None,
-                        max_abs_diff_vs_native: None,
-                        date: utc_now(),
-                        load_start: load_average(),
-                        load_end: None,
-                        machine: machine.line.clone(),
-                    };
-                    eprintln!("timing mlp-sweep {width}×{depth} batch {batch} on {name} ...");
-                    let measured = (|| -> anyhow::Result<(f32, Timing)> {
-                        let mut e = if name == "native" {
-                            None
-                        } else {
-                            Some(open_engine(name, &spec, &weights, &onnx, args.threads)?)
-                        };
-                        let engine = match e.as_mut() {
-                            Some(b) => b.as_mut(),
-                            None => native.as_mut(),
-                        };
-                        let (d, _) = agreement(engine, &inputs, &reference)?;
-                        Ok((d, time_backend(engine, &inputs, batch, &cfg)?))
-                    })();
-                    match measured {
-                        Ok((d, t)) => {
-                            row.max_abs_diff_vs_native = Some(d);
-                            row.timing = Some(t);
-                        }
-                        Err(e) => row.status = format!("unavailable: {e:#}"),
-                    }
-                    row.load_end = load_average();
-                    rows.push(row);
+                        status: m.status,
+                        max_abs_diff_vs_native: m.value.as_ref().map(|c| c.max_abs_diff),
+                        timing: m.value.map(|c| c.timing),
+                        stamp: m.stamp,
+                    });
                 }
             }
         }
     }
     let report = MacsReport {
-        what: "macs".into(),
-        date_start,
-        date_end: utc_now(),
-        machine,
-        load_start,
-        load_end: load_average(),
-        how: format!(
-            "{}; MACs counted from the ModelSpec",
-            harness_how(&cfg, variants)
-        ),
-        latency: cfg,
+        header: header.finish(),
         inputs: images.description,
         weights: format!(
             "untrained: PyTorch-style uniform ±1/√fan_in init, seed {}",
@@ -241,17 +212,11 @@ pub fn markdown(r: &MacsReport) -> String {
             engines.push(&row.backend);
         }
     }
-    let mut s = format!(
-        "### joulebench bench macs — {}\n\nmachine: {}  \nload average (1/5/15 min) at start {}, at end {}  \n\
-         inputs: {}  \nweights: {}  \nhow: {}\n\nµs per sample, median [p10–p90]\n\n| depth | width | MACs/sample | batch |",
-        r.date_start,
-        r.machine.line,
-        fmt_load(r.load_start),
-        fmt_load(r.load_end),
-        r.inputs,
-        r.weights,
-        r.how
-    );
+    let mut s = r.header.markdown_intro();
+    s.push_str(&format!(
+        "inputs: {}  \nweights: {}  \nhow: {}\n\nµs per sample, median [p10–p90]\n\n| depth | width | MACs/sample | batch |",
+        r.inputs, r.weights, r.header.how
+    ));
     for e in &engines {
         s.push_str(&format!(" {e} |"));
     }
@@ -285,19 +250,14 @@ pub fn markdown(r: &MacsReport) -> String {
 }
 
 fn write_outputs(dir: &Path, r: &MacsReport, md: &str) -> anyhow::Result<()> {
-    write_atomic(
-        &dir.join("macs.json"),
-        serde_json::to_string_pretty(r)?.as_bytes(),
-    )?;
     let mut csv = String::from(
         "depth,width,batch,backend,threads,macs_per_sample,params,status,median_us,p10_us,p90_us,mean_us,std_us,\
          repeats,max_abs_diff_vs_native,date,load_start_1m,load_end_1m,machine\n",
     );
     for row in &r.rows {
         let t = row.timing.as_ref();
-        let f = |g: fn(&Timing) -> f64| t.map(|t| g(t).to_string()).unwrap_or_default();
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
             row.depth,
             row.width,
             row.batch,
@@ -306,23 +266,15 @@ fn write_outputs(dir: &Path, r: &MacsReport, md: &str) -> anyhow::Result<()> {
             row.macs_per_sample,
             row.params,
             csv_field(&row.status),
-            f(|t| t.median_us),
-            f(|t| t.p10_us),
-            f(|t| t.p90_us),
-            f(|t| t.mean_us),
-            f(|t| t.std_us),
+            Timing::csv_stats(t),
             t.map(|t| t.repeats.to_string()).unwrap_or_default(),
             row.max_abs_diff_vs_native
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
-            row.date,
-            row.load_start.map(|l| l[0].to_string()).unwrap_or_default(),
-            row.load_end.map(|l| l[0].to_string()).unwrap_or_default(),
-            csv_field(&row.machine),
+            row.stamp.csv_fields(),
         ));
     }
-    write_atomic(&dir.join("macs.csv"), csv.as_bytes())?;
-    write_atomic(&dir.join("macs.md"), md.as_bytes())?;
+    write_report_files(dir, "macs", r, &csv, md)?;
     // The plot: one series per (engine, batch).
     let mut series: Vec<MacsSeries> = Vec::new();
     for row in &r.rows {

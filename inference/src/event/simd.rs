@@ -84,32 +84,7 @@ impl Isa {
 /// index addresses a whole row of `w`.
 pub fn accum_rows(isa: Isa, out: &mut [f32], bias: &[f32], w: &[f32], stride: usize, idx: &[u32]) {
     check_rows(out, bias, w, stride, idx);
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the ISA was checked supported when the engine chose it; bounds checked above.
-        Isa::Avx512 => unsafe {
-            x86::accum_rows_avx512(
-                out.as_mut_ptr(),
-                bias.as_ptr(),
-                w.as_ptr(),
-                stride,
-                idx,
-                None,
-            )
-        },
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe {
-            x86::accum_rows_avx2(
-                out.as_mut_ptr(),
-                bias.as_ptr(),
-                w.as_ptr(),
-                stride,
-                idx,
-                None,
-            )
-        },
-        _ => scalar_rows(out, bias, w, stride, idx, None),
-    }
+    rows(isa, out, bias, w, stride, idx, None);
 }
 
 /// `out[j] = (Σₖ vals[k]·w[idx[k]·stride + j]) + bias[j]`: multiply, then add, in list order.
@@ -124,32 +99,29 @@ pub fn accum_rows_scaled(
 ) {
     check_rows(out, bias, w, stride, idx);
     assert!(vals.len() >= idx.len(), "one value per index");
-    let vals = &vals[..idx.len()];
+    rows(isa, out, bias, w, stride, idx, Some(&vals[..idx.len()]));
+}
+
+/// [`accum_rows`] (`vals` `None`) or [`accum_rows_scaled`]; the caller checked the sizes.
+fn rows(
+    isa: Isa,
+    out: &mut [f32],
+    bias: &[f32],
+    w: &[f32],
+    stride: usize,
+    idx: &[u32],
+    vals: Option<&[f32]>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    let (o, b, wp) = (out.as_mut_ptr(), bias.as_ptr(), w.as_ptr());
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: as in `accum_rows`.
-        Isa::Avx512 => unsafe {
-            x86::accum_rows_avx512(
-                out.as_mut_ptr(),
-                bias.as_ptr(),
-                w.as_ptr(),
-                stride,
-                idx,
-                Some(vals),
-            )
-        },
+        // SAFETY: the ISA was checked supported when the engine chose it; bounds checked.
+        Isa::Avx512 => unsafe { x86::avx512::accum_rows(o, b, wp, stride, idx, vals) },
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe {
-            x86::accum_rows_avx2(
-                out.as_mut_ptr(),
-                bias.as_ptr(),
-                w.as_ptr(),
-                stride,
-                idx,
-                Some(vals),
-            )
-        },
-        _ => scalar_rows(out, bias, w, stride, idx, Some(vals)),
+        // SAFETY: as above.
+        Isa::Avx2 => unsafe { x86::avx2::accum_rows(o, b, wp, stride, idx, vals) },
+        _ => scalar_rows(out, bias, w, stride, idx, vals),
     }
 }
 
@@ -294,9 +266,9 @@ pub fn lif_step(
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: supported ISA; lengths checked above.
-        Isa::Avx512 => unsafe { x86::lif_avx512(u, s, cur, beta, theta, n, spikes) },
+        Isa::Avx512 => unsafe { x86::avx512::lif(u, s, cur, beta, theta, n, spikes) },
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { x86::lif_avx2(u, s, cur, beta, theta, n, spikes) },
+        Isa::Avx2 => unsafe { x86::avx2::lif(u, s, cur, beta, theta, n, spikes) },
         _ => {
             let mut count = 0;
             for j in 0..len {
@@ -562,9 +534,9 @@ pub fn scan_nonzero(isa: Isa, x: &[f32], idx: &mut [u32], vals: &mut [f32]) -> S
     let (count, nonbinary) = match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: supported ISA; lengths checked above.
-        Isa::Avx512 => unsafe { x86::scan_avx512(x, idx, vals) },
+        Isa::Avx512 => unsafe { x86::avx512::scan(x, idx, vals) },
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { x86::scan_avx2(x, idx, vals) },
+        Isa::Avx2 => unsafe { x86::avx2::scan(x, idx, vals) },
         _ => {
             let mut count = 0;
             let mut nonbinary = false;
@@ -672,80 +644,282 @@ mod x86 {
         };
     }
 
-    #[target_feature(enable = "avx512f,popcnt,bmi1")]
-    pub(super) unsafe fn accum_rows_avx512(
-        out: *mut f32,
-        bias: *const f32,
-        w: *const f32,
-        stride: usize,
-        idx: &[u32],
-        vals: Option<&[f32]>,
-    ) {
-        let nvec = stride / 16;
-        let mut v0 = 0;
-        while v0 < nvec {
-            let nb = (nvec - v0).min(16);
-            let off = v0 * 16;
-            match vals {
-                None => dispatch_blocks!(block512, nb, 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16;
-                    (out.add(off), bias.add(off), w.add(off), stride, idx)),
-                Some(vals) => {
-                    dispatch_blocks!(block512_scaled, nb, 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16;
-                    (out.add(off), bias.add(off), w.add(off), stride, idx, vals))
+    /// Generates one instruction set's twin kernels as `mod NAME` under its `#[target_feature]`:
+    /// `accum_rows` (with `block`, `block_scaled`), `lif` and `scan` — see [`super::accum_rows`],
+    /// [`super::lif_step`], [`super::scan_nonzero`]. `lanes`: f32 lanes per vector; column
+    /// blocks of at most `max_block` vectors (`blocks`: the literals `1..=max_block`). The vector
+    /// operations (`load`/`store` aligned, `loadu`/`storeu` not; `add`, `sub`, `mul` separate:
+    /// no fused multiply-add) are the ISA's intrinsics. `cmp::<P>(a, b)` compares to a lane
+    /// mask, `ones_where(mask, one)` is 1.0 in its set lanes and +0.0 elsewhere, `mask_bits`
+    /// turns a mask into an integer (lane `j` → bit `j`), and `compact(ip, vp, count, xp, o,
+    /// nz, xv)` writes the lanes of bits `nz` of the vector `xv` loaded from `xp + o` —
+    /// positions `o + j` to `ip`, values to `vp`, in lane order from `count` — returning how
+    /// many.
+    macro_rules! twin_kernels {
+        (
+            $(#[$attr:meta])*
+            mod $m:ident {
+                lanes: $w:literal,
+                max_block: $maxb:literal,
+                blocks: [$($nb:literal)+],
+                zero: $zero:path,
+                splat: $splat:path,
+                load: $load:path,
+                store: $store:path,
+                loadu: $loadu:path,
+                storeu: $storeu:path,
+                add: $add:path,
+                sub: $sub:path,
+                mul: $mul:path,
+                cmp: $cmp:ident,
+                ones_where: $ones_where:path,
+                mask_bits: $mask_bits:path,
+                compact: $compact:path $(,)?
+            }
+        ) => {
+            pub(super) mod $m {
+                #[allow(unused_imports)]
+                use super::*;
+
+                /// [`super::super::accum_rows`] and [`super::super::accum_rows_scaled`]: column
+                /// blocks of up to `max_block` vectors, each summed over the whole list.
+                $(#[$attr])*
+                pub(crate) unsafe fn accum_rows(
+                    out: *mut f32,
+                    bias: *const f32,
+                    w: *const f32,
+                    stride: usize,
+                    idx: &[u32],
+                    vals: Option<&[f32]>,
+                ) {
+                    let nvec = stride / $w;
+                    let mut v0 = 0;
+                    while v0 < nvec {
+                        let nb = (nvec - v0).min($maxb);
+                        let off = v0 * $w;
+                        match vals {
+                            None => dispatch_blocks!(block, nb, $($nb)+;
+                                (out.add(off), bias.add(off), w.add(off), stride, idx)),
+                            Some(vals) => dispatch_blocks!(block_scaled, nb, $($nb)+;
+                                (out.add(off), bias.add(off), w.add(off), stride, idx, vals)),
+                        }
+                        v0 += nb;
+                    }
+                }
+
+                $(#[$attr])*
+                #[inline]
+                unsafe fn block<const NB: usize>(
+                    out: *mut f32,
+                    bias: *const f32,
+                    w: *const f32,
+                    stride: usize,
+                    idx: &[u32],
+                ) {
+                    let mut acc = [$zero(); NB];
+                    for &i in idx {
+                        let row = w.add(i as usize * stride);
+                        for (k, a) in acc.iter_mut().enumerate() {
+                            *a = $add(*a, $load(row.add(k * $w)));
+                        }
+                    }
+                    for (k, a) in acc.iter().enumerate() {
+                        $store(out.add(k * $w), $add(*a, $load(bias.add(k * $w))));
+                    }
+                }
+
+                $(#[$attr])*
+                #[inline]
+                unsafe fn block_scaled<const NB: usize>(
+                    out: *mut f32,
+                    bias: *const f32,
+                    w: *const f32,
+                    stride: usize,
+                    idx: &[u32],
+                    vals: &[f32],
+                ) {
+                    let mut acc = [$zero(); NB];
+                    for (&i, &v) in idx.iter().zip(vals) {
+                        let row = w.add(i as usize * stride);
+                        let vv = $splat(v);
+                        for (k, a) in acc.iter_mut().enumerate() {
+                            *a = $add(*a, $mul(vv, $load(row.add(k * $w))));
+                        }
+                    }
+                    for (k, a) in acc.iter().enumerate() {
+                        $store(out.add(k * $w), $add(*a, $load(bias.add(k * $w))));
+                    }
+                }
+
+                /// [`super::super::lif_step`].
+                $(#[$attr])*
+                pub(crate) unsafe fn lif(
+                    u: &mut [f32],
+                    s: &mut [f32],
+                    cur: &[f32],
+                    beta: f32,
+                    theta: f32,
+                    n: usize,
+                    spikes: &mut [u32],
+                ) -> usize {
+                    let bv = $splat(beta);
+                    let tv = $splat(theta);
+                    let one = $splat(1.0);
+                    let mut count = 0;
+                    let (up, sp, cp) = (u.as_mut_ptr(), s.as_mut_ptr(), cur.as_ptr());
+                    let out = spikes.as_mut_ptr();
+                    for v in 0..u.len() / $w {
+                        let o = v * $w;
+                        let un = $sub(
+                            $add($mul(bv, $loadu(up.add(o))), $loadu(cp.add(o))),
+                            $mul($loadu(sp.add(o)), tv),
+                        );
+                        $storeu(up.add(o), un);
+                        let m = $cmp::<_CMP_GT_OQ>(un, tv);
+                        $storeu(sp.add(o), $ones_where(m, one));
+                        let mut bits = $mask_bits(m) as u32;
+                        if o + $w > n {
+                            bits &= if n > o { (1u32 << (n - o)) - 1 } else { 0 };
+                        }
+                        while bits != 0 {
+                            *out.add(count) = (o as u32) + bits.trailing_zeros();
+                            count += 1;
+                            bits &= bits - 1;
+                        }
+                    }
+                    count
+                }
+
+                /// [`super::super::scan_nonzero`]: returns (count, any non-zero value other than
+                /// 1.0). NaN counts as non-zero.
+                $(#[$attr])*
+                pub(crate) unsafe fn scan(
+                    x: &[f32],
+                    idx: &mut [u32],
+                    vals: &mut [f32],
+                ) -> (usize, bool) {
+                    let zero = $zero();
+                    let one = $splat(1.0);
+                    let mut count = 0;
+                    let mut nonbinary = false;
+                    let xp = x.as_ptr();
+                    let full = x.len() / $w * $w;
+                    let (ip, vp) = (idx.as_mut_ptr(), vals.as_mut_ptr());
+                    let mut o = 0;
+                    while o < full {
+                        let xv = $loadu(xp.add(o));
+                        let nz = $mask_bits($cmp::<_CMP_NEQ_UQ>(xv, zero));
+                        if nz != 0 {
+                            let ones = $mask_bits($cmp::<_CMP_EQ_OQ>(xv, one));
+                            nonbinary |= (nz & !ones) != 0;
+                            count += $compact(ip, vp, count, xp, o, nz, xv);
+                        }
+                        o += $w;
+                    }
+                    for (j, &v) in x.iter().enumerate().skip(full) {
+                        if v != 0.0 || v.is_nan() {
+                            *ip.add(count) = j as u32;
+                            *vp.add(count) = v;
+                            count += 1;
+                            nonbinary |= v != 1.0;
+                        }
+                    }
+                    (count, nonbinary)
                 }
             }
-            v0 += nb;
+        };
+    }
+
+    twin_kernels! {
+        #[target_feature(enable = "avx512f,popcnt,bmi1")]
+        mod avx512 {
+            lanes: 16,
+            max_block: 16,
+            blocks: [1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16],
+            zero: _mm512_setzero_ps,
+            splat: _mm512_set1_ps,
+            load: _mm512_load_ps,
+            store: _mm512_store_ps,
+            loadu: _mm512_loadu_ps,
+            storeu: _mm512_storeu_ps,
+            add: _mm512_add_ps,
+            sub: _mm512_sub_ps,
+            mul: _mm512_mul_ps,
+            cmp: _mm512_cmp_ps_mask,
+            ones_where: _mm512_maskz_mov_ps,
+            mask_bits: std::convert::identity,
+            compact: compact512,
         }
     }
 
-    #[target_feature(enable = "avx512f,popcnt,bmi1")]
-    #[inline]
-    unsafe fn block512<const NB: usize>(
-        out: *mut f32,
-        bias: *const f32,
-        w: *const f32,
-        stride: usize,
-        idx: &[u32],
-    ) {
-        let mut acc = [_mm512_setzero_ps(); NB];
-        for &i in idx {
-            let row = w.add(i as usize * stride);
-            for (k, a) in acc.iter_mut().enumerate() {
-                *a = _mm512_add_ps(*a, _mm512_load_ps(row.add(k * 16)));
-            }
-        }
-        for (k, a) in acc.iter().enumerate() {
-            _mm512_store_ps(
-                out.add(k * 16),
-                _mm512_add_ps(*a, _mm512_load_ps(bias.add(k * 16))),
-            );
+    twin_kernels! {
+        #[target_feature(enable = "avx2,fma")]
+        mod avx2 {
+            lanes: 8,
+            max_block: 12,
+            blocks: [1 2 3 4 5 6 7 8 9 10 11 12],
+            zero: _mm256_setzero_ps,
+            splat: _mm256_set1_ps,
+            load: _mm256_load_ps,
+            store: _mm256_store_ps,
+            loadu: _mm256_loadu_ps,
+            storeu: _mm256_storeu_ps,
+            add: _mm256_add_ps,
+            sub: _mm256_sub_ps,
+            mul: _mm256_mul_ps,
+            cmp: _mm256_cmp_ps,
+            ones_where: _mm256_and_ps,
+            mask_bits: _mm256_movemask_ps,
+            compact: compact256,
         }
     }
 
+    /// Register-form compress, then a full-width store: `count ≤ o`, so the 16 lanes written at
+    /// `count` stay below `o + 16 ≤ x.len() ≤ idx.len(), vals.len()` (see `twin_kernels!`'s
+    /// `scan`).
     #[target_feature(enable = "avx512f,popcnt,bmi1")]
     #[inline]
-    unsafe fn block512_scaled<const NB: usize>(
-        out: *mut f32,
-        bias: *const f32,
-        w: *const f32,
-        stride: usize,
-        idx: &[u32],
-        vals: &[f32],
-    ) {
-        let mut acc = [_mm512_setzero_ps(); NB];
-        for (&i, &v) in idx.iter().zip(vals) {
-            let row = w.add(i as usize * stride);
-            let vv = _mm512_set1_ps(v);
-            for (k, a) in acc.iter_mut().enumerate() {
-                *a = _mm512_add_ps(*a, _mm512_mul_ps(vv, _mm512_load_ps(row.add(k * 16))));
-            }
+    unsafe fn compact512(
+        ip: *mut u32,
+        vp: *mut f32,
+        count: usize,
+        _xp: *const f32,
+        o: usize,
+        nz: __mmask16,
+        xv: __m512,
+    ) -> usize {
+        let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        let pos = _mm512_add_epi32(lane, _mm512_set1_epi32(o as i32));
+        _mm512_storeu_si512(
+            ip.add(count) as *mut _,
+            _mm512_maskz_compress_epi32(nz, pos),
+        );
+        _mm512_storeu_ps(vp.add(count), _mm512_maskz_compress_ps(nz, xv));
+        nz.count_ones() as usize
+    }
+
+    /// One set bit at a time, the value read back from `xp`.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn compact256(
+        ip: *mut u32,
+        vp: *mut f32,
+        count: usize,
+        xp: *const f32,
+        o: usize,
+        nz: i32,
+        _xv: __m256,
+    ) -> usize {
+        let mut c = count;
+        let mut bits = nz as u32;
+        while bits != 0 {
+            let j = o + bits.trailing_zeros() as usize;
+            *ip.add(c) = j as u32;
+            *vp.add(c) = *xp.add(j);
+            c += 1;
+            bits &= bits - 1;
         }
-        for (k, a) in acc.iter().enumerate() {
-            _mm512_store_ps(
-                out.add(k * 16),
-                _mm512_add_ps(*a, _mm512_load_ps(bias.add(k * 16))),
-            );
-        }
+        c - count
     }
 
     /// Column blocks of `NB` vectors; per block every step in turn, `S` steps interleaved (their
@@ -1101,207 +1275,6 @@ mod x86 {
         _mm512_reduce_max_epu32(m).max(tail)
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn accum_rows_avx2(
-        out: *mut f32,
-        bias: *const f32,
-        w: *const f32,
-        stride: usize,
-        idx: &[u32],
-        vals: Option<&[f32]>,
-    ) {
-        let nvec = stride / 8;
-        let mut v0 = 0;
-        while v0 < nvec {
-            let nb = (nvec - v0).min(12);
-            let off = v0 * 8;
-            match vals {
-                None => dispatch_blocks!(block256, nb, 1 2 3 4 5 6 7 8 9 10 11 12;
-                    (out.add(off), bias.add(off), w.add(off), stride, idx)),
-                Some(vals) => dispatch_blocks!(block256_scaled, nb, 1 2 3 4 5 6 7 8 9 10 11 12;
-                    (out.add(off), bias.add(off), w.add(off), stride, idx, vals)),
-            }
-            v0 += nb;
-        }
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    unsafe fn block256<const NB: usize>(
-        out: *mut f32,
-        bias: *const f32,
-        w: *const f32,
-        stride: usize,
-        idx: &[u32],
-    ) {
-        let mut acc = [_mm256_setzero_ps(); NB];
-        for &i in idx {
-            let row = w.add(i as usize * stride);
-            for (k, a) in acc.iter_mut().enumerate() {
-                *a = _mm256_add_ps(*a, _mm256_load_ps(row.add(k * 8)));
-            }
-        }
-        for (k, a) in acc.iter().enumerate() {
-            _mm256_store_ps(
-                out.add(k * 8),
-                _mm256_add_ps(*a, _mm256_load_ps(bias.add(k * 8))),
-            );
-        }
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    unsafe fn block256_scaled<const NB: usize>(
-        out: *mut f32,
-        bias: *const f32,
-        w: *const f32,
-        stride: usize,
-        idx: &[u32],
-        vals: &[f32],
-    ) {
-        let mut acc = [_mm256_setzero_ps(); NB];
-        for (&i, &v) in idx.iter().zip(vals) {
-            let row = w.add(i as usize * stride);
-            let vv = _mm256_set1_ps(v);
-            for (k, a) in acc.iter_mut().enumerate() {
-                *a = _mm256_add_ps(*a, _mm256_mul_ps(vv, _mm256_load_ps(row.add(k * 8))));
-            }
-        }
-        for (k, a) in acc.iter().enumerate() {
-            _mm256_store_ps(
-                out.add(k * 8),
-                _mm256_add_ps(*a, _mm256_load_ps(bias.add(k * 8))),
-            );
-        }
-    }
-
-    #[target_feature(enable = "avx512f,popcnt,bmi1")]
-    pub(super) unsafe fn lif_avx512(
-        u: &mut [f32],
-        s: &mut [f32],
-        cur: &[f32],
-        beta: f32,
-        theta: f32,
-        n: usize,
-        spikes: &mut [u32],
-    ) -> usize {
-        let bv = _mm512_set1_ps(beta);
-        let tv = _mm512_set1_ps(theta);
-        let one = _mm512_set1_ps(1.0);
-        let mut count = 0;
-        let (up, sp, cp) = (u.as_mut_ptr(), s.as_mut_ptr(), cur.as_ptr());
-        let out = spikes.as_mut_ptr();
-        for v in 0..u.len() / 16 {
-            let o = v * 16;
-            let un = _mm512_sub_ps(
-                _mm512_add_ps(
-                    _mm512_mul_ps(bv, _mm512_loadu_ps(up.add(o))),
-                    _mm512_loadu_ps(cp.add(o)),
-                ),
-                _mm512_mul_ps(_mm512_loadu_ps(sp.add(o)), tv),
-            );
-            _mm512_storeu_ps(up.add(o), un);
-            let m = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(un, tv);
-            _mm512_storeu_ps(sp.add(o), _mm512_maskz_mov_ps(m, one));
-            let mut bits = m as u32;
-            if o + 16 > n {
-                bits &= if n > o { (1u32 << (n - o)) - 1 } else { 0 };
-            }
-            while bits != 0 {
-                *out.add(count) = (o as u32) + bits.trailing_zeros();
-                count += 1;
-                bits &= bits - 1;
-            }
-        }
-        count
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn lif_avx2(
-        u: &mut [f32],
-        s: &mut [f32],
-        cur: &[f32],
-        beta: f32,
-        theta: f32,
-        n: usize,
-        spikes: &mut [u32],
-    ) -> usize {
-        let bv = _mm256_set1_ps(beta);
-        let tv = _mm256_set1_ps(theta);
-        let one = _mm256_set1_ps(1.0);
-        let mut count = 0;
-        let (up, sp, cp) = (u.as_mut_ptr(), s.as_mut_ptr(), cur.as_ptr());
-        let out = spikes.as_mut_ptr();
-        for v in 0..u.len() / 8 {
-            let o = v * 8;
-            let un = _mm256_sub_ps(
-                _mm256_add_ps(
-                    _mm256_mul_ps(bv, _mm256_loadu_ps(up.add(o))),
-                    _mm256_loadu_ps(cp.add(o)),
-                ),
-                _mm256_mul_ps(_mm256_loadu_ps(sp.add(o)), tv),
-            );
-            _mm256_storeu_ps(up.add(o), un);
-            let m = _mm256_cmp_ps::<_CMP_GT_OQ>(un, tv);
-            _mm256_storeu_ps(sp.add(o), _mm256_and_ps(m, one));
-            let mut bits = _mm256_movemask_ps(m) as u32;
-            if o + 8 > n {
-                bits &= if n > o { (1u32 << (n - o)) - 1 } else { 0 };
-            }
-            while bits != 0 {
-                *out.add(count) = (o as u32) + bits.trailing_zeros();
-                count += 1;
-                bits &= bits - 1;
-            }
-        }
-        count
-    }
-
-    /// Returns (count, any non-zero value other than 1.0). NaN counts as non-zero.
-    #[target_feature(enable = "avx512f,popcnt,bmi1")]
-    pub(super) unsafe fn scan_avx512(
-        x: &[f32],
-        idx: &mut [u32],
-        vals: &mut [f32],
-    ) -> (usize, bool) {
-        let zero = _mm512_setzero_ps();
-        let one = _mm512_set1_ps(1.0);
-        let mut count = 0;
-        let mut nonbinary = false;
-        let xp = x.as_ptr();
-        let full = x.len() / 16 * 16;
-        let (ip, vp) = (idx.as_mut_ptr(), vals.as_mut_ptr());
-        let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        let mut o = 0;
-        while o < full {
-            let xv = _mm512_loadu_ps(xp.add(o));
-            let nz = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(xv, zero);
-            if nz != 0 {
-                let ones = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(xv, one);
-                nonbinary |= (nz & !ones) != 0;
-                // Register-form compress, then a full-width store: `count ≤ o`, so the 16
-                // lanes written at `count` stay below `o + 16 ≤ x.len() ≤ idx.len(), vals.len()`.
-                let pos = _mm512_add_epi32(lane, _mm512_set1_epi32(o as i32));
-                _mm512_storeu_si512(
-                    ip.add(count) as *mut _,
-                    _mm512_maskz_compress_epi32(nz, pos),
-                );
-                _mm512_storeu_ps(vp.add(count), _mm512_maskz_compress_ps(nz, xv));
-                count += nz.count_ones() as usize;
-            }
-            o += 16;
-        }
-        for (j, &v) in x.iter().enumerate().skip(full) {
-            if v != 0.0 || v.is_nan() {
-                *ip.add(count) = j as u32;
-                *vp.add(count) = v;
-                count += 1;
-                nonbinary |= v != 1.0;
-            }
-        }
-        (count, nonbinary)
-    }
-
     /// [`super::scan_spikes`].
     #[target_feature(enable = "avx512f,popcnt,bmi1")]
     pub(super) unsafe fn scan_spikes_avx512(
@@ -1378,44 +1351,6 @@ mod x86 {
             *op.add(c) = m;
         }
         true
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn scan_avx2(x: &[f32], idx: &mut [u32], vals: &mut [f32]) -> (usize, bool) {
-        let zero = _mm256_setzero_ps();
-        let one = _mm256_set1_ps(1.0);
-        let mut count = 0;
-        let mut nonbinary = false;
-        let xp = x.as_ptr();
-        let full = x.len() / 8 * 8;
-        let (ip, vp) = (idx.as_mut_ptr(), vals.as_mut_ptr());
-        let mut o = 0;
-        while o < full {
-            let xv = _mm256_loadu_ps(xp.add(o));
-            let nz = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(xv, zero)) as u32;
-            if nz != 0 {
-                let ones = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(xv, one)) as u32;
-                nonbinary |= (nz & !ones) != 0;
-                let mut bits = nz;
-                while bits != 0 {
-                    let j = o + bits.trailing_zeros() as usize;
-                    *ip.add(count) = j as u32;
-                    *vp.add(count) = *xp.add(j);
-                    count += 1;
-                    bits &= bits - 1;
-                }
-            }
-            o += 8;
-        }
-        for (j, &v) in x.iter().enumerate().skip(full) {
-            if v != 0.0 || v.is_nan() {
-                *ip.add(count) = j as u32;
-                *vp.add(count) = v;
-                count += 1;
-                nonbinary |= v != 1.0;
-            }
-        }
-        (count, nonbinary)
     }
 
     #[target_feature(enable = "avx512f,popcnt,bmi1")]
