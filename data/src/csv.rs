@@ -105,7 +105,7 @@ pub fn parse_csv_bytes(
     pixels_per_row: usize,
     num_classes: usize,
 ) -> Result<CsvSamples> {
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
         let line = bytes[..e.valid_up_to()]
             .iter()
             .filter(|&&b| b == b'\n')

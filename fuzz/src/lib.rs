@@ -109,8 +109,11 @@ pub fn sweep(data: &[u8]) {
     }
 }
 
+/// A fuzz target: the bytes of one input.
+pub type Target = fn(&[u8]);
+
 /// The fuzz targets by name, for replaying corpora.
-pub const TARGETS: &[(&str, fn(&[u8]))] =
+pub const TARGETS: &[(&str, Target)] =
     &[("idx", idx), ("csv", csv), ("onnx", onnx), ("sweep", sweep)];
 
 fn names_file(msg: &str, path: &Path) {

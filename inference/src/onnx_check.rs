@@ -243,7 +243,7 @@ fn check_initializer(path: &Path, t: &pb::TensorProto) -> Result<(), InferenceEr
         _ => return Ok(()), // other types: leave the checks to the engine
     };
     let have = if !t.raw_data.is_empty() {
-        if t.raw_data.len() % elem != 0 {
+        if !t.raw_data.len().is_multiple_of(elem) {
             return Err(InferenceError::onnx(
                 path,
                 format!(

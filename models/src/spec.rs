@@ -344,7 +344,7 @@ impl ModelSpec {
         if self.steps == 0 {
             return Err(ModelError::Invalid("steps must be at least 1".into()));
         }
-        if self.input_shape.iter().any(|&d| d == 0) || self.input_shape.is_empty() {
+        if self.input_shape.contains(&0) || self.input_shape.is_empty() {
             return Err(ModelError::Invalid(format!(
                 "bad input shape {:?}",
                 self.input_shape

@@ -394,7 +394,7 @@ fn sec_spiking(d: &ReportData, figs: &mut Vec<Figure>) -> Result<String, ReportE
         };
         s += &fig(figs, f, cap);
     }
-    let _ = write!(s, "<table><tr><th>model</th><th class=\"l\">layer</th><th>neurons</th><th>event-driven</th><th>input sparsity</th><th>spikes / inference</th><th>effective ops</th><th>dense MACs</th><th>samples</th></tr>\n");
+    let _ = writeln!(s, "<table><tr><th>model</th><th class=\"l\">layer</th><th>neurons</th><th>event-driven</th><th>input sparsity</th><th>spikes / inference</th><th>effective ops</th><th>dense MACs</th><th>samples</th></tr>");
     for r in d.inference.iter().filter(|r| r.activity.is_some()) {
         let a = r.activity.as_ref().expect("filtered");
         if d.inference

@@ -537,6 +537,24 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
+/// How the harness `cfg` times each row, for the reports' `how` field: "wall clock around each
+/// backend call only, profiler SingleStream harness: ≥ … warm-up calls …, cycling N input batches;
+/// per sample = per call / batch; median with p10–p90".
+pub fn harness_how(cfg: &LatencyConfig, variants: usize) -> String {
+    format!(
+        "wall clock (CLOCK_MONOTONIC) around each backend call only, profiler SingleStream harness: \
+         ≥ {} warm-up calls and ≥ {} s, then ≥ {} timed calls and ≥ {} s (cap {} s) per row, cycling \
+         {variants} input batches; per sample = per call / batch; median with p10–p90",
+        cfg.warmup_queries,
+        cfg.warmup_seconds,
+        cfg.min_queries,
+        cfg.min_seconds,
+        cfg.max_seconds
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "none".into()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -555,22 +573,4 @@ mod tests {
         assert_eq!(csv_field("x\"y"), "\"x\"\"y\"");
         assert_eq!(csv_field("plain"), "plain");
     }
-}
-
-/// How the harness `cfg` times each row, for the reports' `how` field: "wall clock around each
-/// backend call only, profiler SingleStream harness: ≥ … warm-up calls …, cycling N input batches;
-/// per sample = per call / batch; median with p10–p90".
-pub fn harness_how(cfg: &LatencyConfig, variants: usize) -> String {
-    format!(
-        "wall clock (CLOCK_MONOTONIC) around each backend call only, profiler SingleStream harness: \
-         ≥ {} warm-up calls and ≥ {} s, then ≥ {} timed calls and ≥ {} s (cap {} s) per row, cycling \
-         {variants} input batches; per sample = per call / batch; median with p10–p90",
-        cfg.warmup_queries,
-        cfg.warmup_seconds,
-        cfg.min_queries,
-        cfg.min_seconds,
-        cfg.max_seconds
-            .map(|c| c.to_string())
-            .unwrap_or_else(|| "none".into()),
-    )
 }

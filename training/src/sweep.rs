@@ -49,6 +49,10 @@ fn axis<T: Clone>(v: &Option<OneOrMany<T>>) -> Vec<Option<T>> {
     }
 }
 
+/// A loaded dataset is shared by the runs that name the same (dataset, folder, train limit,
+/// test limit).
+type DatasetKey = (String, Option<PathBuf>, Option<usize>, Option<usize>);
+
 /// Parses an optional value with `parse`, the error as text.
 fn parse_opt<T, E: std::fmt::Display>(
     v: &Option<String>,
@@ -434,8 +438,7 @@ pub fn run_sweep(file: &Path, out: &Path, opts: &SweepOptions) -> Result<SweepRe
             out.display()
         );
     }
-    let mut datasets: HashMap<(String, Option<PathBuf>, Option<usize>, Option<usize>), Dataset> =
-        HashMap::new();
+    let mut datasets: HashMap<DatasetKey, Dataset> = HashMap::new();
     let mut trained = 0;
     for (i, run) in plan.iter().enumerate() {
         if status[i].0 == "done" {
