@@ -7,8 +7,8 @@ pub mod spec;
 
 pub use error::ModelError;
 pub use preset::{
-    build_preset, preset_info, Augment, DataShape, LrSchedule, OptimizerKind, PresetInfo,
-    PresetOptions, TrainDefaults, PRESETS,
+    build_preset, check_beta, check_dropout, preset_info, Augment, DataShape, LrSchedule,
+    OptimizerKind, PresetInfo, PresetOptions, TrainDefaults, PRESETS,
 };
 pub use spec::{
     Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op, ParamInfo, Preprocess,

@@ -136,6 +136,24 @@ impl Augment {
     }
 }
 
+/// `Err(message)` unless the LIF decay `b` is a finite number in [0, 1].
+pub fn check_beta(b: f32) -> Result<(), String> {
+    if b.is_finite() && (0.0..=1.0).contains(&b) {
+        Ok(())
+    } else {
+        Err(format!("beta must be in [0, 1], got {b}"))
+    }
+}
+
+/// `Err(message)` unless the dropout probability `p` is a finite number in [0, 1).
+pub fn check_dropout(p: f64) -> Result<(), String> {
+    if p.is_finite() && (0.0..1.0).contains(&p) {
+        Ok(())
+    } else {
+        Err(format!("dropout must be in [0, 1), got {p}"))
+    }
+}
+
 /// A preset's default training recipe.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TrainDefaults {

@@ -165,14 +165,6 @@ impl Surrogate {
         }
     }
 
-    /// `atan(α=2)` / `fast-sigmoid(slope=25)`.
-    pub fn describe(&self) -> String {
-        match *self {
-            Surrogate::Atan { alpha } => format!("atan(alpha={alpha})"),
-            Surrogate::FastSigmoid { slope } => format!("fast-sigmoid(slope={slope})"),
-        }
-    }
-
     /// The surrogate derivative at `x = U − θ`.
     pub fn derivative(&self, x: f32) -> f32 {
         match *self {

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
-use crate::preset::{preset_info, Augment, OptimizerKind};
+use crate::preset::{check_beta, check_dropout, preset_info, Augment, OptimizerKind};
 use crate::spec::{InputTransform, Readout, Surrogate};
 
 /// Largest grid a sweep file may describe (product of the axis lengths).
@@ -182,10 +182,11 @@ impl SweepSpec {
                 problems.push(format!("`{key}` is an empty list"));
             }
         }
-        if let Some(b) = self.beta {
-            if !(b.is_finite() && (0.0..=1.0).contains(&b)) {
-                problems.push(format!("`beta` must be in [0, 1], got {b}"));
-            }
+        if let Some(Err(e)) = self.beta.map(check_beta) {
+            problems.push(e);
+        }
+        if let Some(Err(e)) = self.dropout.map(check_dropout) {
+            problems.push(e);
         }
         if let Some(e) = self
             .surrogate

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use joulebench_models::{
-    preset_info, write_atomic, Augment, LrSchedule, OptimizerKind, PresetOptions, RunDir,
+    check_beta, check_dropout, preset_info, write_atomic, Augment, LrSchedule, OptimizerKind,
+    PresetOptions, RunDir,
 };
 use serde::{Deserialize, Serialize};
 
@@ -113,9 +114,7 @@ impl TrainConfig {
         if self.epochs == 0 {
             return bad("epochs must be at least 1".into());
         }
-        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
-            return bad(format!("dropout must be in [0, 1), got {}", self.dropout));
-        }
+        check_dropout(self.dropout).map_err(TrainError::Config)?;
         if self.threads == Some(0) {
             return bad("threads must be at least 1".into());
         }
@@ -132,9 +131,7 @@ impl TrainConfig {
             return bad("steps must be at least 1".into());
         }
         if let Some(b) = self.options.beta {
-            if !(b.is_finite() && (0.0..=1.0).contains(&b)) {
-                return bad(format!("beta must be in [0, 1], got {b}"));
-            }
+            check_beta(b).map_err(TrainError::Config)?;
         }
         Ok(())
     }

@@ -214,10 +214,14 @@ impl Net {
     }
 
     fn forward_impl(&self, x: &Tensor, count_spikes: bool, dropout: f64) -> Result<NetOutput> {
-        let last_linear = self
-            .blocks
-            .iter()
-            .rposition(|(_, b)| matches!(b, Block::Linear(_)));
+        // the classifier's input: only looked for when dropout is on
+        let last_linear = (dropout > 0.0)
+            .then(|| {
+                self.blocks
+                    .iter()
+                    .rposition(|(_, b)| matches!(b, Block::Linear(_)))
+            })
+            .flatten();
         let (t, b) = self.check_input(x)?;
         // fold time into the batch: [T·B, sample…]
         let mut h = if self.spec.is_spiking() {
@@ -230,7 +234,7 @@ impl Net {
         let mut last_lif: Option<(Tensor, Tensor)> = None; // (S, U) as [T, B, …]
         let mut counts = Vec::new();
         for (i, (name, block)) in self.blocks.iter().enumerate() {
-            if dropout > 0.0 && Some(i) == last_linear {
+            if Some(i) == last_linear {
                 h = h.dropout(dropout, true);
             }
             h = match block {
