@@ -16,7 +16,7 @@ use joulebench_inference::event::workload::{
 };
 use joulebench_inference::event::{EventEngine, ExecMode, SpikeBatch};
 use joulebench_inference::{Backend, NativeBackend};
-use joulebench_models::{write_atomic, ModelSpec, RunDir, Tensor, Weights};
+use joulebench_models::{write_atomic, ModelSpec, Tensor, Weights};
 use serde::Serialize;
 
 #[derive(Args)]
@@ -239,22 +239,19 @@ fn machine() -> Machine {
 }
 
 fn load_model(args: &SpikeRateArgs) -> anyhow::Result<(ModelSpec, Weights, String)> {
-    if let Some(dir) = &args.run {
-        let run = RunDir::new(dir);
-        let spec = run
-            .spec()
-            .with_context(|| format!("reading the model spec of {}", dir.display()))?;
-        let weights = run.weights(&spec)?;
-        if spec.input_shape.iter().product::<usize>() != 784 {
-            bail!(
-                "{}: bench spike-rate needs a model of 28×28 inputs, this one takes {:?}",
-                dir.display(),
-                spec.input_shape
-            );
-        }
-        return Ok((spec, weights, format!("trained, from {}", dir.display())));
+    let (spec, weights, what) =
+        super::bench_backends::run_or_untrained_snn(args.run.as_deref(), args.steps, args.seed)?;
+    if spec.input_shape.iter().product::<usize>() != 784 {
+        bail!(
+            "{}: bench spike-rate needs a model of 28×28 inputs, this one takes {:?}",
+            args.run
+                .as_deref()
+                .unwrap_or(Path::new("the model"))
+                .display(),
+            spec.input_shape
+        );
     }
-    super::bench_backends::untrained_mnist_model("snn-temporal", Some(args.steps), args.seed)
+    Ok((spec, weights, what))
 }
 
 fn mnist_images(args: &SpikeRateArgs, count: usize) -> anyhow::Result<Option<(Tensor, String)>> {

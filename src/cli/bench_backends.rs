@@ -204,6 +204,25 @@ pub fn load_model(
     untrained_mnist_model(preset, steps, seed)
 }
 
+/// The spiking model of a spike benchmark: the spec and weights of the trained run folder `run`,
+/// else snn-temporal at `steps` with seeded random weights ([`untrained_mnist_model`]); with the
+/// description of those weights for the reports.
+pub fn run_or_untrained_snn(
+    run: Option<&Path>,
+    steps: usize,
+    seed: u64,
+) -> anyhow::Result<(ModelSpec, Weights, String)> {
+    if let Some(dir) = run {
+        let run = RunDir::new(dir);
+        let spec = run
+            .spec()
+            .with_context(|| format!("reading the model spec of {}", dir.display()))?;
+        let weights = run.weights(&spec)?;
+        return Ok((spec, weights, format!("trained, from {}", dir.display())));
+    }
+    untrained_mnist_model("snn-temporal", Some(steps), seed)
+}
+
 /// Preset `preset` on MNIST images (`steps` time steps if given) with seeded PyTorch-style random
 /// weights (`Weights::random`), and the description of those weights for the reports.
 pub fn untrained_mnist_model(

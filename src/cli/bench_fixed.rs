@@ -12,7 +12,7 @@ use clap::Args;
 use joulebench_data::{apply_preprocess, encode, Dataset, DatasetKind};
 use joulebench_inference::event::{EventEngine, LayerQuant, Precision};
 use joulebench_inference::Backend;
-use joulebench_models::{write_atomic, ModelSpec, RunDir, Tensor, Weights};
+use joulebench_models::{write_atomic, ModelSpec, Tensor, Weights};
 use serde::Serialize;
 
 #[derive(Args)]
@@ -76,15 +76,7 @@ struct FixedReport {
 }
 
 fn load_model(args: &FixedPointArgs) -> anyhow::Result<(ModelSpec, Weights, String)> {
-    if let Some(dir) = &args.run {
-        let run = RunDir::new(dir);
-        let spec = run
-            .spec()
-            .with_context(|| format!("reading the model spec of {}", dir.display()))?;
-        let weights = run.weights(&spec)?;
-        return Ok((spec, weights, format!("trained, from {}", dir.display())));
-    }
-    super::bench_backends::untrained_mnist_model("snn-temporal", Some(args.steps), args.seed)
+    super::bench_backends::run_or_untrained_snn(args.run.as_deref(), args.steps, args.seed)
 }
 
 fn argmax(row: &[f32]) -> usize {
