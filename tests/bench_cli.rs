@@ -316,6 +316,23 @@ fn bench_spike_rate_reports_every_point_and_the_mean() {
     assert_eq!(spikes[0], 0.0);
     assert!(spikes[0] < spikes[1] && spikes[1] < spikes[2], "{spikes:?}");
     assert_eq!(spikes[2], 784.0);
+    // Every input spikes at every step at 100 %: the baseline of frequent inputs takes them
+    // all, so the engine performs far fewer operations than the effective count; none at 0 %.
+    let ops = |p: &Value| {
+        (
+            p["effective_ops"].as_f64().unwrap(),
+            p["performed_ops"].as_f64().unwrap(),
+        )
+    };
+    let sweep = v["sweep"].as_array().unwrap();
+    assert_eq!(ops(&sweep[0]), (0.0, 0.0));
+    let (eff, done) = ops(&sweep[2]);
+    // (AVX2 kernels run step by step, without a baseline.)
+    assert!(
+        eff > 0.0 && (done < eff / 2.0 || v["event_isa"] == "avx2"),
+        "100 %: {done} of {eff}"
+    );
+    assert_eq!(v["event_baseline"], Value::Bool(true));
     assert!(v["headline_input"].as_str().unwrap().contains("synthetic"));
     for f in ["spike_rate.csv", "spike_rate.svg", "spike_rate.png"] {
         assert!(dir.path().join(f).is_file(), "{f} missing");

@@ -18,6 +18,11 @@ pub struct LayerActivity {
     /// Effective synaptic operations: accumulates (ACs) done for event-driven layers,
     /// multiply-accumulates actually needed (non-zero inputs) for dense ones.
     pub effective_ops: u64,
+    /// The synaptic operations the engine performed: `effective_ops`, less those a baseline
+    /// of frequent inputs saved (the event engine's layer-by-layer path; see
+    /// `EventEngine::set_baseline`). Not a NeuroBench count: an implementation's cost.
+    #[serde(default)]
+    pub performed_ops: u64,
     /// MACs the same layer needs when run densely over all steps.
     pub dense_macs: u64,
     /// Membrane updates (LIF layers): neurons × steps × batch.

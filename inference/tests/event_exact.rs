@@ -493,6 +493,17 @@ fn neurons_exactly_at_threshold_do_not_spike() {
         hits >= 5,
         "the construction should put membranes exactly at θ (got {hits} times)"
     );
+    // Dyadic sums are exact in any order, the baseline's included: it was in use above (the
+    // layer-by-layer path; AVX2 runs step by step).
+    let mut e = EventEngine::new(&spec, &w, 1).unwrap();
+    e.run(&sample(&input, 0)).unwrap();
+    let fc1 = &e.activity().unwrap().layers[0];
+    assert!(
+        e.isa() == Isa::Avx2 || fc1.performed_ops < fc1.effective_ops,
+        "baseline in use: {} of {} operations",
+        fc1.performed_ops,
+        fc1.effective_ops
+    );
 
     // A single neuron driven to exactly θ: U = 1.0 must not spike; 1.0 + 1/8 must.
     let spec1 = ModelSpec {
@@ -683,6 +694,7 @@ fn temporal_blocking_of_the_input_layer_is_exact() {
     check_exact(&spec, &w, &input);
     let mut on = EventEngine::new(&spec, &w, 1).unwrap();
     let mut off = EventEngine::new(&spec, &w, 1).unwrap();
+    on.set_baseline(false);
     off.set_temporal_blocking(false);
     for e in [&mut on, &mut off] {
         e.set_record_raster(true);
@@ -690,6 +702,58 @@ fn temporal_blocking_of_the_input_layer_is_exact() {
     let (a, b) = (on.run(&input).unwrap(), off.run(&input).unwrap());
     assert_eq!(a.data, b.data, "bit-identical logits");
     assert_eq!(on.activity().unwrap(), off.activity().unwrap());
+}
+
+#[test]
+fn baseline_of_frequent_inputs_saves_additions_and_changes_no_spike() {
+    // Digit-like images: saturated pixels spike at most steps, so the input layer's currents
+    // are formed against a baseline of them. The spikes must not change, the logits only by
+    // rounding, and the engine must report fewer performed than effective operations there
+    // (and never more anywhere).
+    let spec = preset("snn-temporal", &[1, 28, 28], Some(100));
+    let w = weights(&spec, 9, 3.0);
+    let imgs = joulebench_inference::event::workload::synthetic_digits(3, 4);
+    let input = joulebench_inference::event::workload::rate_encode(&imgs, 100, 5);
+    for isa in isas() {
+        let mut on = EventEngine::new(&spec, &w, 1).unwrap();
+        let mut off = EventEngine::new(&spec, &w, 1).unwrap();
+        off.set_baseline(false);
+        for e in [&mut on, &mut off] {
+            e.set_isa(isa).unwrap();
+        }
+        for b in 0..3 {
+            let one = sample(&input, b);
+            for e in [&mut on, &mut off] {
+                e.set_record_raster(true);
+            }
+            let (a, c) = (on.run(&one).unwrap(), off.run(&one).unwrap());
+            for (x, y) in a.data.iter().zip(&c.data) {
+                assert!(
+                    (x - y).abs() <= 1e-5,
+                    "{isa:?} sample {b}: logit {x} vs {y}"
+                );
+            }
+            let (ga, gc) = (on.activity().unwrap(), off.activity().unwrap());
+            assert_eq!(ga.raster, gc.raster, "{isa:?} sample {b}: same spikes");
+            let first = &ga.layers[1];
+            assert_eq!(first.name, "fc1");
+            assert_eq!(first.effective_ops, gc.layers[1].effective_ops);
+            if isa == Isa::Avx2 {
+                // AVX2 runs step by step: no baseline.
+                assert_eq!(first.performed_ops, first.effective_ops);
+                continue;
+            }
+            assert!(
+                first.performed_ops * 2 < first.effective_ops,
+                "{isa:?} sample {b}: performed {} of {} effective operations",
+                first.performed_ops,
+                first.effective_ops
+            );
+            // Deeper layers use a baseline only where their own inputs spike that often.
+            assert!(ga.layers.iter().all(|l| l.performed_ops <= l.effective_ops));
+            assert!(gc.layers.iter().all(|l| l.performed_ops == l.effective_ops));
+        }
+    }
 }
 
 #[test]
@@ -757,6 +821,7 @@ fn fully_connected_fast_path_matches_reference_for_every_readout_and_width() {
         for isa in isas() {
             let mut on = EventEngine::new(&spec, &w, 1).unwrap();
             let mut off = EventEngine::new(&spec, &w, 1).unwrap();
+            on.set_baseline(false);
             off.set_temporal_blocking(false);
             for e in [&mut on, &mut off] {
                 e.set_isa(isa).unwrap();

@@ -227,6 +227,7 @@ mod tests {
             input_sparsity: sparsity,
             event_driven: true,
             effective_ops: ops,
+            performed_ops: ops,
             dense_macs: 800,
             membrane_updates: 40,
         };

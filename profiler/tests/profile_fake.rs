@@ -57,6 +57,7 @@ impl Backend for FakeBackend {
                 input_sparsity: 1.0 - ones as f64 / input.data.len() as f64,
                 event_driven: true,
                 effective_ops: ones * 256,
+                performed_ops: ones * 256,
                 dense_macs: (input.data.len() * 256) as u64,
                 membrane_updates: (256 * batch * steps) as u64,
             }],

@@ -87,6 +87,10 @@ struct SpikeRateArgs {
     /// Run the event engine without its temporal blocking of the input layer (for comparison).
     #[arg(long)]
     no_temporal_block: bool,
+    /// Run the event engine without the baseline of frequent inputs (every spike's weight row
+    /// added at every step; for comparison).
+    #[arg(long)]
+    no_baseline: bool,
     /// Write spike_rate.json and spike_rate.csv here (atomically).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -175,6 +179,9 @@ struct Point {
     lif_rates: Vec<f64>,
     /// Effective synaptic operations per inference (NeuroBench: ACs on spikes, MACs on analog).
     effective_ops: f64,
+    /// Synaptic operations the event engine performed per inference: `effective_ops` less
+    /// those its baseline of frequent inputs saved (counted by the engine).
+    performed_ops: f64,
     dense_macs: f64,
     /// The event engine fed the `f32` spike tensor (`Backend::run`).
     event: Timing,
@@ -201,6 +208,8 @@ struct Report {
     threads: usize,
     event_isa: String,
     event_temporal_block: bool,
+    /// Whether the event engine formed currents against a baseline of frequent inputs.
+    event_baseline: bool,
     headline_input: String,
     headline: Point,
     sweep: Vec<Point>,
@@ -329,6 +338,8 @@ fn measure(
         input_spikes_per_step: input_spikes,
         lif_rates,
         effective_ops: act.total_effective_ops() as f64 / act.batch as f64,
+        performed_ops: act.layers.iter().map(|l| l.performed_ops).sum::<u64>() as f64
+            / act.batch as f64,
         dense_macs: act.total_dense_macs() as f64 / act.batch as f64,
         speedup: base / ev.median_us,
         speedup_packed: base / evp.median_us,
@@ -355,6 +366,7 @@ fn spike_rate(args: SpikeRateArgs) -> anyhow::Result<()> {
     }
     let mut event = EventEngine::new(&spec, &weights, args.threads)?;
     event.set_temporal_blocking(!args.no_temporal_block);
+    event.set_baseline(!args.no_baseline);
     let mut dense = EventEngine::with_mode(&spec, &weights, args.threads, ExecMode::Dense)?;
     let mut native = match NativeBackend::new(&spec, &weights, args.threads) {
         Ok(n) => Some(n),
@@ -453,6 +465,7 @@ fn spike_rate(args: SpikeRateArgs) -> anyhow::Result<()> {
         threads: args.threads,
         event_isa: event.isa().name().to_string(),
         event_temporal_block: !args.no_temporal_block,
+        event_baseline: !args.no_baseline,
         headline_input,
         headline,
         sweep,
@@ -520,9 +533,11 @@ fn print_table(r: &Report) {
         "weights: {}; T = {}, batch = {}, threads = {}, event kernels: {}",
         r.weights, r.steps, r.batch, r.threads, r.event_isa
     );
+    let on_off = |b: bool| if b { "on" } else { "off" };
     println!(
-        "event input-layer temporal blocking: {}",
-        if r.event_temporal_block { "on" } else { "off" }
+        "event input-layer temporal blocking: {}, baseline of frequent inputs: {}",
+        on_off(r.event_temporal_block),
+        on_off(r.event_baseline)
     );
     println!(
         "machine: {} ({} logical cores, load average {:?})",
@@ -530,12 +545,16 @@ fn print_table(r: &Report) {
     );
     println!("how: {}", r.how);
     println!();
-    println!("µs per inference, median [p10–p90]");
     println!(
-        "{:>8} {:>9} {:>20} {:>26} {:>26} {:>26} {:>26} {:>8} {:>8}",
+        "µs per inference, median [p10–p90]; ops %: synaptic operations the event engine \
+         performed, of the effective ones (NeuroBench: spikes × fan-out)"
+    );
+    println!(
+        "{:>8} {:>9} {:>20} {:>7} {:>26} {:>26} {:>26} {:>26} {:>8} {:>8}",
         "input %",
         "in sp/st",
         "LIF rates %",
+        "ops %",
         "event (f32 input)",
         "event (packed input)",
         "native dense",
@@ -551,10 +570,15 @@ fn print_table(r: &Report) {
             .collect::<Vec<_>>()
             .join("/");
         println!(
-            "{:>8} {:>9.1} {:>20} {:>26} {:>26} {:>26} {:>26} {:>7.2}× {:>7.2}×",
+            "{:>8} {:>9.1} {:>20} {:>7} {:>26} {:>26} {:>26} {:>26} {:>7.2}× {:>7.2}×",
             label,
             p.input_spikes_per_step,
             rates,
+            if p.effective_ops > 0.0 {
+                format!("{:.0}", 100.0 * p.performed_ops / p.effective_ops)
+            } else {
+                "–".into()
+            },
             fmt_t(&p.event),
             fmt_t(&p.event_packed),
             p.native_dense
@@ -600,7 +624,7 @@ fn write_outputs(dir: &Path, r: &Report) -> anyhow::Result<()> {
     let mut csv = String::from(
         "case,input_rate,input_spikes_per_step,effective_ops,dense_macs,event_median_us,event_p10_us,event_p90_us,\
          native_dense_median_us,native_dense_p10_us,native_dense_p90_us,engine_dense_median_us,speedup,\
-         event_packed_median_us,event_packed_p10_us,event_packed_p90_us,speedup_packed\n",
+         event_packed_median_us,event_packed_p10_us,event_packed_p90_us,speedup_packed,performed_ops\n",
     );
     let mut line = |case: &str, p: &Point| {
         let (nm, n10, n90) = p
@@ -615,7 +639,7 @@ fn write_outputs(dir: &Path, r: &Report) -> anyhow::Result<()> {
             })
             .unwrap_or_default();
         csv.push_str(&format!(
-            "{case},{},{},{},{},{},{},{},{nm},{n10},{n90},{},{},{},{},{},{}\n",
+            "{case},{},{},{},{},{},{},{},{nm},{n10},{n90},{},{},{},{},{},{},{}\n",
             p.input_rate,
             p.input_spikes_per_step,
             p.effective_ops,
@@ -628,7 +652,8 @@ fn write_outputs(dir: &Path, r: &Report) -> anyhow::Result<()> {
             p.event_packed.median_us,
             p.event_packed.p10_us,
             p.event_packed.p90_us,
-            p.speedup_packed
+            p.speedup_packed,
+            p.performed_ops
         ));
     };
     line("headline", &r.headline);

@@ -8,12 +8,15 @@
 //! step (spike lists out), then the second layer's currents from those lists, and so on. Each
 //! layer's currents come from [`simd::steps_blocked`], which keeps a narrow column block of
 //! the active weight rows in the L1 cache across all steps of the chunk; the weights are held
-//! in its blocked layout (rows of one column block contiguous). Every current is the same sum
-//! in the same order as step-by-step execution, so results are bit-identical to it.
+//! in its blocked layout (rows of one column block contiguous). Without a baseline
+//! ([`Chain::baseline`]) every current is the same sum in the same order as step-by-step
+//! execution, so results are bit-identical to it; with one, inputs that spike at most steps of
+//! the chunk are summed once and only their silences subtracted (see [`super::baseline`]).
 
 use joulebench_models::Readout;
 
 use super::aligned::{AlignedVec, LANES};
+use super::baseline::Baseline;
 use super::plan::{Plan, StageKind};
 use super::simd::{self, BlockedLayer, Isa, StepReadout};
 use super::worker::{Counters, LifState};
@@ -52,6 +55,9 @@ impl ChainLayer {
 #[derive(Debug, Clone)]
 pub(crate) struct Chain {
     pub layers: Vec<ChainLayer>,
+    /// Whether each layer's currents are formed against a baseline of its frequent inputs
+    /// (see [`super::baseline`]; on unless turned off).
+    pub baseline: bool,
 }
 
 impl Chain {
@@ -103,7 +109,10 @@ impl Chain {
         if layers.last().is_none_or(|l| l.out_f != plan.classes) {
             return None;
         }
-        Some(Chain { layers })
+        Some(Chain {
+            layers,
+            baseline: true,
+        })
     }
 }
 
@@ -119,6 +128,9 @@ pub(crate) struct ChainBufs {
     spk: Vec<Vec<u16>>,
     /// Non-zero currents per step of the chunk.
     nz: Vec<u32>,
+    /// The chunk's lists split against a baseline, and that baseline's currents plus bias.
+    base: Baseline,
+    base_cur: AlignedVec,
 }
 
 impl ChainBufs {
@@ -141,11 +153,23 @@ impl ChainBufs {
                 .map(|l| vec![0; l.stride / LANES])
                 .collect(),
             nz: vec![0; CHUNK],
+            base: Baseline::new(
+                chain
+                    .layers
+                    .iter()
+                    .map(|l| l.in_f.div_ceil(LANES).max(l.stride / LANES))
+                    .max()
+                    .unwrap_or(0),
+                CHUNK,
+            ),
+            base_cur: AlignedVec::zeros(chain.layers.iter().map(|l| l.stride).max().unwrap_or(0)),
         }
     }
 }
 
-/// Runs one sample whose input spikes are `idx[offsets[t]..offsets[t + 1]]` at step `t`:
+/// Runs one sample whose input spikes are `idx[offsets[t]..offsets[t + 1]]` at step `t`, and
+/// the same as bits in `in_masks` (`⌈in_f / 16⌉` words per step, bit `j` of word `w`: input
+/// `16·w + j`):
 /// updates the LIF membranes (`lif[stage].u`; the spike states stay in `bufs`), adds each
 /// step's readout value to `readout` (as the step-by-step loop does), the activity to
 /// `counters`, and, when given, each LIF layer's spike lists to `raster`. Membranes and
@@ -158,6 +182,7 @@ pub(crate) fn run(
     isa: Isa,
     idx: &[u32],
     offsets: &[usize],
+    in_masks: &[u16],
     lif: &mut [Option<LifState>],
     readout: &mut [f32],
     counters: &mut Counters,
@@ -183,17 +208,49 @@ pub(crate) fn run(
             };
             let (prev_lists, lists) = bufs.lists.split_at_mut(l);
             let (prev_offs, offs) = bufs.offs.split_at_mut(l);
-            let (in_idx, in_off): (&[u32], &[usize]) = if l == 0 {
-                (idx, &offsets[c0..=c0 + cn])
+            let (prev_masks, masks) = bufs.masks.split_at_mut(l);
+            let (in_idx, in_off, in_words): (&[u32], &[usize], usize) = if l == 0 {
+                (idx, &offsets[c0..=c0 + cn], layer.in_f.div_ceil(LANES))
             } else {
-                (&prev_lists[l - 1], &prev_offs[l - 1][..=cn])
+                let w = chain.layers[l - 1].stride / LANES;
+                (&prev_lists[l - 1], &prev_offs[l - 1][..=cn], w)
+            };
+            let in_bits = if l == 0 {
+                &in_masks[c0 * in_words..(c0 + cn) * in_words]
+            } else {
+                &prev_masks[l - 1][..cn * in_words]
             };
             let last = l + 1 == nl;
             let nz = &mut bufs.nz[..cn];
             nz.fill(0);
             let words = layer.stride / LANES;
-            let masks = &mut bufs.masks[l][..cn * words];
+            let masks = &mut masks[0][..cn * words];
             let st = lif[layer.lif()].as_mut().expect("lif state");
+            let base = &mut bufs.base;
+            let based_len = if chain.baseline {
+                base.split(isa, in_bits, in_words, cn, in_off[cn] - in_off[0])
+            } else {
+                0
+            };
+            let (add, neg, bias) = if based_len > 0 {
+                let cur = &mut bufs.base_cur.as_mut_slice()[..layer.stride];
+                simd::accum_rows(
+                    isa,
+                    cur,
+                    lw.b.padded_slice(),
+                    lw.w.padded_slice(),
+                    layer.stride,
+                    &base.base[..based_len],
+                );
+                counters.saved_ops[layer.lin] += base.saved_rows * layer.out_f as u64;
+                (
+                    (&base.plus[..], &base.plus_offs[..]),
+                    Some((&base.minus[..], &base.minus_offs[..])),
+                    &bufs.base_cur.as_slice()[..layer.stride],
+                )
+            } else {
+                ((in_idx, in_off), None, lw.b.padded_slice())
+            };
             simd::lif_layer_steps(
                 isa,
                 &BlockedLayer {
@@ -201,13 +258,14 @@ pub(crate) fn run(
                     in_f: layer.in_f,
                     stride: layer.stride,
                     nb: layer.nb,
-                    bias: lw.b.padded_slice(),
+                    bias,
                     beta: layer.beta,
                     theta: layer.theta,
                     n: layer.out_f,
                 },
-                in_idx,
-                in_off,
+                add.0,
+                add.1,
+                neg,
                 st.u.padded_mut(),
                 &mut bufs.spk[l],
                 masks,

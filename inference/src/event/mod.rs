@@ -54,6 +54,7 @@
 
 mod act;
 pub mod aligned;
+mod baseline;
 mod chain;
 mod conv;
 mod fixed;
@@ -278,6 +279,19 @@ impl EventEngine {
         self.temporal = on;
     }
 
+    /// Whether a fully connected spiking network run layer by layer (see
+    /// [`EventEngine::set_temporal_blocking`]) forms each layer's currents against a baseline:
+    /// the inputs that spike at more than half of a chunk's steps are summed once, and each
+    /// step adds the other spikes' weight rows and subtracts those of the baseline's silent
+    /// inputs. The same sums in real arithmetic with fewer row additions
+    /// ([`LayerActivity::performed_ops`]); rounding differs from step-by-step summation by a
+    /// few ulps. On by default; off, results are bit-identical to the step-by-step loop.
+    pub fn set_baseline(&mut self, on: bool) {
+        if let Some(c) = self.plan.chain.as_mut() {
+            c.baseline = on;
+        }
+    }
+
     fn check_input(&self, input: &Tensor) -> Result<(usize, usize), InferenceError> {
         let shape = &input.shape;
         let sample = &self.spec.input_shape;
@@ -472,6 +486,7 @@ impl EventEngine {
             };
             la.event_driven = runs > 0 && total.event_steps[si] == runs;
             la.effective_ops = total.eff_ops[si];
+            la.performed_ops = total.eff_ops[si] - total.saved_ops[si];
             la.dense_macs = st.dense_macs_per_step * runs;
             la.membrane_updates = total.membrane_updates[si];
         }

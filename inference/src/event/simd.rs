@@ -52,6 +52,7 @@ impl Isa {
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => {
                 std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512bw")
                     && std::arch::is_x86_feature_detected!("popcnt")
                     && std::arch::is_x86_feature_detected!("bmi1")
             }
@@ -329,7 +330,9 @@ pub(crate) enum StepReadout {
 /// A fully connected layer and its LIF over several steps whose input spike lists are all
 /// known: step `t` has the presynaptic indices `idx[offsets[t]..offsets[t + 1]]` (ascending).
 /// Step after step: the currents `I[o] = (Σ_k W[idx[k]][o]) + bias[o]` — from 0, in list
-/// order, then the bias: exactly the sum of [`accum_rows`] — then the LIF update of
+/// order, then the bias: exactly the sum of [`accum_rows`]; with `neg = (nidx, noffsets)`,
+/// `I[o] = (Σ_k W[idx[k]][o] − Σ_k W[nidx[k]][o]) + bias[o]`, the subtracted rows
+/// (`nidx[noffsets[t]..noffsets[t + 1]]`) after the added ones — then the LIF update of
 /// [`lif_step`], `U ← (β·U + I) − S·θ`, `S ← [U > θ]`, where the previous step's spikes `S`
 /// are held as bit masks `spk` (`u16` word `w`, bit `j`: neuron `16·w + j`, padding included).
 /// Writes each step's spikes as masks `masks[t·W + w]` (`W = stride / 16`; bits of neurons
@@ -345,6 +348,7 @@ pub(crate) fn lif_layer_steps(
     l: &BlockedLayer<'_>,
     idx: &[u32],
     offsets: &[usize],
+    neg: Option<(&[u32], &[usize])>,
     u: &mut [f32],
     spk: &mut [u16],
     masks: &mut [u16],
@@ -368,15 +372,21 @@ pub(crate) fn lif_layer_steps(
             && nz.len() >= steps
             && (ro == StepReadout::None || readout.len() >= l.stride)
             && offsets.windows(2).all(|p| p[0] <= p[1])
-            && offsets.last().is_none_or(|&e| e <= idx.len()),
+            && offsets.last().is_none_or(|&e| e <= idx.len())
+            && neg.is_none_or(|(ni, no)| no.len() == offsets.len()
+                && no.windows(2).all(|p| p[0] <= p[1])
+                && no.last().is_none_or(|&e| e <= ni.len())),
         "blocked 64-byte aligned weight, bias, state, outputs and ascending offsets"
     );
     if steps == 0 {
         return;
     }
     // Every index the kernel reads must address a row (checked in full: unchecked loads).
+    let rows_ok = |idx: &[u32], offsets: &[usize]| {
+        max_u32(isa, &idx[offsets[0]..offsets[steps]]).is_none_or(|m| (m as usize) < l.in_f)
+    };
     assert!(
-        max_u32(isa, &idx[offsets[0]..offsets[steps]]).is_none_or(|m| (m as usize) < l.in_f),
+        rows_ok(idx, offsets) && neg.is_none_or(|(ni, no)| rows_ok(ni, no)),
         "spike index beyond the weight rows"
     );
     match isa {
@@ -387,6 +397,7 @@ pub(crate) fn lif_layer_steps(
                 l,
                 idx.as_ptr(),
                 offsets,
+                neg.map(|(ni, no)| (ni.as_ptr(), no.as_ptr())),
                 u.as_mut_ptr(),
                 spk.as_mut_ptr(),
                 masks.as_mut_ptr(),
@@ -405,6 +416,11 @@ pub(crate) fn lif_layer_steps(
                     let mut a = 0.0f32;
                     for &i in list {
                         a += l.wb[(blk * l.in_f + i as usize) * bw + c];
+                    }
+                    if let Some((ni, no)) = neg {
+                        for &i in &ni[no[t]..no[t + 1]] {
+                            a -= l.wb[(blk * l.in_f + i as usize) * bw + c];
+                        }
                     }
                     let cur = a + l.bias[o];
                     if o < l.n && (cur != 0.0 || cur.is_nan()) {
@@ -466,6 +482,110 @@ pub(crate) fn masks_to_lists(
                     }
                 }
                 offs[t + 1] = c;
+            }
+        }
+    }
+}
+
+/// The inputs set in more than half of `steps` bit-mask rows (input `16·w + j`: bit `j` of
+/// `masks[t·words + w]` at step `t`), those with `2c > steps + 1` for their count `c`, as
+/// bits to `base[..words]`. Returns `Σ (2c − steps − 1)` over them: the row additions a
+/// baseline of them saves (see `super::baseline`).
+pub(crate) fn frequent_inputs(
+    isa: Isa,
+    masks: &[u16],
+    words: usize,
+    steps: usize,
+    base: &mut [u16],
+) -> u64 {
+    assert!(masks.len() >= steps * words && base.len() >= words);
+    assert!(
+        steps < (i32::MAX / 2) as usize,
+        "step count fits the counters"
+    );
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: supported ISA; lengths checked above.
+        Isa::Avx512 => unsafe { x86::frequent_inputs_avx512(masks, words, steps, base) },
+        _ => {
+            let half = steps as u64 + 1;
+            let mut saved = 0;
+            for (w, b) in base[..words].iter_mut().enumerate() {
+                let mut c = [0u64; LANES];
+                for t in 0..steps {
+                    let m = masks[t * words + w];
+                    for (j, c) in c.iter_mut().enumerate() {
+                        *c += (m >> j) as u64 & 1;
+                    }
+                }
+                *b = 0;
+                for (j, &c) in c.iter().enumerate() {
+                    if 2 * c > half {
+                        *b |= 1 << j;
+                        saved += 2 * c - half;
+                    }
+                }
+            }
+            saved
+        }
+    }
+}
+
+/// Splits `steps` rows of spike masks (`masks[t·words..(t + 1)·words]`, bit `j` of word `w`:
+/// input `16·w + j`) against the baseline bits `base[..words]`: step `t`'s inputs that spike
+/// outside the baseline, ascending, are `plus[plus_offs[t]..plus_offs[t + 1]]`, the
+/// baseline's inputs silent at step `t` are `minus[minus_offs[t]..minus_offs[t + 1]]`. `plus`
+/// and `minus` must hold `steps · words · 16` entries, the offsets `steps + 1`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn split_against(
+    isa: Isa,
+    masks: &[u16],
+    base: &[u16],
+    words: usize,
+    steps: usize,
+    plus: &mut [u32],
+    plus_offs: &mut [usize],
+    minus: &mut [u32],
+    minus_offs: &mut [usize],
+) {
+    let room = steps * words * LANES;
+    assert!(
+        masks.len() >= steps * words
+            && base.len() >= words
+            && plus.len() >= room
+            && minus.len() >= room
+            && plus_offs.len() > steps
+            && minus_offs.len() > steps
+    );
+    plus_offs[0] = 0;
+    minus_offs[0] = 0;
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: supported ISA; lengths checked above.
+        Isa::Avx512 => unsafe {
+            x86::split_against_avx512(
+                masks, base, words, steps, plus, plus_offs, minus, minus_offs,
+            )
+        },
+        _ => {
+            let (mut np, mut nm) = (0, 0);
+            for t in 0..steps {
+                for w in 0..words {
+                    let (m, b) = (masks[t * words + w], base[w]);
+                    for (bits, list, n) in [
+                        (m & !b, &mut *plus, &mut np),
+                        (b & !m, &mut *minus, &mut nm),
+                    ] {
+                        let mut bits = bits as u32;
+                        while bits != 0 {
+                            list[*n] = (w * LANES) as u32 + bits.trailing_zeros();
+                            *n += 1;
+                            bits &= bits - 1;
+                        }
+                    }
+                }
+                plus_offs[t + 1] = np;
+                minus_offs[t + 1] = nm;
             }
         }
     }
@@ -568,21 +688,30 @@ pub fn scan_nonzero(isa: Isa, x: &[f32], idx: &mut [u32], vals: &mut [f32]) -> S
 }
 
 /// Lists the positions of the 1.0s of `x` (ascending) into `idx` and returns their number,
-/// or `None` as soon as a value is neither 0.0 nor 1.0 (NaN included). Also hints the CPU to
-/// fetch `ahead` (the slice to be scanned a few calls later), one cache line per vector
-/// scanned, so a strided stream of rows arrives steadily from memory; the result does not
-/// depend on `ahead`.
-pub(crate) fn scan_spikes(isa: Isa, x: &[f32], ahead: &[f32], idx: &mut [u32]) -> Option<usize> {
-    assert!(idx.len() >= x.len());
+/// or `None` as soon as a value is neither 0.0 nor 1.0 (NaN included); also writes them as
+/// bits to `masks` (bit `j` of word `w`: position `16·w + j`; `⌈x.len() / 16⌉` words, padding
+/// bits zero). Also hints the CPU to fetch `ahead` (the slice to be scanned a few calls
+/// later), one cache line per vector scanned, so a strided stream of rows arrives steadily
+/// from memory; the result does not depend on `ahead`.
+pub(crate) fn scan_spikes(
+    isa: Isa,
+    x: &[f32],
+    ahead: &[f32],
+    idx: &mut [u32],
+    masks: &mut [u16],
+) -> Option<usize> {
+    assert!(idx.len() >= x.len() && masks.len() >= x.len().div_ceil(LANES));
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: supported ISA; length checked above.
-        Isa::Avx512 => unsafe { x86::scan_spikes_avx512(x, ahead, idx) },
+        // SAFETY: supported ISA; lengths checked above.
+        Isa::Avx512 => unsafe { x86::scan_spikes_avx512(x, ahead, idx, masks) },
         _ => {
             let mut count = 0;
+            masks[..x.len().div_ceil(LANES)].fill(0);
             for (j, &v) in x.iter().enumerate() {
                 if v == 1.0 {
                     idx[count] = j as u32;
+                    masks[j / LANES] |= 1 << (j % LANES);
                     count += 1;
                 } else if v != 0.0 {
                     return None;
@@ -1011,6 +1140,7 @@ mod x86 {
         l: &super::BlockedLayer<'_>,
         idx: *const u32,
         offsets: &[usize],
+        neg: Option<(*const u32, *const usize)>,
         u: *mut f32,
         spk: *mut u16,
         masks: *mut u16,
@@ -1042,9 +1172,9 @@ mod x86 {
                 n: l.n,
             };
             if l.nb == 1 {
-                lblock512::<1, 8>(&b, idx, offsets);
+                lblock512::<1, 8>(&b, idx, offsets, neg);
             } else {
-                lblock512::<2, 4>(&b, idx, offsets);
+                lblock512::<2, 4>(&b, idx, offsets, neg);
             }
         }
     }
@@ -1077,6 +1207,7 @@ mod x86 {
         b: &Blk,
         idx: *const u32,
         offsets: &[usize],
+        neg: Option<(*const u32, *const usize)>,
     ) {
         let zero = _mm512_setzero_ps();
         let mut st = BlockState::<NB> {
@@ -1109,13 +1240,13 @@ mod x86 {
         while t0 < steps {
             let g = steps - t0;
             t0 += if g >= S {
-                group512::<NB, S>(b, &mut st, idx, op, t0)
+                group512::<NB, S>(b, &mut st, idx, op, neg, t0)
             } else if g >= 4 {
-                group512::<NB, 4>(b, &mut st, idx, op, t0)
+                group512::<NB, 4>(b, &mut st, idx, op, neg, t0)
             } else if g >= 2 {
-                group512::<NB, 2>(b, &mut st, idx, op, t0)
+                group512::<NB, 2>(b, &mut st, idx, op, neg, t0)
             } else {
-                group512::<NB, 1>(b, &mut st, idx, op, t0)
+                group512::<NB, 1>(b, &mut st, idx, op, neg, t0)
             };
         }
         for k in 0..NB {
@@ -1136,9 +1267,9 @@ mod x86 {
         valid: [u16; NB],
     }
 
-    /// Steps `t0..t0 + G` of one column block: the `G` lists' common length in lockstep
-    /// (`NB·G` independent sums), then each one's rest; then, step by step, bias, LIF, masks
-    /// and readout. Returns `G`.
+    /// Steps `t0..t0 + G` of one column block: the rows of the `G` lists added, those of the
+    /// `neg` lists subtracted ([`rows512`]); then, step by step, bias, LIF, masks and readout.
+    /// Returns `G`.
     #[target_feature(enable = "avx512f,popcnt,bmi1")]
     #[inline]
     #[allow(clippy::needless_range_loop)] // constant-bound loops over register arrays
@@ -1147,6 +1278,7 @@ mod x86 {
         st: &mut BlockState<NB>,
         idx: *const u32,
         op: *const usize,
+        neg: Option<(*const u32, *const usize)>,
         t0: usize,
     ) -> usize {
         use super::StepReadout;
@@ -1157,29 +1289,9 @@ mod x86 {
         // `0·θ`: what a non-spiking neuron subtracts (±0, as `S·θ` gives).
         let zth = _mm512_mul_ps(zero, thv);
         let mut acc = [[zero; NB]; G];
-        let mut p = [idx; G];
-        let mut len = [0usize; G];
-        for q in 0..G {
-            let s0 = *op.add(t0 + q);
-            p[q] = idx.add(s0);
-            len[q] = *op.add(t0 + q + 1) - s0;
-        }
-        let common = len.iter().copied().min().unwrap_or(0);
-        for j in 0..common {
-            for q in 0..G {
-                let row = b.w.add(*p[q].add(j) as usize * (NB * 16));
-                for k in 0..NB {
-                    acc[q][k] = _mm512_add_ps(acc[q][k], _mm512_load_ps(row.add(k * 16)));
-                }
-            }
-        }
-        for q in 0..G {
-            for j in common..len[q] {
-                let row = b.w.add(*p[q].add(j) as usize * (NB * 16));
-                for k in 0..NB {
-                    acc[q][k] = _mm512_add_ps(acc[q][k], _mm512_load_ps(row.add(k * 16)));
-                }
-            }
+        rows512::<NB, G, false>(b.w, &mut acc, idx, op, t0);
+        if let Some((ni, no)) = neg {
+            rows512::<NB, G, true>(b.w, &mut acc, ni, no, t0);
         }
         for q in 0..G {
             let t = t0 + q;
@@ -1212,6 +1324,55 @@ mod x86 {
         G
     }
 
+    /// Adds (`SUB` false) or subtracts the rows of steps `t0..t0 + G`'s lists (step `t`:
+    /// `idx[op[t]..op[t + 1]]`) to `acc[t − t0]`, each in list order: the lists' common
+    /// length in lockstep (`NB·G` independent sums), then each one's rest.
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
+    #[inline]
+    #[allow(clippy::needless_range_loop)] // constant-bound loops over register arrays
+    unsafe fn rows512<const NB: usize, const G: usize, const SUB: bool>(
+        w: *const f32,
+        acc: &mut [[__m512; NB]; G],
+        idx: *const u32,
+        op: *const usize,
+        t0: usize,
+    ) {
+        let mut p = [idx; G];
+        let mut len = [0usize; G];
+        for q in 0..G {
+            let s0 = *op.add(t0 + q);
+            p[q] = idx.add(s0);
+            len[q] = *op.add(t0 + q + 1) - s0;
+        }
+        let common = len.iter().copied().min().unwrap_or(0);
+        for j in 0..common {
+            for q in 0..G {
+                let row = w.add(*p[q].add(j) as usize * (NB * 16));
+                for k in 0..NB {
+                    let r = _mm512_load_ps(row.add(k * 16));
+                    acc[q][k] = if SUB {
+                        _mm512_sub_ps(acc[q][k], r)
+                    } else {
+                        _mm512_add_ps(acc[q][k], r)
+                    };
+                }
+            }
+        }
+        for q in 0..G {
+            for j in common..len[q] {
+                let row = w.add(*p[q].add(j) as usize * (NB * 16));
+                for k in 0..NB {
+                    let r = _mm512_load_ps(row.add(k * 16));
+                    acc[q][k] = if SUB {
+                        _mm512_sub_ps(acc[q][k], r)
+                    } else {
+                        _mm512_add_ps(acc[q][k], r)
+                    };
+                }
+            }
+        }
+    }
+
     /// [`super::masks_to_lists`]: each mask word's lane indices compressed in a register and
     /// stored as a whole vector.
     #[target_feature(enable = "avx512f,popcnt,bmi1")]
@@ -1238,6 +1399,90 @@ mod x86 {
                 c += m.count_ones() as usize;
             }
             *offs.get_unchecked_mut(t + 1) = c;
+        }
+    }
+
+    /// [`super::frequent_inputs`]: one word's 16 counters in a vector, a masked increment
+    /// per step.
+    #[target_feature(enable = "avx512f,popcnt,bmi1")]
+    pub(super) unsafe fn frequent_inputs_avx512(
+        masks: &[u16],
+        words: usize,
+        steps: usize,
+        base: &mut [u16],
+    ) -> u64 {
+        let one = _mm512_set1_epi32(1);
+        let half = _mm512_set1_epi32(steps as i32 + 1);
+        let mp = masks.as_ptr();
+        let mut saved = 0u64;
+        for (w, b) in base[..words].iter_mut().enumerate() {
+            let mut c = _mm512_setzero_si512();
+            for t in 0..steps {
+                c = _mm512_mask_add_epi32(c, *mp.add(t * words + w), c, one);
+            }
+            let extra = _mm512_sub_epi32(_mm512_add_epi32(c, c), half);
+            let m = _mm512_cmpgt_epi32_mask(extra, _mm512_setzero_si512());
+            *b = m;
+            saved += _mm512_mask_reduce_add_epi32(m, extra) as u32 as u64;
+        }
+        saved
+    }
+
+    /// [`super::split_against`]: per step and group of 32 words, the added and subtracted
+    /// words and bitmaps of the non-empty ones in vectors, then only those words' lane indices
+    /// compressed and stored (spikes outside a baseline are few and scattered: testing each
+    /// word would mispredict).
+    #[target_feature(enable = "avx512f,avx512bw,popcnt,bmi1")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn split_against_avx512(
+        masks: &[u16],
+        base: &[u16],
+        words: usize,
+        steps: usize,
+        plus: &mut [u32],
+        plus_offs: &mut [usize],
+        minus: &mut [u32],
+        minus_offs: &mut [usize],
+    ) {
+        let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        let (mp, bp) = (masks.as_ptr(), base.as_ptr());
+        let (pp, qp) = (plus.as_mut_ptr(), minus.as_mut_ptr());
+        let (mut np, mut nm) = (0usize, 0usize);
+        for t in 0..steps {
+            let row = mp.add(t * words);
+            let mut g = 0;
+            while g < words {
+                let gn = (words - g).min(32);
+                let lanes = (u64::MAX >> (64 - gn)) as u32;
+                let m = _mm512_maskz_loadu_epi16(lanes, row.add(g) as *const _);
+                let b = _mm512_maskz_loadu_epi16(lanes, bp.add(g) as *const _);
+                let (p, q) = (_mm512_andnot_si512(b, m), _mm512_andnot_si512(m, b));
+                // The words themselves are read again from `masks` and `base` below (not
+                // from a store of `p`/`q`: narrow loads from a wide store stall).
+                let mut pnz = _mm512_test_epi16_mask(p, p);
+                let mut qnz = _mm512_test_epi16_mask(q, q);
+                // `np`, `nm` ≤ the bits of the words before (`< (t·words + w)·16`): each
+                // 16-lane store stays below `steps·words·16 ≤ len`.
+                while pnz != 0 {
+                    let k = pnz.trailing_zeros() as usize;
+                    pnz &= pnz - 1;
+                    let w = *row.add(g + k) & !*bp.add(g + k);
+                    let pos = _mm512_add_epi32(lane, _mm512_set1_epi32(((g + k) * 16) as i32));
+                    _mm512_storeu_si512(pp.add(np) as *mut _, _mm512_maskz_compress_epi32(w, pos));
+                    np += w.count_ones() as usize;
+                }
+                while qnz != 0 {
+                    let k = qnz.trailing_zeros() as usize;
+                    qnz &= qnz - 1;
+                    let w = *bp.add(g + k) & !*row.add(g + k);
+                    let pos = _mm512_add_epi32(lane, _mm512_set1_epi32(((g + k) * 16) as i32));
+                    _mm512_storeu_si512(qp.add(nm) as *mut _, _mm512_maskz_compress_epi32(w, pos));
+                    nm += w.count_ones() as usize;
+                }
+                g += gn;
+            }
+            *plus_offs.get_unchecked_mut(t + 1) = np;
+            *minus_offs.get_unchecked_mut(t + 1) = nm;
         }
     }
 
@@ -1281,11 +1526,12 @@ mod x86 {
         x: &[f32],
         ahead: &[f32],
         idx: &mut [u32],
+        masks: &mut [u16],
     ) -> Option<usize> {
         let zero = _mm512_setzero_ps();
         let one = _mm512_set1_ps(1.0);
         let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        let (xp, ip) = (x.as_ptr(), idx.as_mut_ptr());
+        let (xp, ip, mp) = (x.as_ptr(), idx.as_mut_ptr(), masks.as_mut_ptr());
         let (ap, alen) = (ahead.as_ptr() as *const i8, ahead.len());
         let full = x.len() / 16 * 16;
         let mut count = 0;
@@ -1301,6 +1547,7 @@ mod x86 {
             if nz != ones {
                 return None;
             }
+            *mp.add(o / 16) = ones;
             // `count ≤ o`: the 16 lanes stored at `count` stay below `o + 16 ≤ idx.len()`.
             let pos = _mm512_add_epi32(lane, _mm512_set1_epi32(o as i32));
             _mm512_storeu_si512(
@@ -1310,13 +1557,18 @@ mod x86 {
             count += ones.count_ones() as usize;
             o += 16;
         }
-        for (j, &v) in x.iter().enumerate().skip(full) {
-            if v == 1.0 {
-                *ip.add(count) = j as u32;
-                count += 1;
-            } else if v != 0.0 {
-                return None;
+        if full < x.len() {
+            let mut m = 0u16;
+            for (j, &v) in x.iter().enumerate().skip(full) {
+                if v == 1.0 {
+                    *ip.add(count) = j as u32;
+                    m |= 1 << (j - full);
+                    count += 1;
+                } else if v != 0.0 {
+                    return None;
+                }
             }
+            *mp.add(full / 16) = m;
         }
         Some(count)
     }

@@ -4,7 +4,7 @@
 use joulebench_models::Readout;
 
 use super::act::Act;
-use super::aligned::{padded, AlignedVec};
+use super::aligned::{padded, AlignedVec, LANES};
 use super::chain::{self, ChainBufs};
 use super::conv::{conv_scatter, pool_dense, pool_spikes};
 use super::plan::{Plan, StageKind};
@@ -24,6 +24,8 @@ pub(crate) struct Counters {
     pub event_steps: Vec<u64>,
     /// Per stage: LIF membrane updates.
     pub membrane_updates: Vec<u64>,
+    /// Per stage: synaptic operations of `eff_ops` a baseline made unnecessary.
+    pub saved_ops: Vec<u64>,
     pub samples: u64,
 }
 
@@ -38,6 +40,7 @@ impl Counters {
             &mut self.eff_ops,
             &mut self.event_steps,
             &mut self.membrane_updates,
+            &mut self.saved_ops,
         ] {
             v.clear();
             v.resize(stages, 0);
@@ -53,6 +56,7 @@ impl Counters {
             (&mut self.eff_ops, &other.eff_ops),
             (&mut self.event_steps, &other.event_steps),
             (&mut self.membrane_updates, &other.membrane_updates),
+            (&mut self.saved_ops, &other.saved_ops),
         ] {
             a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
         }
@@ -76,6 +80,9 @@ struct Ahead {
     idx: Vec<u32>,
     /// Step `t`'s spikes are `idx[offsets[t]..offsets[t + 1]]`.
     offsets: Vec<usize>,
+    /// The same spikes as bits: step `t`'s are `masks[t·W..(t + 1)·W]`, `W = ⌈input_len / 16⌉`
+    /// (bit `j` of word `w`: input `16·w + j`).
+    masks: Vec<u16>,
     /// The input was binary and the currents are in `cur`.
     valid: bool,
 }
@@ -141,6 +148,7 @@ impl Worker {
                 cur: AlignedVec::zeros(AHEAD_CHUNK * l.stride),
                 idx: Vec::new(),
                 offsets: Vec::new(),
+                masks: Vec::new(),
                 valid: false,
             }),
             _ => None,
@@ -211,6 +219,7 @@ impl Worker {
                     isa,
                     &tb.idx,
                     &tb.offsets,
+                    &tb.masks,
                     &mut self.lif,
                     self.readout.as_mut_slice(),
                     &mut self.counters,
@@ -504,6 +513,10 @@ fn prepare_ahead(
     if tb.idx.len() < need {
         tb.idx.resize(need, 0);
     }
+    let words = n.div_ceil(LANES);
+    if tb.masks.len() < steps * words {
+        tb.masks.resize(steps * words, 0);
+    }
     tb.offsets.clear();
     tb.offsets.push(0);
     let mut at = 0;
@@ -511,8 +524,12 @@ fn prepare_ahead(
         Source::F32 { data, batch } => (data, batch),
         Source::Bits(sb) => {
             for t in 0..steps {
-                at += simd::decode_bits(isa, sb.row(t, b), &mut tb.idx[at..]);
+                let row = sb.row(t, b);
+                at += simd::decode_bits(isa, row, &mut tb.idx[at..]);
                 tb.offsets.push(at);
+                for (w, m) in tb.masks[t * words..(t + 1) * words].iter_mut().enumerate() {
+                    *m = (row[w / 4] >> (16 * (w % 4))) as u16;
+                }
             }
             return Ok(true);
         }
@@ -535,7 +552,8 @@ fn prepare_ahead(
         let x = &input[(t * batch + b) * n..][..n];
         // Anything but spikes (analog values, NaN, ±∞): the steps run one by one, and that loop
         // reports non-finite values.
-        let Some(count) = simd::scan_spikes(isa, x, ahead, &mut tb.idx[at..at + n]) else {
+        let masks = &mut tb.masks[t * words..(t + 1) * words];
+        let Some(count) = simd::scan_spikes(isa, x, ahead, &mut tb.idx[at..at + n], masks) else {
             return Ok(false);
         };
         at += count;
