@@ -758,9 +758,10 @@ fn baseline_of_frequent_inputs_saves_additions_and_changes_no_spike() {
 
 #[test]
 fn fully_connected_fast_path_matches_reference_for_every_readout_and_width() {
-    // Widths that are not multiples of 16 (partial vectors; two- and one-vector column blocks),
-    // a step count that is not a multiple of the engine's chunk of steps, and every readout:
-    // the layer-by-layer fast path must reproduce the reference and the step-by-step loop.
+    // Widths that are not multiples of 16 (partial vectors; four-, two- and one-vector column
+    // blocks), a step count that is not a multiple of the engine's chunk of steps, and every
+    // readout: the layer-by-layer fast path must reproduce the reference and the step-by-step
+    // loop.
     let lif = |beta: f32, threshold: f32| {
         Op::Lif(LifParams {
             beta,
@@ -799,7 +800,7 @@ fn fully_connected_fast_path_matches_reference_for_every_readout_and_width() {
                     "fc2",
                     Op::Linear {
                         in_features: 90,
-                        out_features: 37,
+                        out_features: 61,
                     },
                 ),
                 // A negative threshold once (the reset subtracts a negative θ).
@@ -807,7 +808,7 @@ fn fully_connected_fast_path_matches_reference_for_every_readout_and_width() {
                 Layer::new(
                     "fc3",
                     Op::Linear {
-                        in_features: 37,
+                        in_features: 61,
                         out_features: 10,
                     },
                 ),

@@ -307,7 +307,7 @@ pub(crate) struct BlockedLayer<'a> {
     pub in_f: usize,
     /// Padded output length (a multiple of `nb · LANES`).
     pub stride: usize,
-    /// Column block width in vectors: 1 or 2.
+    /// Column block width in vectors: 1, 2 or 4.
     pub nb: usize,
     /// Bias, `stride` values (padding zero).
     pub bias: &'a [f32],
@@ -360,7 +360,7 @@ pub(crate) fn lif_layer_steps(
     let bw = blocked_row_len(l.nb);
     let words = l.stride / LANES;
     assert!(
-        (l.nb == 1 || l.nb == 2)
+        matches!(l.nb, 1 | 2 | 4)
             && l.stride.is_multiple_of(bw)
             && l.n <= l.stride
             && l.wb.len() >= l.in_f * l.stride
@@ -1171,10 +1171,10 @@ mod x86 {
                 first: blk * bw,
                 n: l.n,
             };
-            if l.nb == 1 {
-                lblock512::<1, 8>(&b, idx, offsets, neg);
-            } else {
-                lblock512::<2, 4>(&b, idx, offsets, neg);
+            match l.nb {
+                1 => lblock512::<1, 8>(&b, idx, offsets, neg),
+                2 => lblock512::<2, 4>(&b, idx, offsets, neg),
+                _ => lblock512::<4, 2>(&b, idx, offsets, neg),
             }
         }
     }
