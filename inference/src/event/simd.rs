@@ -406,45 +406,72 @@ pub(crate) fn lif_layer_steps(
                 ro,
             )
         },
-        _ => {
-            let stride = l.stride;
-            for (t, p) in offsets.windows(2).enumerate() {
-                let list = &idx[p[0]..p[1]];
-                masks[t * words..(t + 1) * words].fill(0);
-                for o in 0..stride {
-                    let (blk, c) = (o / bw, o % bw);
-                    let mut a = 0.0f32;
-                    for &i in list {
-                        a += l.wb[(blk * l.in_f + i as usize) * bw + c];
-                    }
-                    if let Some((ni, no)) = neg {
-                        for &i in &ni[no[t]..no[t + 1]] {
-                            a -= l.wb[(blk * l.in_f + i as usize) * bw + c];
-                        }
-                    }
-                    let cur = a + l.bias[o];
-                    if o < l.n && (cur != 0.0 || cur.is_nan()) {
-                        nz[t] += 1;
-                    }
-                    let bit = 1u16 << (o % LANES);
-                    let s_prev = if spk[o / LANES] & bit != 0 { 1.0 } else { 0.0 };
+        _ => lif_layer_portable(l, idx, offsets, neg, u, spk, masks, nz, readout, ro),
+    }
+}
+
+/// [`lif_layer_steps`] in plain Rust, block by block like the AVX-512 kernel: per column
+/// block (`nb · 16` neurons) and step, the block's currents summed row by row over the lists
+/// (the same order per neuron as every other path), then the LIF update of one 16-neuron word
+/// at a time with its spike bits in a register.
+#[allow(clippy::too_many_arguments)]
+fn lif_layer_portable(
+    l: &BlockedLayer<'_>,
+    idx: &[u32],
+    offsets: &[usize],
+    neg: Option<(&[u32], &[usize])>,
+    u: &mut [f32],
+    spk: &mut [u16],
+    masks: &mut [u16],
+    nz: &mut [u32],
+    readout: &mut [f32],
+    ro: StepReadout,
+) {
+    let steps = offsets.len() - 1;
+    let bw = blocked_row_len(l.nb);
+    let words = l.stride / LANES;
+    let mut acc = [0.0f32; 4 * LANES];
+    for blk in 0..l.stride / bw {
+        let w = &l.wb[blk * l.in_f * bw..(blk + 1) * l.in_f * bw];
+        let acc = &mut acc[..bw];
+        for t in 0..steps {
+            acc.fill(0.0);
+            for &i in &idx[offsets[t]..offsets[t + 1]] {
+                let row = &w[i as usize * bw..][..bw];
+                acc.iter_mut().zip(row).for_each(|(a, r)| *a += r);
+            }
+            if let Some((ni, no)) = neg {
+                for &i in &ni[no[t]..no[t + 1]] {
+                    let row = &w[i as usize * bw..][..bw];
+                    acc.iter_mut().zip(row).for_each(|(a, r)| *a -= r);
+                }
+            }
+            for k in 0..l.nb {
+                let word = blk * l.nb + k;
+                let sp = spk[word];
+                let (mut fired, mut count) = (0u16, 0u32);
+                for j in 0..LANES {
+                    let o = word * LANES + j;
+                    let cur = acc[k * LANES + j] + l.bias[o];
+                    count += (o < l.n && (cur != 0.0 || cur.is_nan())) as u32;
+                    let s_prev = ((sp >> j) & 1) as f32;
                     let un = (l.beta * u[o] + cur) - s_prev * l.theta;
                     u[o] = un;
                     let fire = un > l.theta;
-                    if fire {
-                        spk[o / LANES] |= bit;
-                        if o < l.n {
-                            masks[t * words + o / LANES] |= bit;
-                        }
-                    } else {
-                        spk[o / LANES] &= !bit;
-                    }
+                    fired |= (fire as u16) << j;
                     match ro {
                         StepReadout::None => {}
                         StepReadout::Membrane => readout[o] += un,
-                        StepReadout::Spikes => readout[o] += if fire { 1.0 } else { 0.0 },
+                        StepReadout::Spikes => readout[o] += fire as u32 as f32,
                     }
                 }
+                spk[word] = fired;
+                let valid = match l.n.saturating_sub(word * LANES) {
+                    v if v >= LANES => u16::MAX,
+                    v => ((1u32 << v) - 1) as u16,
+                };
+                masks[t * words + word] = fired & valid;
+                nz[t] += count;
             }
         }
     }
