@@ -255,13 +255,6 @@ fn analog_input(spec: &ModelSpec, steps: usize, batch: usize, seed: u64) -> Tens
     Tensor::new(shape, data).unwrap()
 }
 
-fn isas() -> Vec<Isa> {
-    [Isa::Scalar, Isa::Avx2, Isa::Avx512]
-        .into_iter()
-        .filter(|i| i.is_supported())
-        .collect()
-}
-
 /// One sample of a batch tensor, as its own `[T, 1, …]` tensor.
 fn sample(input: &Tensor, b: usize) -> Tensor {
     let (steps, batch) = (input.shape[0], input.shape[1]);
@@ -289,7 +282,7 @@ fn check_exact(spec: &ModelSpec, w: &Weights, input: &Tensor) -> usize {
         total_spikes > 0,
         "test network never spiked; the test would prove nothing"
     );
-    for isa in isas() {
+    for isa in Isa::supported() {
         for mode in [ExecMode::Event, ExecMode::Dense] {
             let mut e = EventEngine::with_mode(spec, w, 1, mode).unwrap();
             e.set_isa(isa).unwrap();
@@ -714,7 +707,7 @@ fn baseline_of_frequent_inputs_saves_additions_and_changes_no_spike() {
     let w = weights(&spec, 9, 3.0);
     let imgs = joulebench_inference::event::workload::synthetic_digits(3, 4);
     let input = joulebench_inference::event::workload::rate_encode(&imgs, 100, 5);
-    for isa in isas() {
+    for isa in Isa::supported() {
         let mut on = EventEngine::new(&spec, &w, 1).unwrap();
         let mut off = EventEngine::new(&spec, &w, 1).unwrap();
         off.set_baseline(false);
@@ -819,7 +812,7 @@ fn fully_connected_fast_path_matches_reference_for_every_readout_and_width() {
         let w = weights(&spec, 40 + k as u64, 3.0);
         let input = rate_input(&spec, 47, 3, 7 + k as u64);
         check_exact(&spec, &w, &input);
-        for isa in isas() {
+        for isa in Isa::supported() {
             let mut on = EventEngine::new(&spec, &w, 1).unwrap();
             let mut off = EventEngine::new(&spec, &w, 1).unwrap();
             on.set_baseline(false);

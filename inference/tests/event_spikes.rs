@@ -16,13 +16,6 @@ fn weights(spec: &ModelSpec, seed: u64, gain: f32) -> Weights {
     common::weights_with_gain(spec, seed, gain)
 }
 
-fn isas() -> Vec<Isa> {
-    [Isa::Scalar, Isa::Avx2, Isa::Avx512]
-        .into_iter()
-        .filter(|i| i.is_supported())
-        .collect()
-}
-
 #[test]
 fn spike_batch_packs_and_unpacks() {
     let x = uniform_spikes(&[1, 10, 13], 3, 2, 0.3, 4);
@@ -80,7 +73,7 @@ fn packed_spikes_run_exactly_like_the_float_tensor() {
     let want = reference.run(&input).unwrap();
     let want_act = reference.activity().unwrap().clone();
     assert!(want_act.total_spikes() > 0, "the hidden layers fire");
-    for isa in isas() {
+    for isa in Isa::supported() {
         for threads in [1, 2] {
             for temporal in [true, false] {
                 let mut e = EventEngine::new(&spec, &w, threads).unwrap();
@@ -100,7 +93,7 @@ fn packed_spikes_run_exactly_like_the_float_tensor() {
         }
     }
     // With the baseline, packed and float input still give the same lists, so the same bits.
-    for isa in isas() {
+    for isa in Isa::supported() {
         let mut e = EventEngine::new(&spec, &w, 2).unwrap();
         e.set_isa(isa).unwrap();
         let a = e.run_spikes(&packed).unwrap();

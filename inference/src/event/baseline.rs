@@ -124,13 +124,6 @@ impl Baseline {
 mod tests {
     use super::*;
 
-    fn isas() -> Vec<Isa> {
-        [Isa::Scalar, Isa::Avx2, Isa::Avx512]
-            .into_iter()
-            .filter(|i| i.is_supported())
-            .collect()
-    }
-
     #[test]
     fn spikes_split_into_additions_and_subtractions_of_the_baseline() {
         // 5 steps, 40 inputs (three words): input 3 spikes at every step, 20 at 4 of 5,
@@ -149,7 +142,7 @@ mod tests {
                 masks[t * words + i as usize / 16] |= 1 << (i % 16);
             }
         }
-        for isa in isas() {
+        for isa in Isa::supported() {
             let mut b = Baseline::default();
             assert_eq!(b.split(isa, &masks, words, 5, 14), 2, "{isa:?}");
             assert_eq!(b.base[..2], [3, 20]);
@@ -203,7 +196,7 @@ mod tests {
                 }
                 assert_eq!(got[..], masks[t * words..(t + 1) * words], "step {t}");
             }
-            for isa in isas() {
+            for isa in Isa::supported() {
                 let mut b = Baseline::new(words, steps);
                 assert_eq!(b.split(isa, &masks, words, steps, spikes), nb, "{isa:?}");
                 assert_eq!(b.base[..nb], want.base[..nb]);

@@ -18,7 +18,7 @@ use joulebench_models::Readout;
 use super::aligned::{AlignedVec, LANES};
 use super::baseline::Baseline;
 use super::plan::{Plan, StageKind};
-use super::simd::{self, BlockedLayer, Isa, StepReadout};
+use super::simd::{self, BlockedLayer, Isa, StepLists, StepReadout, StepsOut};
 use super::worker::{Counters, LifState};
 
 /// Steps processed layer by layer at a time: a multiple of the kernel's 4-step interleave, and
@@ -266,15 +266,19 @@ pub(crate) fn run(
                     theta: layer.theta,
                     n: layer.out_f,
                 },
-                add.0,
-                add.1,
-                neg,
-                st.u.padded_mut(),
-                &mut bufs.spk[l],
-                masks,
-                nz,
-                readout,
-                if last { ro } else { StepReadout::None },
+                &StepLists {
+                    idx: add.0,
+                    offsets: add.1,
+                    neg,
+                },
+                StepsOut {
+                    u: st.u.padded_mut(),
+                    spk: &mut bufs.spk[l],
+                    masks,
+                    nz,
+                    readout,
+                    ro: if last { ro } else { StepReadout::None },
+                },
             );
             let (list, offs) = (&mut lists[0], &mut offs[0]);
             simd::masks_to_lists(isa, masks, words, cn, list, offs);

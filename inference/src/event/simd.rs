@@ -19,11 +19,19 @@ pub enum Isa {
     Scalar,
     /// 256-bit AVX2 (+FMA detected alongside; products and sums stay separate for exactness).
     Avx2,
-    /// 512-bit AVX-512F (with POPCNT and BMI1, which every AVX-512 CPU has).
+    /// 512-bit AVX-512F and BW (with POPCNT and BMI1, which every AVX-512 CPU has).
     Avx512,
 }
 
 impl Isa {
+    /// Every instruction set this CPU can run, narrowest first (for comparing them).
+    pub fn supported() -> Vec<Isa> {
+        [Isa::Scalar, Isa::Avx2, Isa::Avx512]
+            .into_iter()
+            .filter(|i| i.is_supported())
+            .collect()
+    }
+
     /// The widest instruction set this CPU supports.
     pub fn detect() -> Isa {
         #[cfg(target_arch = "x86_64")]
@@ -327,6 +335,28 @@ pub(crate) enum StepReadout {
     Spikes,
 }
 
+/// The input spikes of [`lif_layer_steps`]' steps: step `t` adds the weight rows of
+/// `idx[offsets[t]..offsets[t + 1]]` and, with `neg = Some((nidx, noffsets))`, subtracts those
+/// of `nidx[noffsets[t]..noffsets[t + 1]]`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StepLists<'a> {
+    pub idx: &'a [u32],
+    pub offsets: &'a [usize],
+    pub neg: Option<(&'a [u32], &'a [usize])>,
+}
+
+/// What [`lif_layer_steps`] updates and writes: the membranes `u` and previous spikes `spk`
+/// (bit masks), each step's spike masks, non-zero current counts and readout sums.
+#[derive(Debug)]
+pub(crate) struct StepsOut<'a> {
+    pub u: &'a mut [f32],
+    pub spk: &'a mut [u16],
+    pub masks: &'a mut [u16],
+    pub nz: &'a mut [u32],
+    pub readout: &'a mut [f32],
+    pub ro: StepReadout,
+}
+
 /// A fully connected layer and its LIF over several steps whose input spike lists are all
 /// known: step `t` has the presynaptic indices `idx[offsets[t]..offsets[t + 1]]` (ascending).
 /// Step after step: the currents `I[o] = (Σ_k W[idx[k]][o]) + bias[o]` — from 0, in list
@@ -342,20 +372,13 @@ pub(crate) enum StepReadout {
 /// The AVX-512 kernel walks the column blocks and, per block, every step (`S` steps
 /// interleaved over their common list length), with the block's membranes and spikes in
 /// registers: the block's weight rows stay in L1 across the steps and no current is stored.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn lif_layer_steps(
     isa: Isa,
     l: &BlockedLayer<'_>,
-    idx: &[u32],
-    offsets: &[usize],
-    neg: Option<(&[u32], &[usize])>,
-    u: &mut [f32],
-    spk: &mut [u16],
-    masks: &mut [u16],
-    nz: &mut [u32],
-    readout: &mut [f32],
-    ro: StepReadout,
+    lists: &StepLists<'_>,
+    out: StepsOut<'_>,
 ) {
+    let StepLists { idx, offsets, neg } = *lists;
     let steps = offsets.len().saturating_sub(1);
     let bw = blocked_row_len(l.nb);
     let words = l.stride / LANES;
@@ -366,11 +389,11 @@ pub(crate) fn lif_layer_steps(
             && l.wb.len() >= l.in_f * l.stride
             && (l.wb.as_ptr() as usize).is_multiple_of(64)
             && l.bias.len() >= l.stride
-            && u.len() >= l.stride
-            && spk.len() >= words
-            && masks.len() >= steps * words
-            && nz.len() >= steps
-            && (ro == StepReadout::None || readout.len() >= l.stride)
+            && out.u.len() >= l.stride
+            && out.spk.len() >= words
+            && out.masks.len() >= steps * words
+            && out.nz.len() >= steps
+            && (out.ro == StepReadout::None || out.readout.len() >= l.stride)
             && offsets.windows(2).all(|p| p[0] <= p[1])
             && offsets.last().is_none_or(|&e| e <= idx.len())
             && neg.is_none_or(|(ni, no)| no.len() == offsets.len()
@@ -398,15 +421,15 @@ pub(crate) fn lif_layer_steps(
                 idx.as_ptr(),
                 offsets,
                 neg.map(|(ni, no)| (ni.as_ptr(), no.as_ptr())),
-                u.as_mut_ptr(),
-                spk.as_mut_ptr(),
-                masks.as_mut_ptr(),
-                nz.as_mut_ptr(),
-                readout.as_mut_ptr(),
-                ro,
+                out.u.as_mut_ptr(),
+                out.spk.as_mut_ptr(),
+                out.masks.as_mut_ptr(),
+                out.nz.as_mut_ptr(),
+                out.readout.as_mut_ptr(),
+                out.ro,
             )
         },
-        _ => lif_layer_portable(l, idx, offsets, neg, u, spk, masks, nz, readout, ro),
+        _ => lif_layer_portable(l, lists, out),
     }
 }
 
@@ -414,19 +437,16 @@ pub(crate) fn lif_layer_steps(
 /// block (`nb · 16` neurons) and step, the block's currents summed row by row over the lists
 /// (the same order per neuron as every other path), then the LIF update of one 16-neuron word
 /// at a time with its spike bits in a register.
-#[allow(clippy::too_many_arguments)]
-fn lif_layer_portable(
-    l: &BlockedLayer<'_>,
-    idx: &[u32],
-    offsets: &[usize],
-    neg: Option<(&[u32], &[usize])>,
-    u: &mut [f32],
-    spk: &mut [u16],
-    masks: &mut [u16],
-    nz: &mut [u32],
-    readout: &mut [f32],
-    ro: StepReadout,
-) {
+fn lif_layer_portable(l: &BlockedLayer<'_>, lists: &StepLists<'_>, out: StepsOut<'_>) {
+    let StepLists { idx, offsets, neg } = *lists;
+    let StepsOut {
+        u,
+        spk,
+        masks,
+        nz,
+        readout,
+        ro,
+    } = out;
     let steps = offsets.len() - 1;
     let bw = blocked_row_len(l.nb);
     let words = l.stride / LANES;
