@@ -121,10 +121,13 @@ impl Chain {
 
 /// One worker's buffers for the fast path.
 pub(crate) struct ChainBufs {
-    /// Per layer, its spike lists of the chunk's steps, one after another.
-    lists: Vec<Vec<u32>>,
-    /// Per layer, step `t`'s spikes are `lists[l][offs[l][t]..offs[l][t + 1]]`.
-    offs: Vec<Vec<usize>>,
+    /// The current layer's input spikes as lists, decoded from its masks when it needs them
+    /// (no baseline): step `t`'s are `list[offs[t]..offs[t + 1]]`.
+    list: Vec<u32>,
+    offs: Vec<usize>,
+    /// Input spikes per step of the chunk, of the current layer and of its output.
+    n_in: Vec<u64>,
+    n_out: Vec<u64>,
     /// Per layer, the chunk's spike masks (`CHUNK × stride / 16`).
     masks: Vec<Vec<u16>>,
     /// Per layer, the previous step's spikes as masks (`stride / 16`).
@@ -138,13 +141,17 @@ pub(crate) struct ChainBufs {
 
 impl ChainBufs {
     pub fn new(chain: &Chain) -> Self {
+        let in_words = chain
+            .layers
+            .iter()
+            .map(|l| l.in_f.div_ceil(LANES).max(l.stride / LANES))
+            .max()
+            .unwrap_or(0);
         ChainBufs {
-            lists: chain
-                .layers
-                .iter()
-                .map(|l| vec![0; CHUNK * l.stride])
-                .collect(),
-            offs: chain.layers.iter().map(|_| vec![0; CHUNK + 1]).collect(),
+            list: vec![0; CHUNK * in_words * LANES],
+            offs: vec![0; CHUNK + 1],
+            n_in: vec![0; CHUNK],
+            n_out: vec![0; CHUNK],
             masks: chain
                 .layers
                 .iter()
@@ -156,23 +163,30 @@ impl ChainBufs {
                 .map(|l| vec![0; l.stride / LANES])
                 .collect(),
             nz: vec![0; CHUNK],
-            base: Baseline::new(
-                chain
-                    .layers
-                    .iter()
-                    .map(|l| l.in_f.div_ceil(LANES).max(l.stride / LANES))
-                    .max()
-                    .unwrap_or(0),
-                CHUNK,
-            ),
+            base: Baseline::new(in_words, CHUNK),
             base_cur: AlignedVec::zeros(chain.layers.iter().map(|l| l.stride).max().unwrap_or(0)),
         }
     }
 }
 
-/// Runs one sample whose input spikes are `idx[offsets[t]..offsets[t + 1]]` at step `t`, and
-/// the same as bits in `in_masks` (`⌈in_f / 16⌉` words per step, bit `j` of word `w`: input
-/// `16·w + j`):
+/// A sample's input spikes for [`run`]: as bits, `masks[t·W..(t + 1)·W]` at step `t`
+/// (`W = ⌈in_f / 16⌉`; bit `j` of word `w`: input `16·w + j`), and, when already formed, the
+/// same as lists (step `t`: `idx[offsets[t]..offsets[t + 1]]`).
+#[derive(Clone, Copy)]
+pub(crate) struct ChainInput<'a> {
+    pub masks: &'a [u16],
+    pub lists: Option<(&'a [u32], &'a [usize])>,
+    pub steps: usize,
+}
+
+/// Spikes per step of `steps` rows of `words` mask words.
+fn count_rows(masks: &[u16], words: usize, steps: usize, out: &mut [u64]) {
+    for (c, row) in out[..steps].iter_mut().zip(masks.chunks_exact(words)) {
+        *c = row.iter().map(|m| m.count_ones() as u64).sum();
+    }
+}
+
+/// Runs one sample on `input`:
 /// updates the LIF membranes (`lif[stage].u`; the spike states stay in `bufs`), adds each
 /// step's readout value to `readout` (as the step-by-step loop does), the activity to
 /// `counters`, and, when given, each LIF layer's spike lists to `raster`. Membranes and
@@ -183,15 +197,13 @@ pub(crate) fn run(
     bufs: &mut ChainBufs,
     plan: &Plan,
     isa: Isa,
-    idx: &[u32],
-    offsets: &[usize],
-    in_masks: &[u16],
+    input: ChainInput<'_>,
     lif: &mut [Option<LifState>],
     readout: &mut [f32],
     counters: &mut Counters,
     mut raster: Option<&mut Vec<Vec<Vec<u32>>>>,
 ) {
-    let steps = offsets.len().saturating_sub(1);
+    let steps = input.steps;
     let lead = chain.layers[0].lin;
     let nl = chain.layers.len();
     for s in &mut bufs.spk {
@@ -209,20 +221,32 @@ pub(crate) fn run(
             let StageKind::Linear(lw) = &plan.stages[layer.lin].kind else {
                 unreachable!("chain layers are linear")
             };
-            let (prev_lists, lists) = bufs.lists.split_at_mut(l);
-            let (prev_offs, offs) = bufs.offs.split_at_mut(l);
             let (prev_masks, masks) = bufs.masks.split_at_mut(l);
-            let (in_idx, in_off, in_words): (&[u32], &[usize], usize) = if l == 0 {
-                (idx, &offsets[c0..=c0 + cn], layer.in_f.div_ceil(LANES))
+            let in_words = if l == 0 {
+                layer.in_f.div_ceil(LANES)
             } else {
-                let w = chain.layers[l - 1].stride / LANES;
-                (&prev_lists[l - 1], &prev_offs[l - 1][..=cn], w)
+                chain.layers[l - 1].stride / LANES
             };
             let in_bits = if l == 0 {
-                &in_masks[c0 * in_words..(c0 + cn) * in_words]
+                &input.masks[c0 * in_words..(c0 + cn) * in_words]
             } else {
                 &prev_masks[l - 1][..cn * in_words]
             };
+            // The input's lists, when formed already (the network input's).
+            let given = match (l, input.lists) {
+                (0, Some((idx, offsets))) => Some((idx, &offsets[c0..=c0 + cn])),
+                _ => None,
+            };
+            let n_in = &mut bufs.n_in[..cn];
+            match given {
+                Some((_, off)) => {
+                    for (c, p) in n_in.iter_mut().zip(off.windows(2)) {
+                        *c = (p[1] - p[0]) as u64;
+                    }
+                }
+                None => count_rows(in_bits, in_words, cn, n_in),
+            }
+            let spikes: u64 = n_in.iter().sum();
             let last = l + 1 == nl;
             let nz = &mut bufs.nz[..cn];
             nz.fill(0);
@@ -231,7 +255,7 @@ pub(crate) fn run(
             let st = lif[layer.lif()].as_mut().expect("lif state");
             let base = &mut bufs.base;
             let based_len = if chain.baseline {
-                base.split(isa, in_bits, in_words, cn, in_off[cn] - in_off[0])
+                base.split(isa, in_bits, in_words, cn, spikes as usize)
             } else {
                 0
             };
@@ -252,7 +276,21 @@ pub(crate) fn run(
                     &bufs.base_cur.as_slice()[..layer.stride],
                 )
             } else {
-                ((in_idx, in_off), None, lw.b.padded_slice())
+                let lists = match given {
+                    Some(g) => g,
+                    None => {
+                        simd::masks_to_lists(
+                            isa,
+                            in_bits,
+                            in_words,
+                            cn,
+                            &mut bufs.list,
+                            &mut bufs.offs,
+                        );
+                        (&bufs.list[..], &bufs.offs[..=cn])
+                    }
+                };
+                (lists, None, lw.b.padded_slice())
             };
             simd::lif_layer_steps(
                 isa,
@@ -280,24 +318,30 @@ pub(crate) fn run(
                     ro: if last { ro } else { StepReadout::None },
                 },
             );
-            let (list, offs) = (&mut lists[0], &mut offs[0]);
-            simd::masks_to_lists(isa, masks, words, cn, list, offs);
+            let n_out = &mut bufs.n_out[..cn];
+            count_rows(masks, words, cn, n_out);
             for t in 0..cn {
                 let gt = c0 + t;
-                let n_in = (in_off[t + 1] - in_off[t]) as u64;
+                let n_in = bufs.n_in[t];
                 if l == 0 {
                     for row in &mut counters.out_nz[..=lead] {
                         row[gt] += n_in;
                     }
                 }
-                let count = offs[t + 1] - offs[t];
                 counters.eff_ops[layer.lin] += n_in * layer.out_f as u64;
                 counters.event_steps[layer.lin] += 1;
                 counters.out_nz[layer.lin + 1][gt] += nz[t] as u64;
-                counters.out_nz[layer.lif() + 1][gt] += count as u64;
+                counters.out_nz[layer.lif() + 1][gt] += n_out[t];
                 counters.membrane_updates[layer.lif()] += layer.out_f as u64;
-                if let Some(r) = raster.as_deref_mut() {
-                    r[l].push(list[offs[t]..offs[t + 1]].to_vec());
+            }
+            if let Some(r) = raster.as_deref_mut() {
+                for row in masks.chunks_exact(words) {
+                    let spikes = row.iter().enumerate().flat_map(|(w, &m)| {
+                        (0..LANES as u32)
+                            .filter(move |j| m >> j & 1 == 1)
+                            .map(move |j| (w * LANES) as u32 + j)
+                    });
+                    r[l].push(spikes.collect());
                 }
             }
         }

@@ -80,6 +80,9 @@ struct Ahead {
     idx: Vec<u32>,
     /// Step `t`'s spikes are `idx[offsets[t]..offsets[t + 1]]`.
     offsets: Vec<usize>,
+    /// Whether `idx` and `offsets` hold this sample's lists (they may be left out for the
+    /// layer-by-layer path, which reads `masks`).
+    has_lists: bool,
     /// The same spikes as bits: step `t`'s are `masks[t·W..(t + 1)·W]`, `W = ⌈input_len / 16⌉`
     /// (bit `j` of word `w`: input `16·w + j`).
     masks: Vec<u16>,
@@ -148,6 +151,7 @@ impl Worker {
                 cur: AlignedVec::zeros(AHEAD_CHUNK * l.stride),
                 idx: Vec::new(),
                 offsets: Vec::new(),
+                has_lists: false,
                 masks: Vec::new(),
                 valid: false,
             }),
@@ -197,16 +201,19 @@ impl Worker {
         }
         let dense_mode = mode == ExecMode::Dense;
         let use_temporal = temporal && !dense_mode && self.ahead.is_some();
+        // The layer-by-layer path reads the input's bits and forms lists only where it needs
+        // them; the step-by-step loop reads the lists.
+        let chained = use_temporal && isa != Isa::Avx2 && plan.chain.is_some();
         if use_temporal {
             let tb = self.ahead.as_mut().expect("checked");
-            tb.valid = prepare_ahead(tb, plan, isa, src, b, steps)?;
+            tb.valid = prepare_ahead(tb, plan, isa, src, b, steps, !chained)?;
         }
         // A fully connected spiking network fed only spikes runs layer by layer over chunks of
         // steps (bit-identical; the AVX2 kernels have no blocked version, so AVX2 keeps the
         // step-by-step loop).
         let mut loop_steps = steps;
         if let (true, Some(ch), Some(bufs), Some(tb)) = (
-            use_temporal && isa != Isa::Avx2,
+            chained,
             plan.chain.as_ref(),
             self.chain.as_mut(),
             self.ahead.as_ref(),
@@ -217,9 +224,11 @@ impl Worker {
                     bufs,
                     plan,
                     isa,
-                    &tb.idx,
-                    &tb.offsets,
-                    &tb.masks,
+                    chain::ChainInput {
+                        masks: &tb.masks,
+                        lists: tb.has_lists.then_some((&tb.idx[..], &tb.offsets[..])),
+                        steps,
+                    },
                     &mut self.lif,
                     self.readout.as_mut_slice(),
                     &mut self.counters,
@@ -496,8 +505,9 @@ impl Worker {
     }
 }
 
-/// Scans every step of sample `b`'s input into per-step spike lists. Returns whether all of it
-/// is binary (false: some input is analog; the steps then run one by one).
+/// Scans every step of sample `b`'s input into per-step spike masks and, for `f32` input or
+/// when `lists` is set, spike lists. Returns whether all of it is binary (false: some input is
+/// analog; the steps then run one by one).
 fn prepare_ahead(
     tb: &mut Ahead,
     plan: &Plan,
@@ -505,6 +515,7 @@ fn prepare_ahead(
     src: Source<'_>,
     b: usize,
     steps: usize,
+    lists: bool,
 ) -> Result<bool, InferenceError> {
     let n = plan.input_len;
     // The last step's list may be decoded with whole-vector stores up to `64 · words` past
@@ -521,14 +532,24 @@ fn prepare_ahead(
     tb.offsets.push(0);
     let mut at = 0;
     let (input, batch) = match src {
-        Source::F32 { data, batch } => (data, batch),
+        Source::F32 { data, batch } => {
+            tb.has_lists = true;
+            (data, batch)
+        }
         Source::Bits(sb) => {
+            tb.has_lists = lists;
             for t in 0..steps {
                 let row = sb.row(t, b);
-                at += simd::decode_bits(isa, row, &mut tb.idx[at..]);
-                tb.offsets.push(at);
-                for (w, m) in tb.masks[t * words..(t + 1) * words].iter_mut().enumerate() {
-                    *m = (row[w / 4] >> (16 * (w % 4))) as u16;
+                if lists {
+                    at += simd::decode_bits(isa, row, &mut tb.idx[at..]);
+                    tb.offsets.push(at);
+                }
+                // Each 64-bit word is four 16-bit mask words, low bits first.
+                let out = &mut tb.masks[t * words..(t + 1) * words];
+                for (m4, &x) in out.chunks_mut(4).zip(row) {
+                    for (h, m) in m4.iter_mut().enumerate() {
+                        *m = (x >> (16 * h)) as u16;
+                    }
                 }
             }
             return Ok(true);
