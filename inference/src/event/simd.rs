@@ -734,9 +734,9 @@ pub fn scan_nonzero(isa: Isa, x: &[f32], idx: &mut [u32], vals: &mut [f32]) -> S
     }
 }
 
-/// Lists the positions of the 1.0s of `x` (ascending) into `idx` and returns their number,
-/// or `None` as soon as a value is neither 0.0 nor 1.0 (NaN included); also writes them as
-/// bits to `masks` (bit `j` of word `w`: position `16·w + j`; `⌈x.len() / 16⌉` words, padding
+/// Lists the positions of the 1.0s of `x` (ascending) into `idx` (when given) and returns
+/// their number, or `None` as soon as a value is neither 0.0 nor 1.0 (NaN included); writes
+/// them as bits to `masks` (bit `j` of word `w`: position `16·w + j`; `⌈x.len() / 16⌉` words, padding
 /// bits zero). Also hints the CPU to fetch `ahead` (the slice to be scanned a few calls
 /// later), one cache line per vector scanned, so a strided stream of rows arrives steadily
 /// from memory; the result does not depend on `ahead`.
@@ -744,10 +744,12 @@ pub(crate) fn scan_spikes(
     isa: Isa,
     x: &[f32],
     ahead: &[f32],
-    idx: &mut [u32],
+    mut idx: Option<&mut [u32]>,
     masks: &mut [u16],
 ) -> Option<usize> {
-    assert!(idx.len() >= x.len() && masks.len() >= x.len().div_ceil(LANES));
+    assert!(
+        idx.as_ref().is_none_or(|i| i.len() >= x.len()) && masks.len() >= x.len().div_ceil(LANES)
+    );
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: supported ISA; lengths checked above.
@@ -757,7 +759,9 @@ pub(crate) fn scan_spikes(
             masks[..x.len().div_ceil(LANES)].fill(0);
             for (j, &v) in x.iter().enumerate() {
                 if v == 1.0 {
-                    idx[count] = j as u32;
+                    if let Some(idx) = idx.as_deref_mut() {
+                        idx[count] = j as u32;
+                    }
                     masks[j / LANES] |= 1 << (j % LANES);
                     count += 1;
                 } else if v != 0.0 {
@@ -1572,13 +1576,14 @@ mod x86 {
     pub(super) unsafe fn scan_spikes_avx512(
         x: &[f32],
         ahead: &[f32],
-        idx: &mut [u32],
+        idx: Option<&mut [u32]>,
         masks: &mut [u16],
     ) -> Option<usize> {
         let zero = _mm512_setzero_ps();
         let one = _mm512_set1_ps(1.0);
         let lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        let (xp, ip, mp) = (x.as_ptr(), idx.as_mut_ptr(), masks.as_mut_ptr());
+        let (xp, mp) = (x.as_ptr(), masks.as_mut_ptr());
+        let ip = idx.map(|i| i.as_mut_ptr());
         let (ap, alen) = (ahead.as_ptr() as *const i8, ahead.len());
         let full = x.len() / 16 * 16;
         let mut count = 0;
@@ -1595,12 +1600,14 @@ mod x86 {
                 return None;
             }
             *mp.add(o / 16) = ones;
-            // `count ≤ o`: the 16 lanes stored at `count` stay below `o + 16 ≤ idx.len()`.
-            let pos = _mm512_add_epi32(lane, _mm512_set1_epi32(o as i32));
-            _mm512_storeu_si512(
-                ip.add(count) as *mut _,
-                _mm512_maskz_compress_epi32(ones, pos),
-            );
+            if let Some(ip) = ip {
+                // `count ≤ o`: the 16 lanes stored at `count` stay below `o + 16 ≤ idx.len()`.
+                let pos = _mm512_add_epi32(lane, _mm512_set1_epi32(o as i32));
+                _mm512_storeu_si512(
+                    ip.add(count) as *mut _,
+                    _mm512_maskz_compress_epi32(ones, pos),
+                );
+            }
             count += ones.count_ones() as usize;
             o += 16;
         }
@@ -1608,7 +1615,9 @@ mod x86 {
             let mut m = 0u16;
             for (j, &v) in x.iter().enumerate().skip(full) {
                 if v == 1.0 {
-                    *ip.add(count) = j as u32;
+                    if let Some(ip) = ip {
+                        *ip.add(count) = j as u32;
+                    }
                     m |= 1 << (j - full);
                     count += 1;
                 } else if v != 0.0 {

@@ -505,8 +505,8 @@ impl Worker {
     }
 }
 
-/// Scans every step of sample `b`'s input into per-step spike masks and, for `f32` input or
-/// when `lists` is set, spike lists. Returns whether all of it is binary (false: some input is
+/// Scans every step of sample `b`'s input into per-step spike masks and, when `lists` is set,
+/// spike lists. Returns whether all of it is binary (false: some input is
 /// analog; the steps then run one by one).
 fn prepare_ahead(
     tb: &mut Ahead,
@@ -533,7 +533,7 @@ fn prepare_ahead(
     let mut at = 0;
     let (input, batch) = match src {
         Source::F32 { data, batch } => {
-            tb.has_lists = true;
+            tb.has_lists = lists;
             (data, batch)
         }
         Source::Bits(sb) => {
@@ -574,11 +574,14 @@ fn prepare_ahead(
         // Anything but spikes (analog values, NaN, ±∞): the steps run one by one, and that loop
         // reports non-finite values.
         let masks = &mut tb.masks[t * words..(t + 1) * words];
-        let Some(count) = simd::scan_spikes(isa, x, ahead, &mut tb.idx[at..at + n], masks) else {
+        let idx = lists.then(|| &mut tb.idx[at..at + n]);
+        let Some(count) = simd::scan_spikes(isa, x, ahead, idx, masks) else {
             return Ok(false);
         };
-        at += count;
-        tb.offsets.push(at);
+        if lists {
+            at += count;
+            tb.offsets.push(at);
+        }
     }
     Ok(true)
 }
