@@ -75,7 +75,8 @@ impl Baseline {
         spikes: usize,
     ) -> usize {
         self.saved_rows = 0;
-        if steps == 0 {
+        // An input in the baseline spikes at more than (steps + 1) / 2 steps.
+        if 2 * spikes < steps + 2 {
             return 0;
         }
         self.base_bits.resize(words, 0);

@@ -125,9 +125,8 @@ pub(crate) struct ChainBufs {
     /// (no baseline): step `t`'s are `list[offs[t]..offs[t + 1]]`.
     list: Vec<u32>,
     offs: Vec<usize>,
-    /// Input spikes per step of the chunk, of the current layer and of its output.
-    n_in: Vec<u64>,
-    n_out: Vec<u64>,
+    /// Per layer, its spikes per step of the chunk (the next layer's input counts).
+    fired: Vec<Vec<u32>>,
     /// Per layer, the chunk's spike masks (`CHUNK × stride / 16`).
     masks: Vec<Vec<u16>>,
     /// Per layer, the previous step's spikes as masks (`stride / 16`).
@@ -150,8 +149,7 @@ impl ChainBufs {
         ChainBufs {
             list: vec![0; CHUNK * in_words * LANES],
             offs: vec![0; CHUNK + 1],
-            n_in: vec![0; CHUNK],
-            n_out: vec![0; CHUNK],
+            fired: chain.layers.iter().map(|_| vec![0; CHUNK]).collect(),
             masks: chain
                 .layers
                 .iter()
@@ -170,20 +168,14 @@ impl ChainBufs {
 }
 
 /// A sample's input spikes for [`run`]: as bits, `masks[t·W..(t + 1)·W]` at step `t`
-/// (`W = ⌈in_f / 16⌉`; bit `j` of word `w`: input `16·w + j`), and, when already formed, the
-/// same as lists (step `t`: `idx[offsets[t]..offsets[t + 1]]`).
+/// (`W = ⌈in_f / 16⌉`; bit `j` of word `w`: input `16·w + j`), their number per step, and,
+/// when already formed, the same as lists (step `t`: `idx[offsets[t]..offsets[t + 1]]`).
 #[derive(Clone, Copy)]
 pub(crate) struct ChainInput<'a> {
     pub masks: &'a [u16],
+    /// Spikes per step.
+    pub counts: &'a [u32],
     pub lists: Option<(&'a [u32], &'a [usize])>,
-    pub steps: usize,
-}
-
-/// Spikes per step of `steps` rows of `words` mask words.
-fn count_rows(masks: &[u16], words: usize, steps: usize, out: &mut [u64]) {
-    for (c, row) in out[..steps].iter_mut().zip(masks.chunks_exact(words)) {
-        *c = row.iter().map(|m| m.count_ones() as u64).sum();
-    }
 }
 
 /// Runs one sample on `input`:
@@ -203,7 +195,7 @@ pub(crate) fn run(
     counters: &mut Counters,
     mut raster: Option<&mut Vec<Vec<Vec<u32>>>>,
 ) {
-    let steps = input.steps;
+    let steps = input.counts.len();
     let lead = chain.layers[0].lin;
     let nl = chain.layers.len();
     for s in &mut bufs.spk {
@@ -237,16 +229,15 @@ pub(crate) fn run(
                 (0, Some((idx, offsets))) => Some((idx, &offsets[c0..=c0 + cn])),
                 _ => None,
             };
-            let n_in = &mut bufs.n_in[..cn];
-            match given {
-                Some((_, off)) => {
-                    for (c, p) in n_in.iter_mut().zip(off.windows(2)) {
-                        *c = (p[1] - p[0]) as u64;
-                    }
-                }
-                None => count_rows(in_bits, in_words, cn, n_in),
-            }
-            let spikes: u64 = n_in.iter().sum();
+            let (prev_fired, fired) = bufs.fired.split_at_mut(l);
+            let n_in = if l == 0 {
+                &input.counts[c0..c0 + cn]
+            } else {
+                &prev_fired[l - 1][..cn]
+            };
+            let fired = &mut fired[0][..cn];
+            fired.fill(0);
+            let spikes: u64 = n_in.iter().map(|&c| c as u64).sum();
             let last = l + 1 == nl;
             let nz = &mut bufs.nz[..cn];
             nz.fill(0);
@@ -278,6 +269,10 @@ pub(crate) fn run(
             } else {
                 let lists = match given {
                     Some(g) => g,
+                    None if spikes == 0 => {
+                        bufs.offs[..=cn].fill(0);
+                        (&bufs.list[..], &bufs.offs[..=cn])
+                    }
                     None => {
                         simd::masks_to_lists(
                             isa,
@@ -314,15 +309,14 @@ pub(crate) fn run(
                     spk: &mut bufs.spk[l],
                     masks,
                     nz,
+                    fired,
                     readout,
                     ro: if last { ro } else { StepReadout::None },
                 },
             );
-            let n_out = &mut bufs.n_out[..cn];
-            count_rows(masks, words, cn, n_out);
             for t in 0..cn {
                 let gt = c0 + t;
-                let n_in = bufs.n_in[t];
+                let n_in = n_in[t] as u64;
                 if l == 0 {
                     for row in &mut counters.out_nz[..=lead] {
                         row[gt] += n_in;
@@ -331,7 +325,7 @@ pub(crate) fn run(
                 counters.eff_ops[layer.lin] += n_in * layer.out_f as u64;
                 counters.event_steps[layer.lin] += 1;
                 counters.out_nz[layer.lin + 1][gt] += nz[t] as u64;
-                counters.out_nz[layer.lif() + 1][gt] += n_out[t];
+                counters.out_nz[layer.lif() + 1][gt] += fired[t] as u64;
                 counters.membrane_updates[layer.lif()] += layer.out_f as u64;
             }
             if let Some(r) = raster.as_deref_mut() {

@@ -353,6 +353,8 @@ pub(crate) struct StepsOut<'a> {
     pub spk: &'a mut [u16],
     pub masks: &'a mut [u16],
     pub nz: &'a mut [u32],
+    /// Spikes per step (among the first `n` neurons), added to.
+    pub fired: &'a mut [u32],
     pub readout: &'a mut [f32],
     pub ro: StepReadout,
 }
@@ -393,6 +395,7 @@ pub(crate) fn lif_layer_steps(
             && out.spk.len() >= words
             && out.masks.len() >= steps * words
             && out.nz.len() >= steps
+            && out.fired.len() >= steps
             && (out.ro == StepReadout::None || out.readout.len() >= l.stride)
             && offsets.windows(2).all(|p| p[0] <= p[1])
             && offsets.last().is_none_or(|&e| e <= idx.len())
@@ -425,6 +428,7 @@ pub(crate) fn lif_layer_steps(
                 out.spk.as_mut_ptr(),
                 out.masks.as_mut_ptr(),
                 out.nz.as_mut_ptr(),
+                out.fired.as_mut_ptr(),
                 out.readout.as_mut_ptr(),
                 out.ro,
             )
@@ -444,6 +448,7 @@ fn lif_layer_portable(l: &BlockedLayer<'_>, lists: &StepLists<'_>, out: StepsOut
         spk,
         masks,
         nz,
+        fired: fired_count,
         readout,
         ro,
     } = out;
@@ -492,6 +497,7 @@ fn lif_layer_portable(l: &BlockedLayer<'_>, lists: &StepLists<'_>, out: StepsOut
                 };
                 masks[t * words + word] = fired & valid;
                 nz[t] += count;
+                fired_count[t] += (fired & valid).count_ones();
             }
         }
     }
@@ -1196,6 +1202,7 @@ mod x86 {
         spk: *mut u16,
         masks: *mut u16,
         nz: *mut u32,
+        fired: *mut u32,
         readout: *mut f32,
         ro: super::StepReadout,
     ) {
@@ -1210,6 +1217,7 @@ mod x86 {
                 masks: masks.add(blk * l.nb),
                 words,
                 nz,
+                fired,
                 readout: readout.add(if ro == super::StepReadout::None {
                     0
                 } else {
@@ -1239,6 +1247,7 @@ mod x86 {
         masks: *mut u16,
         words: usize,
         nz: *mut u32,
+        fired: *mut u32,
         readout: *mut f32,
         ro: super::StepReadout,
         beta: f32,
@@ -1346,7 +1355,7 @@ mod x86 {
         }
         for q in 0..G {
             let t = t0 + q;
-            let mut c = 0u32;
+            let (mut c, mut f) = (0u32, 0u32);
             for k in 0..NB {
                 let cur = _mm512_add_ps(acc[q][k], st.bv[k]);
                 c += (_mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(cur, zero) & st.valid[k]).count_ones();
@@ -1361,7 +1370,9 @@ mod x86 {
                 st.uv[k] = un;
                 let m = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(un, thv);
                 st.sp[k] = m;
-                *b.masks.add(t * b.words + k) = m & st.valid[k];
+                let out = m & st.valid[k];
+                *b.masks.add(t * b.words + k) = out;
+                f += out.count_ones();
                 match b.ro {
                     StepReadout::None => {}
                     StepReadout::Membrane => st.rov[k] = _mm512_add_ps(st.rov[k], un),
@@ -1371,6 +1382,7 @@ mod x86 {
                 }
             }
             *b.nz.add(t) += c;
+            *b.fired.add(t) += f;
         }
         G
     }

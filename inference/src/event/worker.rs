@@ -83,6 +83,8 @@ struct Ahead {
     /// Whether `idx` and `offsets` hold this sample's lists (they may be left out for the
     /// layer-by-layer path, which reads `masks`).
     has_lists: bool,
+    /// Spikes per step.
+    counts: Vec<u32>,
     /// The same spikes as bits: step `t`'s are `masks[t·W..(t + 1)·W]`, `W = ⌈input_len / 16⌉`
     /// (bit `j` of word `w`: input `16·w + j`).
     masks: Vec<u16>,
@@ -152,6 +154,7 @@ impl Worker {
                 idx: Vec::new(),
                 offsets: Vec::new(),
                 has_lists: false,
+                counts: Vec::new(),
                 masks: Vec::new(),
                 valid: false,
             }),
@@ -226,8 +229,8 @@ impl Worker {
                     isa,
                     chain::ChainInput {
                         masks: &tb.masks,
+                        counts: &tb.counts[..steps],
                         lists: tb.has_lists.then_some((&tb.idx[..], &tb.offsets[..])),
-                        steps,
                     },
                     &mut self.lif,
                     self.readout.as_mut_slice(),
@@ -528,6 +531,9 @@ fn prepare_ahead(
     if tb.masks.len() < steps * words {
         tb.masks.resize(steps * words, 0);
     }
+    if tb.counts.len() < steps {
+        tb.counts.resize(steps, 0);
+    }
     tb.offsets.clear();
     tb.offsets.push(0);
     let mut at = 0;
@@ -544,6 +550,7 @@ fn prepare_ahead(
                     at += simd::decode_bits(isa, row, &mut tb.idx[at..]);
                     tb.offsets.push(at);
                 }
+                tb.counts[t] = row.iter().map(|x| x.count_ones()).sum();
                 // Each 64-bit word is four 16-bit mask words, low bits first.
                 let out = &mut tb.masks[t * words..(t + 1) * words];
                 for (m4, &x) in out.chunks_mut(4).zip(row) {
@@ -578,6 +585,7 @@ fn prepare_ahead(
         let Some(count) = simd::scan_spikes(isa, x, ahead, idx, masks) else {
             return Ok(false);
         };
+        tb.counts[t] = count as u32;
         if lists {
             at += count;
             tb.offsets.push(at);
