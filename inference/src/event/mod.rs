@@ -25,7 +25,10 @@
 //! added, and products and sums are separate roundings. This is exactly the order of a direct
 //! dense loop `acc = 0; for i in 0..n { acc += x[i] * w[o][i] }; acc + b` (a zero input adds
 //! ±0 and changes nothing, and `1·w = w`), so spikes and membranes are bit-identical to such a
-//! reference, whatever instruction set ([`Isa`]) or thread count is used.
+//! reference, whatever instruction set ([`Isa`]) or thread count is used — except where the
+//! layer-by-layer path forms currents against a baseline (below): the same sums in real
+//! arithmetic, rounded differently (a few ulps; the exactness tests hold spikes identical and
+//! logits within 1e-5 with it on, and [`EventEngine::set_baseline`] turns it off).
 //!
 //! **Input** `[T, batch, sample…]` (the encoded tensor, `T ≥ 1`; `T` may differ from
 //! `spec.steps`); **output** logits `[batch, classes]` per `spec.readout`: the mean over steps
@@ -42,6 +45,14 @@
 //! steps — and applies the LIF to each block in registers, writing spikes as bit masks; the
 //! next layer reads them as index lists. Same sums, same order: bit-identical to the
 //! step-by-step loop (used otherwise, and with [`EventEngine::set_temporal_blocking`] off).
+//!
+//! **Baseline of frequent inputs.** In that path, a layer whose inputs include some that spike
+//! at more than half of a chunk's steps (a digit's saturated pixels, hidden neurons that fire
+//! nearly always) sums those inputs' weight rows once per chunk; each step then adds the rows
+//! of its other spikes and subtracts those of the baseline's silent inputs (`baseline.rs`).
+//! Work then falls with the sparsity of *changes from the baseline*: both sparse spiking and
+//! sparse silence are cheap. [`LayerActivity::performed_ops`] counts the additions done,
+//! [`LayerActivity::effective_ops`] stays NeuroBench's spikes × fan-out.
 //!
 //! **Fixed point.** [`EventEngine::set_precision`]`(`[`Precision::Int8`]`)` runs fully connected
 //! spiking networks with int8 weights, int32 accumulators and int16 membranes (exact integer

@@ -561,14 +561,16 @@ pub(crate) fn frequent_inputs(
         // SAFETY: supported ISA; lengths checked above.
         Isa::Avx512 => unsafe { x86::frequent_inputs_avx512(masks, words, steps, base) },
         _ => {
+            // Counting set bits only: work in proportion to the spikes.
             let half = steps as u64 + 1;
             let mut saved = 0;
             for (w, b) in base[..words].iter_mut().enumerate() {
                 let mut c = [0u64; LANES];
                 for t in 0..steps {
-                    let m = masks[t * words + w];
-                    for (j, c) in c.iter_mut().enumerate() {
-                        *c += (m >> j) as u64 & 1;
+                    let mut m = masks[t * words + w];
+                    while m != 0 {
+                        c[m.trailing_zeros() as usize] += 1;
+                        m &= m - 1;
                     }
                 }
                 *b = 0;
