@@ -327,11 +327,7 @@ fn bench_spike_rate_reports_every_point_and_the_mean() {
     let sweep = v["sweep"].as_array().unwrap();
     assert_eq!(ops(&sweep[0]), (0.0, 0.0));
     let (eff, done) = ops(&sweep[2]);
-    // (AVX2 kernels run step by step, without a baseline.)
-    assert!(
-        eff > 0.0 && (done < eff / 2.0 || v["event_isa"] == "avx2"),
-        "100 %: {done} of {eff}"
-    );
+    assert!(eff > 0.0 && done < eff / 2.0, "100 %: {done} of {eff}");
     assert_eq!(v["event_baseline"], Value::Bool(true));
     assert!(v["headline_input"].as_str().unwrap().contains("synthetic"));
     for f in ["spike_rate.csv", "spike_rate.svg", "spike_rate.png"] {

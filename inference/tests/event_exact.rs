@@ -486,13 +486,12 @@ fn neurons_exactly_at_threshold_do_not_spike() {
         hits >= 5,
         "the construction should put membranes exactly at θ (got {hits} times)"
     );
-    // Dyadic sums are exact in any order, the baseline's included: it was in use above (the
-    // layer-by-layer path; AVX2 runs step by step).
+    // Dyadic sums are exact in any order, the baseline's included: it was in use above.
     let mut e = EventEngine::new(&spec, &w, 1).unwrap();
     e.run(&sample(&input, 0)).unwrap();
     let fc1 = &e.activity().unwrap().layers[0];
     assert!(
-        e.isa() == Isa::Avx2 || fc1.performed_ops < fc1.effective_ops,
+        fc1.performed_ops < fc1.effective_ops,
         "baseline in use: {} of {} operations",
         fc1.performed_ops,
         fc1.effective_ops
@@ -731,11 +730,6 @@ fn baseline_of_frequent_inputs_saves_additions_and_changes_no_spike() {
             let first = &ga.layers[1];
             assert_eq!(first.name, "fc1");
             assert_eq!(first.effective_ops, gc.layers[1].effective_ops);
-            if isa == Isa::Avx2 {
-                // AVX2 runs step by step: no baseline.
-                assert_eq!(first.performed_ops, first.effective_ops);
-                continue;
-            }
             assert!(
                 first.performed_ops * 2 < first.effective_ops,
                 "{isa:?} sample {b}: performed {} of {} effective operations",

@@ -281,8 +281,8 @@ impl EventEngine {
 
     /// Whether the steps are blocked in time: when a fully connected input layer is fed only
     /// spikes, the spike lists of every step are formed up front; a fully connected spiking
-    /// network then runs layer by layer over chunks of steps (see the module documentation;
-    /// not with [`Isa::Avx2`], whose kernels are not blocked), any other network computes its
+    /// network then runs layer by layer over chunks of steps (see the module documentation),
+    /// any other network computes its
     /// input layer's currents for several steps at once ([`simd::accum_rows_steps`]), keeping
     /// narrow column blocks of the active weight rows in the L1 cache across steps. On by
     /// default. Results are bit-identical either way.

@@ -433,6 +433,30 @@ pub(crate) fn lif_layer_steps(
                 out.ro,
             )
         },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: supported ISA (checked when chosen); every index, offset and length checked;
+        // weight rows 32-byte aligned (64-byte aligned blocks of `nb · 64` bytes).
+        Isa::Avx2 => unsafe {
+            let args = (
+                out.u.as_mut_ptr(),
+                out.spk.as_mut_ptr(),
+                out.masks.as_mut_ptr(),
+                out.nz.as_mut_ptr(),
+                out.fired.as_mut_ptr(),
+                out.readout.as_mut_ptr(),
+            );
+            match l.nb {
+                1 => x86::lif_layer_avx2::<1>(
+                    l, idx, offsets, neg, args.0, args.1, args.2, args.3, args.4, args.5, out.ro,
+                ),
+                2 => x86::lif_layer_avx2::<2>(
+                    l, idx, offsets, neg, args.0, args.1, args.2, args.3, args.4, args.5, out.ro,
+                ),
+                _ => x86::lif_layer_avx2::<4>(
+                    l, idx, offsets, neg, args.0, args.1, args.2, args.3, args.4, args.5, out.ro,
+                ),
+            }
+        },
         _ => lif_layer_portable(l, lists, out),
     }
 }
@@ -560,6 +584,9 @@ pub(crate) fn frequent_inputs(
         #[cfg(target_arch = "x86_64")]
         // SAFETY: supported ISA; lengths checked above.
         Isa::Avx512 => unsafe { x86::frequent_inputs_avx512(masks, words, steps, base) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: supported ISA; lengths checked above.
+        Isa::Avx2 => unsafe { x86::frequent_inputs_avx2(masks, words, steps, base) },
         _ => {
             // Counting set bits only: work in proportion to the spikes.
             let half = steps as u64 + 1;
@@ -622,27 +649,51 @@ pub(crate) fn split_against(
                 masks, base, words, steps, plus, plus_offs, minus, minus_offs,
             )
         },
-        _ => {
-            let (mut np, mut nm) = (0, 0);
-            for t in 0..steps {
-                for w in 0..words {
-                    let (m, b) = (masks[t * words + w], base[w]);
-                    for (bits, list, n) in [
-                        (m & !b, &mut *plus, &mut np),
-                        (b & !m, &mut *minus, &mut nm),
-                    ] {
-                        let mut bits = bits as u32;
-                        while bits != 0 {
-                            list[*n] = (w * LANES) as u32 + bits.trailing_zeros();
-                            *n += 1;
-                            bits &= bits - 1;
-                        }
-                    }
-                }
-                plus_offs[t + 1] = np;
-                minus_offs[t + 1] = nm;
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: supported ISA.
+        Isa::Avx2 => unsafe {
+            x86::split_against_avx2(
+                masks, base, words, steps, plus, plus_offs, minus, minus_offs,
+            )
+        },
+        _ => split_against_scalar(
+            masks, base, words, steps, plus, plus_offs, minus, minus_offs,
+        ),
+    }
+}
+
+/// [`split_against`] in plain Rust: each word's set bits walked.
+#[allow(clippy::too_many_arguments)]
+fn split_against_scalar(
+    masks: &[u16],
+    base: &[u16],
+    words: usize,
+    steps: usize,
+    plus: &mut [u32],
+    plus_offs: &mut [usize],
+    minus: &mut [u32],
+    minus_offs: &mut [usize],
+) {
+    let (mut np, mut nm) = (0, 0);
+    for t in 0..steps {
+        let row = &masks[t * words..(t + 1) * words];
+        for (w, (&m, &b)) in row.iter().zip(&base[..words]).enumerate() {
+            let first = (w * LANES) as u32;
+            let mut p = (m & !b) as u32;
+            while p != 0 {
+                plus[np] = first + p.trailing_zeros();
+                np += 1;
+                p &= p - 1;
+            }
+            let mut q = (b & !m) as u32;
+            while q != 0 {
+                minus[nm] = first + q.trailing_zeros();
+                nm += 1;
+                q &= q - 1;
             }
         }
+        plus_offs[t + 1] = np;
+        minus_offs[t + 1] = nm;
     }
 }
 
@@ -762,6 +813,9 @@ pub(crate) fn scan_spikes(
         #[cfg(target_arch = "x86_64")]
         // SAFETY: supported ISA; lengths checked above.
         Isa::Avx512 => unsafe { x86::scan_spikes_avx512(x, ahead, idx, masks) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: supported ISA; lengths checked above.
+        Isa::Avx2 => unsafe { x86::scan_spikes_avx2(x, ahead, idx, masks) },
         _ => {
             let mut count = 0;
             masks[..x.len().div_ceil(LANES)].fill(0);
@@ -1192,6 +1246,113 @@ mod x86 {
         }
     }
 
+    /// [`super::lif_layer_steps`] with AVX2: per column block of `NB` 16-neuron words and per
+    /// step, the block's currents in `2·NB` registers (rows added, then subtracted, in list
+    /// order), then bias, LIF, masks and readout with the state read from and written to memory.
+    /// The same roundings as the scalar kernel (no FMA; `S·θ` multiplied as there).
+    #[target_feature(enable = "avx2,popcnt,bmi1")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn lif_layer_avx2<const NB: usize>(
+        l: &super::BlockedLayer<'_>,
+        idx: &[u32],
+        offsets: &[usize],
+        neg: Option<(&[u32], &[usize])>,
+        u: *mut f32,
+        spk: *mut u16,
+        masks: *mut u16,
+        nz: *mut u32,
+        fired: *mut u32,
+        readout: *mut f32,
+        ro: super::StepReadout,
+    ) {
+        use super::StepReadout;
+        let bw = NB * 16;
+        let words = l.stride / 16;
+        let steps = offsets.len() - 1;
+        let zero = _mm256_setzero_ps();
+        let one = _mm256_set1_ps(1.0);
+        let betav = _mm256_set1_ps(l.beta);
+        let thv = _mm256_set1_ps(l.theta);
+        // Lane `j` of the low / high half of a 16-bit word.
+        let bits_lo = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+        let bits_hi = _mm256_setr_epi32(256, 512, 1024, 2048, 4096, 8192, 16384, 32768);
+        let (ip, op) = (idx.as_ptr(), offsets.as_ptr());
+        for blk in 0..l.stride / bw {
+            let w = l.wb.as_ptr().add(blk * l.in_f * bw);
+            for t in 0..steps {
+                let mut acc = [zero; 8];
+                for j in *op.add(t)..*op.add(t + 1) {
+                    let row = w.add(*ip.add(j) as usize * bw);
+                    for (k, a) in acc.iter_mut().enumerate().take(2 * NB) {
+                        *a = _mm256_add_ps(*a, _mm256_load_ps(row.add(8 * k)));
+                    }
+                }
+                if let Some((ni, no)) = neg {
+                    for &i in &ni[no[t]..no[t + 1]] {
+                        let row = w.add(i as usize * bw);
+                        for (k, a) in acc.iter_mut().enumerate().take(2 * NB) {
+                            *a = _mm256_sub_ps(*a, _mm256_load_ps(row.add(8 * k)));
+                        }
+                    }
+                }
+                let (mut c, mut f) = (0u32, 0u32);
+                for q in 0..NB {
+                    let word = blk * NB + q;
+                    let o = word * 16;
+                    let sp = *spk.add(word) as i32;
+                    let spv = _mm256_set1_epi32(sp);
+                    let valid = match l.n.saturating_sub(o) {
+                        v if v >= 16 => 0xffffu32,
+                        v => (1u32 << v) - 1,
+                    };
+                    let mut fire_bits = 0u32;
+                    let mut nz_bits = 0u32;
+                    for h in 0..2 {
+                        let at = o + 8 * h;
+                        let cur =
+                            _mm256_add_ps(acc[2 * q + h], _mm256_loadu_ps(l.bias.as_ptr().add(at)));
+                        nz_bits |= (_mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(cur, zero))
+                            as u32)
+                            << (8 * h);
+                        let lanes = if h == 0 { bits_lo } else { bits_hi };
+                        let prev = _mm256_castsi256_ps(_mm256_cmpeq_epi32(
+                            _mm256_and_si256(spv, lanes),
+                            lanes,
+                        ));
+                        let s_prev = _mm256_and_ps(prev, one);
+                        let x =
+                            _mm256_add_ps(_mm256_mul_ps(betav, _mm256_loadu_ps(u.add(at))), cur);
+                        let un = _mm256_sub_ps(x, _mm256_mul_ps(s_prev, thv));
+                        _mm256_storeu_ps(u.add(at), un);
+                        let fire = _mm256_cmp_ps::<_CMP_GT_OQ>(un, thv);
+                        fire_bits |= (_mm256_movemask_ps(fire) as u32) << (8 * h);
+                        match ro {
+                            StepReadout::None => {}
+                            StepReadout::Membrane => {
+                                let r = readout.add(at);
+                                _mm256_storeu_ps(r, _mm256_add_ps(_mm256_loadu_ps(r), un));
+                            }
+                            StepReadout::Spikes => {
+                                let r = readout.add(at);
+                                _mm256_storeu_ps(
+                                    r,
+                                    _mm256_add_ps(_mm256_loadu_ps(r), _mm256_and_ps(fire, one)),
+                                );
+                            }
+                        }
+                    }
+                    *spk.add(word) = fire_bits as u16;
+                    let out = fire_bits & valid;
+                    *masks.add(t * words + word) = out as u16;
+                    c += (nz_bits & valid).count_ones();
+                    f += out.count_ones();
+                }
+                *nz.add(t) += c;
+                *fired.add(t) += f;
+            }
+        }
+    }
+
     /// [`super::lif_layer_steps`] (see there).
     #[target_feature(enable = "avx512f,popcnt,bmi1")]
     #[allow(clippy::too_many_arguments)]
@@ -1493,6 +1654,191 @@ mod x86 {
         saved
     }
 
+    /// [`super::split_against`] with AVX2: non-empty words found 16 at a time, then their set
+    /// bits walked.
+    #[target_feature(enable = "avx2,popcnt,bmi1")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn split_against_avx2(
+        masks: &[u16],
+        base: &[u16],
+        words: usize,
+        steps: usize,
+        plus: &mut [u32],
+        plus_offs: &mut [usize],
+        minus: &mut [u32],
+        minus_offs: &mut [usize],
+    ) {
+        let (mp, bp) = (masks.as_ptr(), base.as_ptr());
+        let (pp, qp) = (plus.as_mut_ptr(), minus.as_mut_ptr());
+        let (mut np, mut nm) = (0usize, 0usize);
+        let zero = _mm256_setzero_si256();
+        // `np`, `nm` ≤ the bits of the words before: every store stays below
+        // `steps·words·16 ≤ len`.
+        let walk = |mut bits: u32, first: u32, out: *mut u32, n: &mut usize| {
+            while bits != 0 {
+                *out.add(*n) = first + bits.trailing_zeros();
+                *n += 1;
+                bits &= bits - 1;
+            }
+        };
+        for t in 0..steps {
+            let row = mp.add(t * words);
+            let mut g = 0;
+            // 16 words at a time: a bitmap of the non-empty added and subtracted words (two
+            // bits per word), then only those words walked.
+            while g + 16 <= words {
+                let m = _mm256_loadu_si256(row.add(g) as *const _);
+                let b = _mm256_loadu_si256(bp.add(g) as *const _);
+                let empty_p = _mm256_cmpeq_epi16(_mm256_andnot_si256(b, m), zero);
+                let empty_q = _mm256_cmpeq_epi16(_mm256_andnot_si256(m, b), zero);
+                let mut pnz = !(_mm256_movemask_epi8(empty_p) as u32) & 0x5555_5555;
+                let mut qnz = !(_mm256_movemask_epi8(empty_q) as u32) & 0x5555_5555;
+                while pnz != 0 {
+                    let w = g + pnz.trailing_zeros() as usize / 2;
+                    pnz &= pnz - 1;
+                    walk(
+                        (*row.add(w) & !*bp.add(w)) as u32,
+                        (w * 16) as u32,
+                        pp,
+                        &mut np,
+                    );
+                }
+                while qnz != 0 {
+                    let w = g + qnz.trailing_zeros() as usize / 2;
+                    qnz &= qnz - 1;
+                    walk(
+                        (*bp.add(w) & !*row.add(w)) as u32,
+                        (w * 16) as u32,
+                        qp,
+                        &mut nm,
+                    );
+                }
+                g += 16;
+            }
+            for w in g..words {
+                let (m, b) = (*row.add(w), *bp.add(w));
+                walk((m & !b) as u32, (w * 16) as u32, pp, &mut np);
+                walk((b & !m) as u32, (w * 16) as u32, qp, &mut nm);
+            }
+            *plus_offs.get_unchecked_mut(t + 1) = np;
+            *minus_offs.get_unchecked_mut(t + 1) = nm;
+        }
+    }
+
+    /// [`super::frequent_inputs`] with AVX2: a word's 16 counters in two vectors, each lane
+    /// incremented where its bit is set.
+    #[target_feature(enable = "avx2,popcnt,bmi1")]
+    pub(super) unsafe fn frequent_inputs_avx2(
+        masks: &[u16],
+        words: usize,
+        steps: usize,
+        base: &mut [u16],
+    ) -> u64 {
+        let lo = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+        let hi = _mm256_setr_epi32(256, 512, 1024, 2048, 4096, 8192, 16384, 32768);
+        let half = _mm256_set1_epi32(steps as i32 + 1);
+        let zero = _mm256_setzero_si256();
+        let mp = masks.as_ptr();
+        let mut saved = 0u64;
+        for (w, b) in base[..words].iter_mut().enumerate() {
+            let (mut c0, mut c1) = (zero, zero);
+            for t in 0..steps {
+                let m = _mm256_set1_epi32(*mp.add(t * words + w) as i32);
+                // A set bit's lane compares to all ones (−1): subtracting it counts one.
+                c0 = _mm256_sub_epi32(c0, _mm256_cmpeq_epi32(_mm256_and_si256(m, lo), lo));
+                c1 = _mm256_sub_epi32(c1, _mm256_cmpeq_epi32(_mm256_and_si256(m, hi), hi));
+            }
+            let mut bits = 0u16;
+            for (h, c) in [c0, c1].into_iter().enumerate() {
+                let extra = _mm256_sub_epi32(_mm256_add_epi32(c, c), half);
+                let gt = _mm256_cmpgt_epi32(extra, zero);
+                bits |= (_mm256_movemask_ps(_mm256_castsi256_ps(gt)) as u16) << (8 * h);
+                let mut lanes = [0i32; 8];
+                _mm256_storeu_si256(lanes.as_mut_ptr() as *mut _, _mm256_and_si256(extra, gt));
+                saved += lanes.iter().map(|&v| v as u64).sum::<u64>();
+            }
+            *b = bits;
+        }
+        saved
+    }
+
+    /// The last `x.len() − full` (< 16) values of a spike scan, one by one: list entries from
+    /// `count` on (when `ip` is given), the mask word at `full / 16`. Returns the new count, or
+    /// `None` for a value other than 0 and 1.
+    unsafe fn scan_tail(
+        x: &[f32],
+        full: usize,
+        ip: Option<*mut u32>,
+        mp: *mut u16,
+        mut count: usize,
+    ) -> Option<usize> {
+        if full < x.len() {
+            let mut m = 0u16;
+            for (j, &v) in x.iter().enumerate().skip(full) {
+                if v == 1.0 {
+                    if let Some(ip) = ip {
+                        *ip.add(count) = j as u32;
+                    }
+                    m |= 1 << (j - full);
+                    count += 1;
+                } else if v != 0.0 {
+                    return None;
+                }
+            }
+            *mp.add(full / 16) = m;
+        }
+        Some(count)
+    }
+
+    /// [`super::scan_spikes`] with AVX2: 8 floats compared at a time, 16 to a mask word; the
+    /// list (when wanted) from the word's set bits.
+    #[target_feature(enable = "avx2,popcnt,bmi1")]
+    pub(super) unsafe fn scan_spikes_avx2(
+        x: &[f32],
+        ahead: &[f32],
+        idx: Option<&mut [u32]>,
+        masks: &mut [u16],
+    ) -> Option<usize> {
+        let zero = _mm256_setzero_ps();
+        let one = _mm256_set1_ps(1.0);
+        let (xp, mp) = (x.as_ptr(), masks.as_mut_ptr());
+        let ip = idx.map(|i| i.as_mut_ptr());
+        let (ap, alen) = (ahead.as_ptr() as *const i8, ahead.len());
+        let full = x.len() / 16 * 16;
+        let mut count = 0;
+        let mut o = 0;
+        while o < full {
+            if o < alen {
+                // A hint inside `ahead`; it cannot fault.
+                _mm_prefetch::<_MM_HINT_T0>(ap.add(o * 4));
+            }
+            let mut m = 0u32;
+            for h in 0..2 {
+                let xv = _mm256_loadu_ps(xp.add(o + 8 * h));
+                let nz = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(xv, zero));
+                let ones = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(xv, one));
+                if nz != ones {
+                    return None;
+                }
+                m |= (ones as u32) << (8 * h);
+            }
+            *mp.add(o / 16) = m as u16;
+            if let Some(ip) = ip {
+                // `count ≤ o` entries so far: each store stays below `o + 16 ≤ idx.len()`.
+                let mut bits = m;
+                while bits != 0 {
+                    *ip.add(count) = (o as u32) + bits.trailing_zeros();
+                    count += 1;
+                    bits &= bits - 1;
+                }
+            } else {
+                count += m.count_ones() as usize;
+            }
+            o += 16;
+        }
+        scan_tail(x, full, ip, mp, count)
+    }
+
     /// [`super::split_against`]: per step and group of 32 words, the added and subtracted
     /// words and bitmaps of the non-empty ones in vectors, then only those words' lane indices
     /// compressed and stored (spikes outside a baseline are few and scattered: testing each
@@ -1625,22 +1971,7 @@ mod x86 {
             count += ones.count_ones() as usize;
             o += 16;
         }
-        if full < x.len() {
-            let mut m = 0u16;
-            for (j, &v) in x.iter().enumerate().skip(full) {
-                if v == 1.0 {
-                    if let Some(ip) = ip {
-                        *ip.add(count) = j as u32;
-                    }
-                    m |= 1 << (j - full);
-                    count += 1;
-                } else if v != 0.0 {
-                    return None;
-                }
-            }
-            *mp.add(full / 16) = m;
-        }
-        Some(count)
+        scan_tail(x, full, ip, mp, count)
     }
 
     /// One row of [`super::pack_spike_rows`]: 16 floats to 16 bits at a time.
@@ -1687,5 +2018,54 @@ mod x86 {
             o += 16;
         }
         count + x[full..].iter().filter(|&&v| v != 0.0).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spike_scans_agree_across_instruction_sets() {
+        // Rows of several lengths (partial last word, several words), with and without lists;
+        // any value other than 0 or 1 (NaN, 0.5, −1) refuses the row.
+        let mut seed = 7u32;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        for n in [1usize, 15, 16, 17, 40, 784] {
+            let x: Vec<f32> = (0..n).map(|_| (next() % 3 == 0) as u32 as f32).collect();
+            let want: Vec<u32> = (0..n as u32).filter(|&j| x[j as usize] == 1.0).collect();
+            let mut want_masks = vec![0u16; n.div_ceil(LANES)];
+            for &j in &want {
+                want_masks[j as usize / LANES] |= 1 << (j as usize % LANES);
+            }
+            for isa in Isa::supported() {
+                for lists in [true, false] {
+                    let mut idx = vec![u32::MAX; n];
+                    let mut masks = vec![0xffffu16; n.div_ceil(LANES)];
+                    let got = scan_spikes(isa, &x, &[], lists.then_some(&mut idx[..]), &mut masks);
+                    assert_eq!(got, Some(want.len()), "{isa:?} n={n}");
+                    assert_eq!(masks, want_masks, "{isa:?} n={n}");
+                    if lists {
+                        assert_eq!(idx[..want.len()], want[..], "{isa:?} n={n}");
+                    }
+                }
+                for bad in [f32::NAN, 0.5, -1.0] {
+                    let mut y = x.clone();
+                    y[n / 2] = bad;
+                    let mut idx = vec![0; n];
+                    let mut masks = vec![0; n.div_ceil(LANES)];
+                    assert_eq!(
+                        scan_spikes(isa, &y, &[], Some(&mut idx), &mut masks),
+                        None,
+                        "{isa:?} n={n} value {bad}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -206,14 +206,13 @@ impl Worker {
         let use_temporal = temporal && !dense_mode && self.ahead.is_some();
         // The layer-by-layer path reads the input's bits and forms lists only where it needs
         // them; the step-by-step loop reads the lists.
-        let chained = use_temporal && isa != Isa::Avx2 && plan.chain.is_some();
+        let chained = use_temporal && plan.chain.is_some();
         if use_temporal {
             let tb = self.ahead.as_mut().expect("checked");
             tb.valid = prepare_ahead(tb, plan, isa, src, b, steps, !chained)?;
         }
         // A fully connected spiking network fed only spikes runs layer by layer over chunks of
-        // steps (bit-identical; the AVX2 kernels have no blocked version, so AVX2 keeps the
-        // step-by-step loop).
+        // steps (bit-identical without a baseline; see `chain`).
         let mut loop_steps = steps;
         if let (true, Some(ch), Some(bufs), Some(tb)) = (
             chained,
