@@ -247,6 +247,13 @@ fn bench_bad_input_fails_cleanly() {
     let o = jb(&["bench", "macs", "--widths", "0", "--out", d]);
     assert!(!o.status.success());
     assert!(text(&o).contains("--widths"), "{}", text(&o));
+    let o = jb(&["bench", "spike-rate", "--isa", "avx3", "--out", d]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("--isa avx3: expected avx512, avx2 or scalar"),
+        "{}",
+        text(&o)
+    );
     let o = jb(&["bench", "table", d]);
     assert!(!o.status.success());
     assert!(text(&o).contains("backends.json"), "{}", text(&o));

@@ -14,7 +14,7 @@ use clap::{Args, Subcommand};
 use joulebench_inference::event::workload::{
     image_stats, rate_encode, synthetic_digits, uniform_spikes,
 };
-use joulebench_inference::event::{EventEngine, ExecMode, SpikeBatch};
+use joulebench_inference::event::{EventEngine, ExecMode, Isa, SpikeBatch};
 use joulebench_inference::{Backend, NativeBackend};
 use joulebench_models::{write_atomic, ModelSpec, Tensor, Weights};
 use serde::Serialize;
@@ -91,6 +91,10 @@ struct SpikeRateArgs {
     /// added at every step; for comparison).
     #[arg(long)]
     no_baseline: bool,
+    /// The event engine's SIMD kernels: avx512, avx2 or scalar (default: the widest this CPU
+    /// runs; the dense engines keep theirs). Shows what a CPU without AVX-512 gets.
+    #[arg(long)]
+    isa: Option<String>,
     /// Write spike_rate.json and spike_rate.csv here (atomically).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -367,6 +371,13 @@ fn spike_rate(args: SpikeRateArgs) -> anyhow::Result<()> {
     let mut event = EventEngine::new(&spec, &weights, args.threads)?;
     event.set_temporal_blocking(!args.no_temporal_block);
     event.set_baseline(!args.no_baseline);
+    if let Some(name) = &args.isa {
+        let isa = Isa::parse(name)
+            .with_context(|| format!("--isa {name}: expected avx512, avx2 or scalar"))?;
+        event
+            .set_isa(isa)
+            .with_context(|| format!("--isa {name}"))?;
+    }
     let mut dense = EventEngine::with_mode(&spec, &weights, args.threads, ExecMode::Dense)?;
     let mut native = match NativeBackend::new(&spec, &weights, args.threads) {
         Ok(n) => Some(n),
