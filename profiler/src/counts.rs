@@ -123,6 +123,11 @@ pub struct SpikingActivity {
     pub effective_acs_per_sample: f64,
     /// MACs of non-event-driven layers (analog input) actually needed, per sample.
     pub effective_macs_per_sample: f64,
+    /// Synaptic operations the engine actually performed per sample: the effective ones less
+    /// those the event engine's baseline of frequent inputs saved (an implementation's cost,
+    /// not a NeuroBench count; equal to `effective_ops_per_sample` for other engines).
+    #[serde(default)]
+    pub performed_ops_per_sample: f64,
     /// MACs the same layers need when run densely, per sample.
     pub dense_macs_per_sample: f64,
     /// Membrane updates per sample.
@@ -149,6 +154,7 @@ pub struct ActivityAccumulator {
     eff_ops: f64,
     eff_acs: f64,
     eff_macs: f64,
+    performed: f64,
     dense: f64,
     membrane: f64,
     /// name → (sum of sparsity × batch, spikes, event_driven)
@@ -167,6 +173,7 @@ impl ActivityAccumulator {
             } else {
                 self.eff_macs += l.effective_ops as f64;
             }
+            self.performed += l.performed_ops as f64;
             self.dense += l.dense_macs as f64;
             self.membrane += l.membrane_updates as f64;
             let spikes: u64 = l.spikes_per_step.iter().sum();
@@ -197,6 +204,7 @@ impl ActivityAccumulator {
             effective_ops_per_sample: self.eff_ops / n,
             effective_acs_per_sample: self.eff_acs / n,
             effective_macs_per_sample: self.eff_macs / n,
+            performed_ops_per_sample: self.performed / n,
             dense_macs_per_sample: self.dense / n,
             membrane_updates_per_sample: self.membrane / n,
             layers: self
@@ -227,7 +235,7 @@ mod tests {
             input_sparsity: sparsity,
             event_driven: true,
             effective_ops: ops,
-            performed_ops: ops,
+            performed_ops: ops / 2,
             dense_macs: 800,
             membrane_updates: 40,
         };
@@ -248,6 +256,7 @@ mod tests {
         assert_eq!(s.samples, 8);
         assert!((s.effective_ops_per_sample - 50.0).abs() < 1e-12);
         assert!((s.effective_acs_per_sample - 50.0).abs() < 1e-12);
+        assert!((s.performed_ops_per_sample - 25.0).abs() < 1e-12);
         assert!((s.dense_macs_per_sample - 200.0).abs() < 1e-12);
         // sparsity weighted by batch: (0.5·2 + 0.9·6) / 8 = 0.8
         assert!((s.layers[0].input_sparsity - 0.8).abs() < 1e-12);

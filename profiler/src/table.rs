@@ -145,11 +145,12 @@ pub fn render(r: &ProfileResult) -> String {
     if let Some(a) = &r.activity {
         let _ = writeln!(
             s,
-            "spiking activity (per sample, {} samples): effective ACs {}, effective MACs {}, dense MACs {}",
+            "spiking activity (per sample, {} samples): effective ACs {}, effective MACs {}, dense MACs {}; operations performed {}",
             a.samples,
             fmt_count(a.effective_acs_per_sample),
             fmt_count(a.effective_macs_per_sample),
-            fmt_count(a.dense_macs_per_sample)
+            fmt_count(a.dense_macs_per_sample),
+            fmt_count(a.performed_ops_per_sample)
         );
         for l in &a.layers {
             let _ = writeln!(
