@@ -115,7 +115,9 @@ impl ExecMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Precision {
-    /// IEEE f32, bit-identical to a direct dense reference (the default).
+    /// IEEE f32 (the default): bit-identical to a direct dense reference, or, where a baseline
+    /// of frequent inputs is used ([`EventEngine::set_baseline`]), the same sums rounded in
+    /// another order.
     #[default]
     F32,
     /// Fixed point: int8 weights (one symmetric scale per layer), int32 accumulators, int16
@@ -282,10 +284,10 @@ impl EventEngine {
     /// Whether the steps are blocked in time: when a fully connected input layer is fed only
     /// spikes, the spike lists of every step are formed up front; a fully connected spiking
     /// network then runs layer by layer over chunks of steps (see the module documentation),
-    /// any other network computes its
-    /// input layer's currents for several steps at once ([`simd::accum_rows_steps`]), keeping
-    /// narrow column blocks of the active weight rows in the L1 cache across steps. On by
-    /// default. Results are bit-identical either way.
+    /// any other network computes its input layer's currents for several steps at once
+    /// ([`simd::accum_rows_steps`]), keeping narrow column blocks of the active weight rows in
+    /// the L1 cache across steps. On by default. Results are bit-identical either way unless
+    /// the layer-by-layer path uses a baseline ([`EventEngine::set_baseline`]).
     pub fn set_temporal_blocking(&mut self, on: bool) {
         self.temporal = on;
     }
