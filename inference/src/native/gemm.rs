@@ -5,7 +5,7 @@
 //! inner loop streams one contiguous panel and updates `MR × NR` accumulators that stay in
 //! registers (AVX-512: 8 rows × 2 zmm; AVX2: 3 rows × 4 ymm), `KC` depths at a time so the
 //! panel slice stays in L1 while every row tile passes over it. The kernel is written once in a
-//! macro and instantiated per instruction set by [`for_each_isa!`] (see [`super::isa`]).
+//! macro and instantiated per instruction set by `for_each_isa!` (see [`super::isa`]).
 
 /// Output columns per panel.
 pub const NR: usize = 32;
@@ -82,7 +82,7 @@ pub fn gemm(
     dispatch!(isa, gemm(a, rows, lda, b, c, ldc, relu))
 }
 
-/// Generates one instruction set's gemm kernels (see [`for_each_isa!`]): `MR × NR` register
+/// Generates one instruction set's gemm kernels (see `for_each_isa!`): `MR × NR` register
 /// tiles, `MR` = the accumulator budget (16 vectors of 32 registers, 12 of 16) over the
 /// vectors per panel row.
 macro_rules! gemm_kernels {

@@ -2,9 +2,9 @@
 //! kernel once per instruction set.
 //!
 //! Each kernel is written once, inside a `macro_rules!` that takes a vector width and the
-//! primitive vector operations; [`for_each_isa!`] instantiates it as one module per instruction
+//! primitive vector operations; `for_each_isa!` instantiates it as one module per instruction
 //! set (AVX-512 and AVX2+FMA with `core::arch` intrinsics under `#[target_feature]`, and a
-//! portable 4-float version), and [`dispatch!`] calls the module matching an [`Isa`] picked by
+//! portable 4-float version), and `dispatch!` calls the module matching an [`Isa`] picked by
 //! run-time CPU detection.
 
 /// Instruction set the kernels were compiled for.
@@ -61,7 +61,7 @@ impl Isa {
 /// `zero() → V`, `splat(f32) → V`, `load(*const f32) → V`, `store(*mut f32, V)`,
 /// `fma(a, b, c) → a·b + c`, `add(a, b)`, `max(a, b)`. The modules are `avx512`, `avx2`
 /// (x86-64 only) and `generic` (portable 4-float arrays, unfused multiply-add); call them
-/// through [`dispatch!`].
+/// through `dispatch!`.
 macro_rules! for_each_isa {
     ($kernels:ident) => {
         #[cfg(target_arch = "x86_64")]
@@ -112,7 +112,7 @@ macro_rules! for_each_isa {
 pub(crate) use for_each_isa;
 
 /// `dispatch!(isa, f(args…))` calls `avx512::f`, `avx2::f` or `generic::f` (the modules
-/// [`for_each_isa!`] generated in the calling module) for `isa`.
+/// `for_each_isa!` generated in the calling module) for `isa`.
 macro_rules! dispatch {
     ($isa:expr, $f:ident($($a:expr),* $(,)?)) => {
         match $isa {

@@ -169,7 +169,7 @@ impl NativeBackend {
         self.isa
     }
 
-    /// When Linear layers skip zero (or background) inputs; see [`gemv`] for the method.
+    /// When Linear layers skip zero (or background) inputs; see [`gemv`](mod@gemv) for the method.
     /// Default: [`SparsePolicy::DEFAULT`]. Results agree either way (tests compare them).
     pub fn set_sparse_policy(&mut self, policy: SparsePolicy) {
         self.policy = policy;
