@@ -4,7 +4,7 @@
 //!   validation, or generates MNIST-1D ([`mnist1d::generate`]);
 //! * [`Split::batch`] gives f32 batches `[n, C, H, W]` / `[n, C, L]` (bytes scaled to `[0, 1]`);
 //! * [`apply_preprocess`] applies a model's `Preprocess` (resize / crop, normalize);
-//! * [`encode`] turns a batch into the per-step input `[T, n, …]` (direct, rate, Poisson);
+//! * [`encode`](mod@encode) turns a batch into the per-step input `[T, n, …]` (direct, rate, Poisson);
 //! * [`fetch::fetch`] downloads or copies the original files, verified by SHA-256.
 
 pub mod csv;

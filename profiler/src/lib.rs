@@ -4,7 +4,7 @@
 //!   the harness overhead measured;
 //! * [`counts`] / [`onnx_counts`]: parameters, MACs and FLOPs from a `ModelSpec` or any ONNX graph;
 //! * [`meter`]: measured energy (RAPL via powercap, NVML) over windows; [`energy`]: the method
-//!   (idle first, ≥ 5 windows, mean ± std); [`estimate`]: the op-count energy *estimate*;
+//!   (idle first, ≥ 5 windows, mean ± std); [`estimate`](mod@estimate): the op-count energy *estimate*;
 //! * [`system`]: the machine; [`profile()`]: all of it for one model on one backend;
 //!   [`table`]: the one-screen summary. JSON layout: `docs/profile-schema.md`.
 

@@ -54,7 +54,7 @@ pub struct BackendsArgs {
     /// Worker threads of every engine (ONNX Runtime intra-op threads; tract always runs one).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
-    /// A folder of trained run folders named by preset (e.g. out/run/runs): DIR/<preset>/spec.json
+    /// A folder of trained run folders named by preset (e.g. out/run/runs): DIR/PRESET/spec.json
     /// and weights.safetensors are used when present; otherwise seeded random weights.
     #[arg(long)]
     pub runs: Option<PathBuf>,
@@ -163,7 +163,7 @@ pub fn mnist_data_shape() -> DataShape {
     }
 }
 
-/// The spec and weights of `preset` at `steps` (for temporal presets): from `runs/<preset>`
+/// The spec and weights of `preset` at `steps` (for temporal presets): from `runs/PRESET`
 /// when it holds a run folder, else seeded random weights.
 pub fn load_model(
     preset: &str,

@@ -26,7 +26,7 @@ pub struct FixedPointArgs {
     /// models of 40-point inputs, else mnist.
     #[arg(long)]
     dataset: Option<String>,
-    /// Dataset folder (default: $JOULEBENCH_DATA/<dataset>, as `joulebench eval`).
+    /// Dataset folder (default: $JOULEBENCH_DATA/DATASET, as `joulebench eval`).
     #[arg(long)]
     data: Option<PathBuf>,
     /// Test samples to evaluate (the first N of the test split).

@@ -75,8 +75,8 @@ pub struct TrainingArgs {
     /// The peers' script (default: scripts/peers_train.py of this source tree).
     #[arg(long)]
     pub peer_script: Option<PathBuf>,
-    /// Output folder: training.json, training.md, runs/<case>/ (our run folders) and
-    /// training-peers-<case>.json (the peers' raw output).
+    /// Output folder: training.json, training.md, runs/CASE/ (our run folders) and
+    /// training-peers-CASE.json (the peers' raw output).
     #[arg(long, default_value = "out/bench")]
     pub out: PathBuf,
 }
@@ -298,7 +298,7 @@ fn ratio(ours: f64, peer: f64) -> Option<f64> {
     (peer > 0.0 && ours.is_finite() && peer.is_finite()).then(|| ours / peer)
 }
 
-/// Trains one epoch of `case` with our trainer into `DIR/runs/<case>`.
+/// Trains one epoch of `case` with our trainer into `DIR/runs/CASE`.
 fn ours(
     case: &str,
     args: &TrainingArgs,

@@ -32,7 +32,7 @@ struct InfoArgs {
     #[arg(long, default_value = "mnist1d", value_parser = parse_kind)]
     dataset: DatasetKind,
     /// Folder holding the dataset's files (IDX .gz files, CSV files, or MNIST-1D raw arrays).
-    /// Default: $JOULEBENCH_DATA/<name>, else the `data fetch` folder.
+    /// Default: $JOULEBENCH_DATA/NAME, else the `data fetch` folder.
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Print JSON instead of text.
@@ -45,7 +45,7 @@ struct FetchArgs {
     /// Dataset to fetch: mnist or fashion-mnist.
     #[arg(value_parser = parse_kind)]
     dataset: DatasetKind,
-    /// Destination folder. Default: $XDG_CACHE_HOME (or ~/.cache) /joulebench/<name>, where
+    /// Destination folder. Default: $XDG_CACHE_HOME (or ~/.cache) /joulebench/NAME, where
     /// the other commands look when no --data-dir is given.
     #[arg(long)]
     dir: Option<PathBuf>,

@@ -23,7 +23,7 @@ pub struct EvalArgs {
     /// Dataset whose test split is evaluated: mnist1d, mnist or fashion-mnist.
     #[arg(long)]
     dataset: String,
-    /// Folder holding the dataset files (default: $JOULEBENCH_DATA/<name> or the fetch folder;
+    /// Folder holding the dataset files (default: $JOULEBENCH_DATA/NAME or the fetch folder;
     /// MNIST-1D is generated when omitted).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,

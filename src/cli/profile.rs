@@ -65,7 +65,7 @@ pub struct ProfileArgs {
     /// Use real inputs from this dataset's test split (mnist, fashion-mnist, mnist1d); random inputs otherwise.
     #[arg(long)]
     dataset: Option<String>,
-    /// Folder of the dataset files (default: $JOULEBENCH_DATA/<name> or the fetch folder).
+    /// Folder of the dataset files (default: $JOULEBENCH_DATA/NAME or the fetch folder).
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Shape of one sample for a bare ONNX file, comma-separated (e.g. 1,28,28); read from the file when it carries a joulebench spec.

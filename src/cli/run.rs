@@ -47,7 +47,7 @@ pub struct RunArgs {
     /// Dataset: mnist1d (generated, no download), mnist or fashion-mnist.
     #[arg(long, default_value = "mnist1d")]
     dataset: String,
-    /// Folder of the dataset files (default: $JOULEBENCH_DATA/<name>, or generated for mnist1d).
+    /// Folder of the dataset files (default: $JOULEBENCH_DATA/NAME, or generated for mnist1d).
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Presets to run, comma-separated, or `all` (every preset that fits the dataset).

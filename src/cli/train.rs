@@ -22,7 +22,7 @@ pub struct TrainArgs {
     /// Dataset: mnist1d (generated, no download), mnist or fashion-mnist.
     #[arg(long, default_value = "mnist1d")]
     pub dataset: String,
-    /// Folder holding the dataset files (default: $JOULEBENCH_DATA/<dataset>, or generated MNIST-1D).
+    /// Folder holding the dataset files (default: $JOULEBENCH_DATA/DATASET, or generated MNIST-1D).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Epochs (default: the preset's).

@@ -54,7 +54,7 @@ pub struct Net {
 
 impl Net {
     /// Builds the network on `device`. Initialisation follows PyTorch's defaults (weights and
-    /// biases uniform in ±1/√fan_in, see [`pytorch_uniform`]; the RNN ±1/√hidden) and uses
+    /// biases uniform in ±1/√fan_in, see `pytorch_uniform`; the RNN ±1/√hidden) and uses
     /// libtorch's generator: call
     /// `tch::manual_seed` first for reproducible weights.
     pub fn new(spec: &ModelSpec, device: Device) -> Result<Net> {

@@ -4,7 +4,7 @@
 //! reading gives joules per domain over the window and its length. Only domains with
 //! `in_total = true` are summed into a total, so nested domains (RAPL `core`/`uncore` inside
 //! `package`) are never counted twice. Meters measure; the operation-count *estimate* is a
-//! different thing and lives in [`crate::estimate`], never in these types.
+//! different thing and lives in [`crate::estimate`](mod@crate::estimate), never in these types.
 
 pub mod discover;
 pub mod nvml;
