@@ -161,6 +161,26 @@ fn int8_agrees_with_f32_on_random_weights() {
     q1.set_precision(Precision::Int8).unwrap();
     assert_eq!(q1.run(&input).unwrap().data, got.data);
     assert_eq!(q1.activity().unwrap(), q.activity().unwrap());
+    // The input layer's baseline of frequent inputs is exact in integers: the same logits and
+    // activity without it, only more operations performed (before or after `set_precision`).
+    let with = q1.activity().unwrap().clone();
+    let fc1 = &with.layers[1];
+    assert!(fc1.performed_ops * 2 < fc1.effective_ops, "{fc1:?}");
+    let mut plain = EventEngine::new(&spec, &w, 1).unwrap();
+    plain.set_baseline(false);
+    plain.set_precision(Precision::Int8).unwrap();
+    q1.set_baseline(false);
+    for e in [&mut plain, &mut q1] {
+        assert_eq!(e.run(&input).unwrap().data, got.data);
+        let act = e.activity().unwrap();
+        assert_eq!(act.layers[1].performed_ops, act.layers[1].effective_ops);
+        let strip = |a: &joulebench_inference::Activity| {
+            let mut a = a.clone();
+            a.layers.iter_mut().for_each(|l| l.performed_ops = 0);
+            a
+        };
+        assert_eq!(strip(act), strip(&with));
+    }
     // Back to f32.
     q.set_precision(Precision::F32).unwrap();
     assert_eq!(q.run(&input).unwrap().data, want.data);

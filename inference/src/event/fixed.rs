@@ -99,6 +99,9 @@ pub(crate) struct FixedPlan {
     pub input_len: usize,
     pub classes: usize,
     pub readout: Readout,
+    /// Whether the input layer's accumulators are formed against a baseline of its frequent
+    /// inputs (exact in integers; see [`FixedWorker::run_sample`]).
+    pub baseline: bool,
 }
 
 impl FixedPlan {
@@ -191,6 +194,7 @@ impl FixedPlan {
             input_len: plan.input_len,
             classes: plan.classes,
             readout: plan.readout,
+            baseline: true,
         })
     }
 
@@ -223,9 +227,12 @@ impl FixedPlan {
     }
 }
 
+// The integer semantics one neuron at a time, as documented on `EventEngine::set_precision`;
+// the engine runs the branch-free row version (`lif_row`), tested equal to these.
+
 /// `shift(a, e)`: `a·2^e`, or a rounding arithmetic right shift for negative `e`.
-#[inline]
-pub(crate) fn shift_round(a: i64, e: i32) -> i64 {
+#[cfg(test)]
+fn shift_round(a: i64, e: i32) -> i64 {
     if e >= 0 {
         a << e
     } else {
@@ -235,29 +242,80 @@ pub(crate) fn shift_round(a: i64, e: i32) -> i64 {
 }
 
 /// `β·U` in Q0.15 with round half up.
-#[inline]
-pub(crate) fn beta_mul(beta_q: i64, u: i16) -> i64 {
+#[cfg(test)]
+fn beta_mul(beta_q: i64, u: i16) -> i64 {
     (beta_q * u as i64 + (1 << 14)) >> 15
 }
 
 /// One LIF update of one neuron (see the module documentation); returns the new membrane and
 /// whether it spiked.
-#[inline]
-pub(crate) fn lif_fixed(
-    u: i16,
-    spiked_before: bool,
-    i_q: i64,
-    beta_q: i64,
-    theta_q: i32,
-) -> (i16, bool) {
+#[cfg(test)]
+fn lif_fixed(u: i16, spiked_before: bool, i_q: i64, beta_q: i64, theta_q: i32) -> (i16, bool) {
     let reset = if spiked_before { theta_q as i64 } else { 0 };
     let un = (beta_mul(beta_q, u) + i_q - reset).clamp(i16::MIN as i64, i16::MAX as i64) as i16;
     (un, un as i32 > theta_q)
 }
 
-/// `acc[o] += Σ_k w[idx[k]·stride + o]` for `o < stride` (never wraps: the plan accepts only
-/// layers with `127 · 255 · in_f < 2^31`).
-fn add_rows(isa: Isa, acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) {
+/// The LIF update of layer `l`'s neurons from their accumulators: exactly [`shift_round`] and
+/// [`lif_fixed`] per neuron, written without branches so that it vectorizes. Returns the number
+/// of non-zero currents.
+fn lif_row(
+    isa: Isa,
+    l: &FixedLayer,
+    acc: &[i32],
+    spike_q: i64,
+    u: &mut [i16],
+    s: &mut [bool],
+) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 {
+        // SAFETY: AVX-512 support was checked when the ISA was chosen.
+        return unsafe { lif_row_avx512(l, acc, spike_q, u, s) };
+    }
+    let _ = isa;
+    lif_row_portable(l, acc, spike_q, u, s)
+}
+
+#[inline(always)]
+fn lif_row_portable(
+    l: &FixedLayer,
+    acc: &[i32],
+    spike_q: i64,
+    u: &mut [i16],
+    s: &mut [bool],
+) -> u64 {
+    // `shift_round(x, e)` as `((x << shl) + round) >> shr` with one of the shifts zero.
+    let (shl, shr) = (l.e.max(0) as u32, (-l.e).max(0) as u32);
+    let round = if shr > 0 { 1i64 << (shr - 1) } else { 0 };
+    let (beta_q, theta_q) = (l.beta_q, l.theta_q as i64);
+    let mut nz = 0u64;
+    for (((&a, &bias), u), s) in acc.iter().zip(&l.b).zip(u.iter_mut()).zip(s.iter_mut()) {
+        let i_q = ((((a as i64 * spike_q) << shl) + round) >> shr) + bias as i64;
+        nz += (i_q != 0) as u64;
+        let un = ((beta_q * *u as i64 + (1 << 14)) >> 15) + i_q - theta_q * (*s as i64);
+        let un = un.clamp(i16::MIN as i64, i16::MAX as i64);
+        *u = un as i16;
+        *s = un > theta_q;
+    }
+    nz
+}
+
+/// The portable LIF row compiled for AVX-512 (8 `i64` lanes at a time).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn lif_row_avx512(
+    l: &FixedLayer,
+    acc: &[i32],
+    spike_q: i64,
+    u: &mut [i16],
+    s: &mut [bool],
+) -> u64 {
+    lif_row_portable(l, acc, spike_q, u, s)
+}
+
+/// `acc[o] += Σ_k w[idx[k]·stride + o]` for `o < stride` (`-=` with `NEG`; never wraps: the
+/// plan accepts only layers with `127 · 255 · in_f < 2^31`).
+fn add_rows<const NEG: bool>(isa: Isa, acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) {
     assert!(acc.len() >= stride);
     let rows = w.len() / stride.max(1);
     assert!(
@@ -267,20 +325,24 @@ fn add_rows(isa: Isa, acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) {
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx512 {
         // SAFETY: AVX-512 support was checked when the ISA was chosen; slices are bounds checked.
-        unsafe { add_rows_avx512(acc, w, stride, idx) };
+        unsafe { add_rows_avx512::<NEG>(acc, w, stride, idx) };
         return;
     }
     let _ = isa;
-    add_rows_portable(acc, w, stride, idx)
+    add_rows_portable::<NEG>(acc, w, stride, idx)
 }
 
 #[inline(always)]
-fn add_rows_portable(acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) {
+fn add_rows_portable<const NEG: bool>(acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) {
     let acc = &mut acc[..stride];
     for &i in idx {
         let row = &w[i as usize * stride..][..stride];
         for (a, &x) in acc.iter_mut().zip(row) {
-            *a += x as i32;
+            if NEG {
+                *a -= x as i32;
+            } else {
+                *a += x as i32;
+            }
         }
     }
 }
@@ -288,8 +350,112 @@ fn add_rows_portable(acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) {
 /// The portable loop compiled for AVX-512 (the compiler widens 16 `i8` at a time).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn add_rows_avx512(acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) {
-    add_rows_portable(acc, w, stride, idx)
+unsafe fn add_rows_avx512<const NEG: bool>(acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) {
+    add_rows_portable::<NEG>(acc, w, stride, idx)
+}
+
+/// The input layer's baseline for one sample (see [`FixedWorker::run_sample`]): every step's
+/// input spikes as lists, the inputs spiking at more than half of the steps, and their rows'
+/// sum.
+#[derive(Debug, Default)]
+struct InputBaseline {
+    /// Step `t`'s spikes: `idx[offs[t]..offs[t + 1]]`.
+    idx: Vec<u32>,
+    offs: Vec<usize>,
+    /// One step's input as bits (what the spike scan also writes).
+    masks: Vec<u16>,
+    /// Per input: in the baseline; the last step (+1) it spiked at.
+    in_base: Vec<bool>,
+    seen: Vec<u32>,
+    base: Vec<u32>,
+    /// `Σ_{i ∈ base} w[i]`, `stride` accumulators.
+    acc: Vec<i32>,
+    /// One step's added and subtracted inputs.
+    plus: Vec<u32>,
+    minus: Vec<u32>,
+    /// Row additions saved over the sample.
+    saved_rows: u64,
+}
+
+impl InputBaseline {
+    /// Lists every step's input of sample `b`; false when some input is not a spike (the
+    /// steps then read their input one by one, analog values included).
+    fn gather(&mut self, isa: Isa, src: Source<'_>, n: usize, b: usize, steps: usize) -> bool {
+        let room = n.div_ceil(64) * 64;
+        if self.idx.len() < steps * n + room {
+            self.idx.resize(steps * n + room, 0);
+        }
+        self.masks.resize(n.div_ceil(16), 0);
+        self.offs.clear();
+        self.offs.push(0);
+        let mut at = 0;
+        for t in 0..steps {
+            at += match src {
+                Source::Bits(sb) => decode_row(sb.row(t, b), &mut self.idx[at..]),
+                Source::F32 { data, batch } => {
+                    let x = &data[(t * batch + b) * n..][..n];
+                    let idx = Some(&mut self.idx[at..at + n]);
+                    match simd::scan_spikes(isa, x, &[], idx, &mut self.masks) {
+                        Some(c) => c,
+                        None => return false,
+                    }
+                }
+            };
+            self.offs.push(at);
+        }
+        true
+    }
+
+    /// Chooses the baseline (inputs with `2c > steps + 1` for their spike count `c`) and sums
+    /// its rows; false when it would save fewer than an eighth of the row additions.
+    fn choose(&mut self, isa: Isa, l: &FixedLayer, steps: usize) -> bool {
+        let n = l.in_f;
+        self.seen.clear();
+        self.seen.resize(n, 0);
+        for &i in &self.idx[..self.offs[steps]] {
+            self.seen[i as usize] += 1;
+        }
+        let half = steps as u64 + 1;
+        self.in_base.clear();
+        self.in_base.resize(n, false);
+        self.base.clear();
+        let mut saved = 0;
+        for (i, &c) in self.seen.iter().enumerate() {
+            if 2 * c as u64 > half {
+                self.in_base[i] = true;
+                self.base.push(i as u32);
+                saved += 2 * c as u64 - half;
+            }
+        }
+        self.saved_rows = saved;
+        if saved == 0 || 8 * saved < self.offs[steps] as u64 {
+            return false;
+        }
+        self.acc.clear();
+        self.acc.resize(l.stride, 0);
+        add_rows::<false>(isa, &mut self.acc, &l.w, l.stride, &self.base);
+        self.seen.fill(0);
+        true
+    }
+
+    /// Step `t`'s added (spiking outside the baseline) and subtracted (silent in it) inputs.
+    fn split_step(&mut self, t: usize) {
+        self.plus.clear();
+        self.minus.clear();
+        let stamp = t as u32 + 1;
+        for &i in &self.idx[self.offs[t]..self.offs[t + 1]] {
+            if self.in_base[i as usize] {
+                self.seen[i as usize] = stamp;
+            } else {
+                self.plus.push(i);
+            }
+        }
+        for &i in &self.base {
+            if self.seen[i as usize] != stamp {
+                self.minus.push(i);
+            }
+        }
+    }
 }
 
 /// `acc[o] += Σ_k q[k] · w[idx[k]·stride + o]` (analog input).
@@ -314,6 +480,7 @@ pub(crate) struct FixedWorker {
     vals: Vec<f32>,
     qvals: Vec<i32>,
     readout: Vec<i64>,
+    input_base: InputBaseline,
     pub counters: Counters,
     pub raster: Vec<Vec<Vec<u32>>>,
 }
@@ -332,6 +499,7 @@ impl FixedWorker {
             vals: vec![0.0; fp.input_len],
             qvals: vec![0; fp.input_len],
             readout: vec![0; fp.classes],
+            input_base: InputBaseline::default(),
             counters: Counters::default(),
             raster: Vec::new(),
         }
@@ -365,31 +533,49 @@ impl FixedWorker {
                 .collect();
         }
         let last = fp.layers.len() - 1;
+        // All spikes: the input layer's accumulators may start from the sum of its frequent
+        // inputs' rows, adding the other spikes and subtracting that baseline's silences —
+        // integer sums, so exactly the same accumulators.
+        let based = fp.baseline && {
+            let ib = &mut self.input_base;
+            ib.gather(isa, src, n, b, steps) && ib.choose(isa, &fp.layers[0], steps)
+        };
+        if based {
+            let l0 = &fp.layers[0];
+            self.counters.saved_ops[l0.linear_stage] +=
+                self.input_base.saved_rows * l0.out_f as u64;
+        }
         for t in 0..steps {
             // The network input as a list: spikes, or quantized analog values.
-            let binary = match src {
-                Source::Bits(sb) => {
-                    self.counts[0] = decode_row(sb.row(t, b), &mut self.lists[0]);
-                    true
-                }
-                Source::F32 { data, batch } => {
-                    let x = &data[(t * batch + b) * n..][..n];
-                    let scan = simd::scan_nonzero(isa, x, &mut self.lists[0], &mut self.vals);
-                    self.counts[0] = scan.count;
-                    if !scan.binary {
-                        for k in 0..scan.count {
-                            let v = self.vals[k];
-                            if !(0.0..=1.0).contains(&v) {
-                                return Err(InferenceError::Other(format!(
+            let binary = if based {
+                let ib = &self.input_base;
+                self.counts[0] = ib.offs[t + 1] - ib.offs[t];
+                true
+            } else {
+                match src {
+                    Source::Bits(sb) => {
+                        self.counts[0] = decode_row(sb.row(t, b), &mut self.lists[0]);
+                        true
+                    }
+                    Source::F32 { data, batch } => {
+                        let x = &data[(t * batch + b) * n..][..n];
+                        let scan = simd::scan_nonzero(isa, x, &mut self.lists[0], &mut self.vals);
+                        self.counts[0] = scan.count;
+                        if !scan.binary {
+                            for k in 0..scan.count {
+                                let v = self.vals[k];
+                                if !(0.0..=1.0).contains(&v) {
+                                    return Err(InferenceError::Other(format!(
                                     "the int8 fixed-point mode takes spikes or analog input in [0, 1]; \
                                      step {t}, sample {b}, element {} is {v}",
                                     self.lists[0][k]
                                 )));
+                                }
+                                self.qvals[k] = (v * IN_Q as f32).round() as i32;
                             }
-                            self.qvals[k] = (v * IN_Q as f32).round() as i32;
                         }
+                        scan.binary
                     }
-                    scan.binary
                 }
             };
             let c0 = self.counts[0] as u64;
@@ -402,28 +588,30 @@ impl FixedWorker {
                 let (inputs, outputs) = self.lists.split_at_mut(k + 1);
                 let idx = &inputs[k][..self.counts[k]];
                 let input_binary = k > 0 || binary;
-                if input_binary {
-                    add_rows(isa, acc, &l.w, l.stride, idx);
+                if k == 0 && based {
+                    let ib = &mut self.input_base;
+                    acc.copy_from_slice(&ib.acc[..l.stride]);
+                    ib.split_step(t);
+                    add_rows::<false>(isa, acc, &l.w, l.stride, &ib.plus);
+                    add_rows::<true>(isa, acc, &l.w, l.stride, &ib.minus);
+                    self.counters.event_steps[l.linear_stage] += 1;
+                } else if input_binary {
+                    add_rows::<false>(isa, acc, &l.w, l.stride, idx);
                     self.counters.event_steps[l.linear_stage] += 1;
                 } else {
                     add_rows_scaled(acc, &l.w, l.stride, idx, &self.qvals[..idx.len()]);
                 }
                 let spike_q = if input_binary { l.spike_q as i64 } else { 1 };
-                self.counters.eff_ops[l.linear_stage] += (idx.len() * l.out_f) as u64;
+                self.counters.eff_ops[l.linear_stage] += (self.counts[k] * l.out_f) as u64;
                 let (u, s) = (&mut self.u[k], &mut self.s[k]);
                 let out = &mut outputs[0];
+                // The LIF update of every neuron (vectorized), then the spikes compacted into
+                // the list.
+                let nz_cur = lif_row(isa, l, acc, spike_q, u, s);
                 let mut count = 0;
-                let mut nz_cur = 0u64;
-                for o in 0..l.out_f {
-                    let i_q = shift_round(acc[o] as i64 * spike_q, l.e) + l.b[o] as i64;
-                    nz_cur += (i_q != 0) as u64;
-                    let (un, fire) = lif_fixed(u[o], s[o], i_q, l.beta_q, l.theta_q);
-                    u[o] = un;
-                    s[o] = fire;
-                    if fire {
-                        out[count] = o as u32;
-                        count += 1;
-                    }
+                for (o, &fire) in s.iter().enumerate() {
+                    out[count] = o as u32;
+                    count += fire as usize;
                 }
                 self.counts[k + 1] = count;
                 self.counters.out_nz[l.linear_stage + 1][t] += nz_cur;
@@ -459,5 +647,70 @@ impl FixedWorker {
         }
         self.counters.samples += 1;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_free_rows_equal_the_neuron_by_neuron_semantics() {
+        // Random accumulators, membranes near and at the i16 limits, both shift directions,
+        // both spike states: every lane of `lif_row` (each ISA) equals `shift_round` +
+        // `lif_fixed`.
+        let mut seed = 0x2545_f491_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for e in [-9, -1, 0, 3] {
+            let n = 37;
+            let l = FixedLayer {
+                name: "fc".into(),
+                linear_stage: 0,
+                in_f: 1,
+                out_f: n,
+                stride: 64,
+                w: vec![0; 64],
+                b: (0..n).map(|_| (next() % 4001) as i32 - 2000).collect(),
+                spike_q: 255,
+                e,
+                beta_q: 29491,
+                theta_q: 1500,
+                s_w: 1.0,
+                s_u: 1.0,
+            };
+            let acc: Vec<i32> = (0..64)
+                .map(|_| (next() % 200_001) as i32 - 100_000)
+                .collect();
+            let u0: Vec<i16> = (0..n)
+                .map(|k| match k % 5 {
+                    0 => i16::MAX,
+                    1 => i16::MIN,
+                    _ => (next() % 65536) as u16 as i16,
+                })
+                .collect();
+            let s0: Vec<bool> = (0..n).map(|_| next() % 2 == 1).collect();
+            for spike_q in [1i64, 255] {
+                let mut want_nz = 0;
+                let want: Vec<(i16, bool)> = (0..n)
+                    .map(|o| {
+                        let i_q = shift_round(acc[o] as i64 * spike_q, e) + l.b[o] as i64;
+                        want_nz += (i_q != 0) as u64;
+                        lif_fixed(u0[o], s0[o], i_q, l.beta_q, l.theta_q)
+                    })
+                    .collect();
+                for isa in Isa::supported() {
+                    let (mut u, mut s) = (u0.clone(), s0.clone());
+                    let nz = lif_row(isa, &l, &acc, spike_q, &mut u, &mut s);
+                    let got: Vec<(i16, bool)> = u.into_iter().zip(s).collect();
+                    assert_eq!(got, want, "{isa:?} e={e} spike_q={spike_q}");
+                    assert_eq!(nz, want_nz, "{isa:?} e={e} spike_q={spike_q}");
+                }
+            }
+        }
     }
 }

@@ -152,6 +152,8 @@ pub struct EventEngine {
     mode: ExecMode,
     record_raster: bool,
     temporal: bool,
+    /// See [`EventEngine::set_baseline`].
+    baseline: bool,
     pool: Option<rayon::ThreadPool>,
     workers: Vec<Worker>,
     /// The quantized network and its workers when running in [`Precision::Int8`].
@@ -182,6 +184,7 @@ impl EventEngine {
             mode: ExecMode::Event,
             record_raster: false,
             temporal: true,
+            baseline: true,
             pool,
             workers,
             fixed: None,
@@ -262,7 +265,8 @@ impl EventEngine {
         self.fixed = match precision {
             Precision::F32 => None,
             Precision::Int8 => {
-                let fp = FixedPlan::build(&self.plan, &self.spec.preset)?;
+                let mut fp = FixedPlan::build(&self.plan, &self.spec.preset)?;
+                fp.baseline = self.baseline;
                 let workers = (0..self.threads).map(|_| FixedWorker::new(&fp)).collect();
                 Some((fp, workers))
             }
@@ -298,10 +302,16 @@ impl EventEngine {
     /// step adds the other spikes' weight rows and subtracts those of the baseline's silent
     /// inputs. The same sums in real arithmetic with fewer row additions
     /// ([`LayerActivity::performed_ops`]); rounding differs from step-by-step summation by a
-    /// few ulps. On by default; off, results are bit-identical to the step-by-step loop.
+    /// few ulps. On by default; off, results are bit-identical to the step-by-step loop. In
+    /// [`Precision::Int8`] the input layer's accumulators are formed the same way, exactly
+    /// (integer sums).
     pub fn set_baseline(&mut self, on: bool) {
+        self.baseline = on;
         if let Some(c) = self.plan.chain.as_mut() {
             c.baseline = on;
+        }
+        if let Some((fp, _)) = self.fixed.as_mut() {
+            fp.baseline = on;
         }
     }
 
