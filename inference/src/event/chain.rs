@@ -5,10 +5,10 @@
 //! A layer's currents at step `t` depend only on the previous layer's spikes at step `t`, and
 //! only the LIF membranes carry state from step to step. So for a chunk of [`CHUNK`] steps the
 //! engine forms the first layer's currents of every step of the chunk, runs its LIF step by
-//! step (spike lists out), then the second layer's currents from those lists, and so on. Each
-//! layer's currents come from [`simd::steps_blocked`], which keeps a narrow column block of
-//! the active weight rows in the L1 cache across all steps of the chunk; the weights are held
-//! in its blocked layout (rows of one column block contiguous). Without a baseline
+//! step (spike masks out), then the second layer's currents from those spikes, and so on. Each
+//! layer runs in [`simd::lif_layer_steps`], which keeps a narrow column block of the active
+//! weight rows in the L1 cache across all steps of the chunk; the weights are held in its
+//! blocked layout (rows of one column block contiguous). Without a baseline
 //! ([`Chain::baseline`]) every current is the same sum in the same order as step-by-step
 //! execution, so results are bit-identical to it; with one, inputs that spike at most steps of
 //! the chunk are summed once and only their silences subtracted (see [`super::baseline`]).
@@ -21,7 +21,7 @@ use super::plan::{Plan, StageKind};
 use super::simd::{self, BlockedLayer, Isa, StepLists, StepReadout, StepsOut};
 use super::worker::{Counters, LifState};
 
-/// Steps processed layer by layer at a time: a multiple of the kernel's 4-step interleave, and
+/// Steps processed layer by layer at a time: a multiple of the kernels' step interleave, and
 /// long enough that each column block's active rows are reused from L1 many times (measured on
 /// snn-temporal: 10 steps cost 25 % more than 20, 40 about 2 % less than 20, 100 about 1 % less
 /// than 40). Per worker the spike lists take `CHUNK × (stride + …) × 4` bytes (≈ 160 KB for
