@@ -697,6 +697,40 @@ fn temporal_blocking_of_the_input_layer_is_exact() {
 }
 
 #[test]
+fn several_chunks_of_steps_with_and_without_a_baseline_match_reference() {
+    // 230 steps: the layer-by-layer path runs chunks of 100, 100 and 30 steps, each with its
+    // own baseline; digit-like input so that the baselines are in use.
+    let spec = preset("snn-temporal", &[1, 14, 14], Some(230));
+    let w = weights(&spec, 21, 3.0);
+    let imgs = joulebench_inference::event::workload::synthetic_digits(2, 9);
+    // The 28×28 digits cropped to their centre 14×14.
+    let crop: Vec<f32> = (0..2)
+        .flat_map(|b| {
+            let img = &imgs.data[b * 784..(b + 1) * 784];
+            (7..21).flat_map(move |y| (7..21).map(move |x| img[y * 28 + x]))
+        })
+        .collect();
+    let crop = Tensor::new(vec![2, 1, 14, 14], crop).unwrap();
+    let input = joulebench_inference::event::workload::rate_encode(&crop, 230, 4);
+    check_exact(&spec, &w, &input);
+    let mut on = EventEngine::new(&spec, &w, 1).unwrap();
+    on.run(&input).unwrap();
+    let fc1 = &on.activity().unwrap().layers[1];
+    assert!(
+        fc1.performed_ops < fc1.effective_ops,
+        "baseline in use: {} of {}",
+        fc1.performed_ops,
+        fc1.effective_ops
+    );
+    let mut off = EventEngine::new(&spec, &w, 1).unwrap();
+    let mut step = EventEngine::new(&spec, &w, 1).unwrap();
+    off.set_baseline(false);
+    step.set_temporal_blocking(false);
+    let (a, b) = (off.run(&input).unwrap(), step.run(&input).unwrap());
+    assert_eq!(a.data, b.data, "bit-identical without the baseline");
+}
+
+#[test]
 fn baseline_of_frequent_inputs_saves_additions_and_changes_no_spike() {
     // Digit-like images: saturated pixels spike at most steps, so the input layer's currents
     // are formed against a baseline of them. The spikes must not change, the logits only by
