@@ -168,14 +168,12 @@ impl ChainBufs {
 }
 
 /// A sample's input spikes for [`run`]: as bits, `masks[t·W..(t + 1)·W]` at step `t`
-/// (`W = ⌈in_f / 16⌉`; bit `j` of word `w`: input `16·w + j`), their number per step, and,
-/// when already formed, the same as lists (step `t`: `idx[offsets[t]..offsets[t + 1]]`).
+/// (`W = ⌈in_f / 16⌉`; bit `j` of word `w`: input `16·w + j`), and their number per step.
 #[derive(Clone, Copy)]
 pub(crate) struct ChainInput<'a> {
     pub masks: &'a [u16],
     /// Spikes per step.
     pub counts: &'a [u32],
-    pub lists: Option<(&'a [u32], &'a [usize])>,
 }
 
 /// Runs one sample on `input`:
@@ -224,11 +222,6 @@ pub(crate) fn run(
             } else {
                 &prev_masks[l - 1][..cn * in_words]
             };
-            // The input's lists, when formed already (the network input's).
-            let given = match (l, input.lists) {
-                (0, Some((idx, offsets))) => Some((idx, &offsets[c0..=c0 + cn])),
-                _ => None,
-            };
             let (prev_fired, fired) = bufs.fired.split_at_mut(l);
             let n_in = if l == 0 {
                 &input.counts[c0..c0 + cn]
@@ -267,25 +260,23 @@ pub(crate) fn run(
                     &bufs.base_cur.as_slice()[..layer.stride],
                 )
             } else {
-                let lists = match given {
-                    Some(g) => g,
-                    None if spikes == 0 => {
-                        bufs.offs[..=cn].fill(0);
-                        (&bufs.list[..], &bufs.offs[..=cn])
-                    }
-                    None => {
-                        simd::masks_to_lists(
-                            isa,
-                            in_bits,
-                            in_words,
-                            cn,
-                            &mut bufs.list,
-                            &mut bufs.offs,
-                        );
-                        (&bufs.list[..], &bufs.offs[..=cn])
-                    }
-                };
-                (lists, None, lw.b.padded_slice())
+                if spikes == 0 {
+                    bufs.offs[..=cn].fill(0);
+                } else {
+                    simd::masks_to_lists(
+                        isa,
+                        in_bits,
+                        in_words,
+                        cn,
+                        &mut bufs.list,
+                        &mut bufs.offs,
+                    );
+                }
+                (
+                    (&bufs.list[..], &bufs.offs[..=cn]),
+                    None,
+                    lw.b.padded_slice(),
+                )
             };
             simd::lif_layer_steps(
                 isa,

@@ -31,9 +31,10 @@
 
 use joulebench_models::Readout;
 
+use super::baseline::Baseline;
 use super::plan::{Plan, StageKind};
 use super::simd::{self, Isa};
-use super::spikes::decode_row;
+use super::spikes::{decode_row, row_to_masks};
 use super::worker::{Counters, Source};
 use crate::error::InferenceError;
 
@@ -355,106 +356,67 @@ unsafe fn add_rows_avx512<const NEG: bool>(acc: &mut [i32], w: &[i8], stride: us
 }
 
 /// The input layer's baseline for one sample (see [`FixedWorker::run_sample`]): every step's
-/// input spikes as lists, the inputs spiking at more than half of the steps, and their rows'
-/// sum.
+/// input spikes as bits, their split against the inputs spiking at more than half of the steps
+/// ([`Baseline::split`], as the f32 path's), and those inputs' rows summed.
 #[derive(Debug, Default)]
 struct InputBaseline {
-    /// Step `t`'s spikes: `idx[offs[t]..offs[t + 1]]`.
-    idx: Vec<u32>,
-    offs: Vec<usize>,
-    /// One step's input as bits (what the spike scan also writes).
+    /// Step `t`'s spikes as mask words: `masks[t·W..(t + 1)·W]`, `W = ⌈n / 16⌉`.
     masks: Vec<u16>,
-    /// Per input: in the baseline; the last step (+1) it spiked at.
-    in_base: Vec<bool>,
-    seen: Vec<u32>,
-    base: Vec<u32>,
+    /// Spikes per step.
+    counts: Vec<u32>,
+    split: Baseline,
     /// `Σ_{i ∈ base} w[i]`, `stride` accumulators.
     acc: Vec<i32>,
-    /// One step's added and subtracted inputs.
-    plus: Vec<u32>,
-    minus: Vec<u32>,
-    /// Row additions saved over the sample.
-    saved_rows: u64,
 }
 
 impl InputBaseline {
-    /// Lists every step's input of sample `b`; false when some input is not a spike (the
-    /// steps then read their input one by one, analog values included).
-    fn gather(&mut self, isa: Isa, src: Source<'_>, n: usize, b: usize, steps: usize) -> bool {
-        let room = n.div_ceil(64) * 64;
-        if self.idx.len() < steps * n + room {
-            self.idx.resize(steps * n + room, 0);
-        }
-        self.masks.resize(n.div_ceil(16), 0);
-        self.offs.clear();
-        self.offs.push(0);
-        let mut at = 0;
+    /// Reads every step's input of sample `b` as bits; `None` when some input is not a spike
+    /// (the steps then read their input one by one, analog values included), else the spikes.
+    fn gather(
+        &mut self,
+        isa: Isa,
+        src: Source<'_>,
+        n: usize,
+        b: usize,
+        steps: usize,
+    ) -> Option<usize> {
+        let words = n.div_ceil(16);
+        self.masks.resize(steps * words, 0);
+        self.counts.resize(steps, 0);
         for t in 0..steps {
-            at += match src {
-                Source::Bits(sb) => decode_row(sb.row(t, b), &mut self.idx[at..]),
+            let masks = &mut self.masks[t * words..(t + 1) * words];
+            self.counts[t] = match src {
+                Source::Bits(sb) => row_to_masks(sb.row(t, b), masks),
                 Source::F32 { data, batch } => {
                     let x = &data[(t * batch + b) * n..][..n];
-                    let idx = Some(&mut self.idx[at..at + n]);
-                    match simd::scan_spikes(isa, x, &[], idx, &mut self.masks) {
-                        Some(c) => c,
-                        None => return false,
-                    }
+                    simd::scan_spikes(isa, x, &[], None, masks)? as u32
                 }
             };
-            self.offs.push(at);
         }
-        true
+        Some(self.counts.iter().map(|&c| c as usize).sum())
     }
 
-    /// Chooses the baseline (inputs with `2c > steps + 1` for their spike count `c`) and sums
-    /// its rows; false when it would save fewer than an eighth of the row additions.
-    fn choose(&mut self, isa: Isa, l: &FixedLayer, steps: usize) -> bool {
-        let n = l.in_f;
-        self.seen.clear();
-        self.seen.resize(n, 0);
-        for &i in &self.idx[..self.offs[steps]] {
-            self.seen[i as usize] += 1;
-        }
-        let half = steps as u64 + 1;
-        self.in_base.clear();
-        self.in_base.resize(n, false);
-        self.base.clear();
-        let mut saved = 0;
-        for (i, &c) in self.seen.iter().enumerate() {
-            if 2 * c as u64 > half {
-                self.in_base[i] = true;
-                self.base.push(i as u32);
-                saved += 2 * c as u64 - half;
-            }
-        }
-        self.saved_rows = saved;
-        if saved == 0 || 8 * saved < self.offs[steps] as u64 {
+    /// Chooses the baseline and sums its rows; false when it would save too little (see
+    /// [`Baseline::split`]).
+    fn choose(&mut self, isa: Isa, l: &FixedLayer, steps: usize, spikes: usize) -> bool {
+        let words = l.in_f.div_ceil(16);
+        let nb = self.split.split(isa, &self.masks, words, steps, spikes);
+        if nb == 0 {
             return false;
         }
         self.acc.clear();
         self.acc.resize(l.stride, 0);
-        add_rows::<false>(isa, &mut self.acc, &l.w, l.stride, &self.base);
-        self.seen.fill(0);
+        add_rows::<false>(isa, &mut self.acc, &l.w, l.stride, &self.split.base[..nb]);
         true
     }
 
     /// Step `t`'s added (spiking outside the baseline) and subtracted (silent in it) inputs.
-    fn split_step(&mut self, t: usize) {
-        self.plus.clear();
-        self.minus.clear();
-        let stamp = t as u32 + 1;
-        for &i in &self.idx[self.offs[t]..self.offs[t + 1]] {
-            if self.in_base[i as usize] {
-                self.seen[i as usize] = stamp;
-            } else {
-                self.plus.push(i);
-            }
-        }
-        for &i in &self.base {
-            if self.seen[i as usize] != stamp {
-                self.minus.push(i);
-            }
-        }
+    fn step(&self, t: usize) -> (&[u32], &[u32]) {
+        let b = &self.split;
+        (
+            &b.plus[b.plus_offs[t]..b.plus_offs[t + 1]],
+            &b.minus[b.minus_offs[t]..b.minus_offs[t + 1]],
+        )
     }
 }
 
@@ -538,18 +500,18 @@ impl FixedWorker {
         // integer sums, so exactly the same accumulators.
         let based = fp.baseline && {
             let ib = &mut self.input_base;
-            ib.gather(isa, src, n, b, steps) && ib.choose(isa, &fp.layers[0], steps)
+            ib.gather(isa, src, n, b, steps)
+                .is_some_and(|spikes| ib.choose(isa, &fp.layers[0], steps, spikes))
         };
         if based {
             let l0 = &fp.layers[0];
             self.counters.saved_ops[l0.linear_stage] +=
-                self.input_base.saved_rows * l0.out_f as u64;
+                self.input_base.split.saved_rows * l0.out_f as u64;
         }
         for t in 0..steps {
             // The network input as a list: spikes, or quantized analog values.
             let binary = if based {
-                let ib = &self.input_base;
-                self.counts[0] = ib.offs[t + 1] - ib.offs[t];
+                self.counts[0] = self.input_base.counts[t] as usize;
                 true
             } else {
                 match src {
@@ -589,11 +551,11 @@ impl FixedWorker {
                 let idx = &inputs[k][..self.counts[k]];
                 let input_binary = k > 0 || binary;
                 if k == 0 && based {
-                    let ib = &mut self.input_base;
+                    let ib = &self.input_base;
                     acc.copy_from_slice(&ib.acc[..l.stride]);
-                    ib.split_step(t);
-                    add_rows::<false>(isa, acc, &l.w, l.stride, &ib.plus);
-                    add_rows::<true>(isa, acc, &l.w, l.stride, &ib.minus);
+                    let (plus, minus) = ib.step(t);
+                    add_rows::<false>(isa, acc, &l.w, l.stride, plus);
+                    add_rows::<true>(isa, acc, &l.w, l.stride, minus);
                     self.counters.event_steps[l.linear_stage] += 1;
                 } else if input_binary {
                     add_rows::<false>(isa, acc, &l.w, l.stride, idx);

@@ -197,6 +197,17 @@ pub(crate) fn for_each_set(bits: &[u64], mut f: impl FnMut(usize)) {
     }
 }
 
+/// Copies one bit-packed row (bit `j` of word `w`: neuron `64·w + j`) into `out.len()` 16-bit
+/// mask words (bit `j` of word `w`: neuron `16·w + j`); returns the row's spikes.
+pub(crate) fn row_to_masks(row: &[u64], out: &mut [u16]) -> u32 {
+    for (m4, &x) in out.chunks_mut(4).zip(row) {
+        for (h, m) in m4.iter_mut().enumerate() {
+            *m = (x >> (16 * h)) as u16;
+        }
+    }
+    row.iter().map(|x| x.count_ones()).sum()
+}
+
 /// Writes the indices of the set bits of `bits`, ascending, to `idx`; returns their number.
 /// `idx` must hold at least as many entries as there are set bits.
 #[inline]

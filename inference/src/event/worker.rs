@@ -9,7 +9,7 @@ use super::chain::{self, ChainBufs};
 use super::conv::{conv_scatter, pool_dense, pool_spikes};
 use super::plan::{Plan, StageKind};
 use super::simd::{self, Isa};
-use super::spikes::{decode_row, SpikeBatch};
+use super::spikes::{decode_row, row_to_masks, SpikeBatch};
 use super::ExecMode;
 use crate::error::InferenceError;
 
@@ -80,9 +80,6 @@ struct Ahead {
     idx: Vec<u32>,
     /// Step `t`'s spikes are `idx[offsets[t]..offsets[t + 1]]`.
     offsets: Vec<usize>,
-    /// Whether `idx` and `offsets` hold this sample's lists (they may be left out for the
-    /// layer-by-layer path, which reads `masks`).
-    has_lists: bool,
     /// Spikes per step.
     counts: Vec<u32>,
     /// The same spikes as bits: step `t`'s are `masks[t·W..(t + 1)·W]`, `W = ⌈input_len / 16⌉`
@@ -153,7 +150,6 @@ impl Worker {
                 cur: AlignedVec::zeros(AHEAD_CHUNK * l.stride),
                 idx: Vec::new(),
                 offsets: Vec::new(),
-                has_lists: false,
                 counts: Vec::new(),
                 masks: Vec::new(),
                 valid: false,
@@ -229,7 +225,6 @@ impl Worker {
                     chain::ChainInput {
                         masks: &tb.masks,
                         counts: &tb.counts[..steps],
-                        lists: tb.has_lists.then_some((&tb.idx[..], &tb.offsets[..])),
                     },
                     &mut self.lif,
                     self.readout.as_mut_slice(),
@@ -537,26 +532,15 @@ fn prepare_ahead(
     tb.offsets.push(0);
     let mut at = 0;
     let (input, batch) = match src {
-        Source::F32 { data, batch } => {
-            tb.has_lists = lists;
-            (data, batch)
-        }
+        Source::F32 { data, batch } => (data, batch),
         Source::Bits(sb) => {
-            tb.has_lists = lists;
             for t in 0..steps {
                 let row = sb.row(t, b);
                 if lists {
                     at += simd::decode_bits(isa, row, &mut tb.idx[at..]);
                     tb.offsets.push(at);
                 }
-                tb.counts[t] = row.iter().map(|x| x.count_ones()).sum();
-                // Each 64-bit word is four 16-bit mask words, low bits first.
-                let out = &mut tb.masks[t * words..(t + 1) * words];
-                for (m4, &x) in out.chunks_mut(4).zip(row) {
-                    for (h, m) in m4.iter_mut().enumerate() {
-                        *m = (x >> (16 * h)) as u16;
-                    }
-                }
+                tb.counts[t] = row_to_masks(row, &mut tb.masks[t * words..(t + 1) * words]);
             }
             return Ok(true);
         }
