@@ -527,6 +527,17 @@ fn lif_layer_portable(l: &BlockedLayer<'_>, lists: &StepLists<'_>, out: StepsOut
     }
 }
 
+/// Writes `first + j` for every set bit `j` of `bits`, ascending, at `out[*n..]` and advances
+/// `*n` past them.
+#[inline(always)]
+fn push_bits(mut bits: u32, first: u32, out: &mut [u32], n: &mut usize) {
+    while bits != 0 {
+        out[*n] = first + bits.trailing_zeros();
+        *n += 1;
+        bits &= bits - 1;
+    }
+}
+
 /// Decodes per-step spike masks (`masks[t·words..(t + 1)·words]`, as [`lif_layer_steps`]
 /// writes them) into index lists: step `t`'s neurons, ascending, are
 /// `list[offs[t]..offs[t + 1]]`. `list` must hold `steps · words · 16` entries and `offs`
@@ -551,12 +562,7 @@ pub(crate) fn masks_to_lists(
             let mut c = 0;
             for t in 0..steps {
                 for (w, &m) in masks[t * words..(t + 1) * words].iter().enumerate() {
-                    let mut m = m as u32;
-                    while m != 0 {
-                        list[c] = (w * LANES) as u32 + m.trailing_zeros();
-                        c += 1;
-                        m &= m - 1;
-                    }
+                    push_bits(m as u32, (w * LANES) as u32, list, &mut c);
                 }
                 offs[t + 1] = c;
             }
@@ -679,18 +685,8 @@ fn split_against_scalar(
         let row = &masks[t * words..(t + 1) * words];
         for (w, (&m, &b)) in row.iter().zip(&base[..words]).enumerate() {
             let first = (w * LANES) as u32;
-            let mut p = (m & !b) as u32;
-            while p != 0 {
-                plus[np] = first + p.trailing_zeros();
-                np += 1;
-                p &= p - 1;
-            }
-            let mut q = (b & !m) as u32;
-            while q != 0 {
-                minus[nm] = first + q.trailing_zeros();
-                nm += 1;
-                q &= q - 1;
-            }
+            push_bits((m & !b) as u32, first, plus, &mut np);
+            push_bits((b & !m) as u32, first, minus, &mut nm);
         }
         plus_offs[t + 1] = np;
         minus_offs[t + 1] = nm;
@@ -1669,18 +1665,8 @@ mod x86 {
         minus_offs: &mut [usize],
     ) {
         let (mp, bp) = (masks.as_ptr(), base.as_ptr());
-        let (pp, qp) = (plus.as_mut_ptr(), minus.as_mut_ptr());
         let (mut np, mut nm) = (0usize, 0usize);
         let zero = _mm256_setzero_si256();
-        // `np`, `nm` ≤ the bits of the words before: every store stays below
-        // `steps·words·16 ≤ len`.
-        let walk = |mut bits: u32, first: u32, out: *mut u32, n: &mut usize| {
-            while bits != 0 {
-                *out.add(*n) = first + bits.trailing_zeros();
-                *n += 1;
-                bits &= bits - 1;
-            }
-        };
         for t in 0..steps {
             let row = mp.add(t * words);
             let mut g = 0;
@@ -1696,29 +1682,21 @@ mod x86 {
                 while pnz != 0 {
                     let w = g + pnz.trailing_zeros() as usize / 2;
                     pnz &= pnz - 1;
-                    walk(
-                        (*row.add(w) & !*bp.add(w)) as u32,
-                        (w * 16) as u32,
-                        pp,
-                        &mut np,
-                    );
+                    let bits = (*row.add(w) & !*bp.add(w)) as u32;
+                    super::push_bits(bits, (w * 16) as u32, plus, &mut np);
                 }
                 while qnz != 0 {
                     let w = g + qnz.trailing_zeros() as usize / 2;
                     qnz &= qnz - 1;
-                    walk(
-                        (*bp.add(w) & !*row.add(w)) as u32,
-                        (w * 16) as u32,
-                        qp,
-                        &mut nm,
-                    );
+                    let bits = (*bp.add(w) & !*row.add(w)) as u32;
+                    super::push_bits(bits, (w * 16) as u32, minus, &mut nm);
                 }
                 g += 16;
             }
             for w in g..words {
                 let (m, b) = (*row.add(w), *bp.add(w));
-                walk((m & !b) as u32, (w * 16) as u32, pp, &mut np);
-                walk((b & !m) as u32, (w * 16) as u32, qp, &mut nm);
+                super::push_bits((m & !b) as u32, (w * 16) as u32, plus, &mut np);
+                super::push_bits((b & !m) as u32, (w * 16) as u32, minus, &mut nm);
             }
             *plus_offs.get_unchecked_mut(t + 1) = np;
             *minus_offs.get_unchecked_mut(t + 1) = nm;
@@ -1796,13 +1774,12 @@ mod x86 {
     pub(super) unsafe fn scan_spikes_avx2(
         x: &[f32],
         ahead: &[f32],
-        idx: Option<&mut [u32]>,
+        mut idx: Option<&mut [u32]>,
         masks: &mut [u16],
     ) -> Option<usize> {
         let zero = _mm256_setzero_ps();
         let one = _mm256_set1_ps(1.0);
         let (xp, mp) = (x.as_ptr(), masks.as_mut_ptr());
-        let ip = idx.map(|i| i.as_mut_ptr());
         let (ap, alen) = (ahead.as_ptr() as *const i8, ahead.len());
         let full = x.len() / 16 * 16;
         let mut count = 0;
@@ -1823,20 +1800,13 @@ mod x86 {
                 m |= (ones as u32) << (8 * h);
             }
             *mp.add(o / 16) = m as u16;
-            if let Some(ip) = ip {
-                // `count ≤ o` entries so far: each store stays below `o + 16 ≤ idx.len()`.
-                let mut bits = m;
-                while bits != 0 {
-                    *ip.add(count) = (o as u32) + bits.trailing_zeros();
-                    count += 1;
-                    bits &= bits - 1;
-                }
-            } else {
-                count += m.count_ones() as usize;
+            match idx.as_deref_mut() {
+                Some(idx) => super::push_bits(m, o as u32, idx, &mut count),
+                None => count += m.count_ones() as usize,
             }
             o += 16;
         }
-        scan_tail(x, full, ip, mp, count)
+        scan_tail(x, full, idx.map(|i| i.as_mut_ptr()), mp, count)
     }
 
     /// [`super::split_against`]: per step and group of 32 words, the added and subtracted
