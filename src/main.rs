@@ -46,6 +46,14 @@ enum Command {
 }
 
 fn main() {
+    // `joulebench models | head`: a closed stdout ends the process quietly, as for other Unix
+    // tools, instead of a "failed printing to stdout" panic (Rust ignores SIGPIPE by default).
+    // Results files are written to temporary names and renamed, so nothing is left half-written.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     cli::init_logging(cli.verbose);
     let result = match cli.command {

@@ -348,3 +348,28 @@ fn absurd_training_batch_is_refused_before_allocating() {
     );
     assert!(!run.exists(), "the run folder was created");
 }
+
+/// A closed stdout (`joulebench models | head -1` once head exits) ends the process the Unix
+/// way — killed by SIGPIPE, nothing on stderr — not with a "failed printing to stdout" panic.
+/// The pipe's read end is closed before the child starts, so every write fails: deterministic.
+#[cfg(unix)]
+#[test]
+fn closed_stdout_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_joulebench"))
+        .arg("models")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?} {err}",
+        out.status
+    );
+}

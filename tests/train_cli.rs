@@ -91,6 +91,51 @@ fn train_writes_a_complete_run_folder() {
     assert!(stdout.contains("test accuracy"), "{stdout}");
 }
 
+/// `--validation N`: trains on the first len − N training samples and reports on the last N
+/// (never the test set); metrics.json, the weights' metadata and the summary line say so.
+#[test]
+fn validation_holds_out_the_last_training_samples() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let res = joulebench(&[
+        "train",
+        "--model",
+        "mlp1d",
+        "--dataset",
+        "mnist1d",
+        "--epochs",
+        "1",
+        "--validation",
+        "300",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let full = joulebench_data::Dataset::load(joulebench_data::DatasetKind::Mnist1d, None).unwrap();
+    assert_eq!(m["train_samples"], full.train.len() - 300);
+    assert_eq!(m["test_samples"], 300);
+    assert_eq!(m["eval_split"], "validation (last 300 training samples)");
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("train.json")).unwrap()).unwrap();
+    assert_eq!(cfg["validation"], 300);
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        stdout.contains("validation (last 300 training samples) accuracy"),
+        "{stdout}"
+    );
+    let w = joulebench_models::Weights::load(&out.join("weights.safetensors")).unwrap();
+    assert!(w.metadata.contains_key("validation_acc") && !w.metadata.contains_key("test_acc"));
+}
+
 #[test]
 fn bad_input_is_refused_clearly() {
     let tmp = tempfile::tempdir().unwrap();
@@ -197,6 +242,15 @@ fn bad_input_is_refused_clearly() {
     );
     run(&with(&["--beta", "1.5"]), "beta must be in [0, 1]");
     run(&with(&["--dropout", "1"]), "dropout must be in [0, 1)");
+    run(
+        &with(&["--loss", "mse"]),
+        "unknown loss `mse` (expected readout or per-step)",
+    );
+    run(&with(&["--validation", "0"]), "at least 1 training sample");
+    run(
+        &with(&["--validation", "100000"]),
+        "cannot hold out 100000 of the",
+    );
     run(&with(&["--readout", "max"]), "unknown readout `max`");
     run(&with(&["--augment", "flip"]), "mirrors 2-D images");
     run(

@@ -239,16 +239,22 @@ impl Split {
 
     /// The first `n` samples (all when `n >= len()`).
     pub fn head(&self, n: usize) -> Split {
-        let n = n.min(self.len());
+        self.range(0, n)
+    }
+
+    /// Samples `start..end` (both clamped to `len()`) as a new split.
+    pub fn range(&self, start: usize, end: usize) -> Split {
+        let end = end.min(self.len());
+        let start = start.min(end);
         let per = self.sample_len();
         let pixels = match &self.pixels {
-            Pixels::U8(v) => Pixels::U8(v[..n * per].to_vec()),
-            Pixels::F32(v) => Pixels::F32(v[..n * per].to_vec()),
+            Pixels::U8(v) => Pixels::U8(v[start * per..end * per].to_vec()),
+            Pixels::F32(v) => Pixels::F32(v[start * per..end * per].to_vec()),
         };
         Split {
             sample_shape: self.sample_shape.clone(),
             pixels,
-            labels: self.labels[..n].to_vec(),
+            labels: self.labels[start..end].to_vec(),
         }
     }
 
@@ -359,6 +365,23 @@ impl Dataset {
             num_classes: self.num_classes(),
             normalize: self.kind.normalize(),
         }
+    }
+
+    /// Holds out the last `n` training samples as the evaluation split, in place of the test
+    /// set (for choosing a recipe without looking at the test set): the training split keeps
+    /// its first `len − n` samples. Errors unless `1 ≤ n < train.len()`.
+    pub fn hold_out(mut self, n: usize) -> Result<Dataset> {
+        let len = self.train.len();
+        if n == 0 || n >= len {
+            return Err(DataError::Invalid(format!(
+                "cannot hold out {n} of the {len} training samples of {} for validation (need 1 ≤ N < {len})",
+                self.kind.name()
+            )));
+        }
+        self.test = self.train.range(len - n, len);
+        self.train = self.train.head(len - n);
+        self.source = format!("{} (validation: last {n} training samples)", self.source);
+        Ok(self)
     }
 
     /// Keeps the first `train` and `test` samples of each split (for quick runs and tests).
@@ -492,6 +515,38 @@ mod tests {
             encode_idx_labels(&lab),
         )
         .unwrap();
+    }
+
+    /// Holding out N samples: the validation split is exactly the last N training samples, the
+    /// training split the rest, nothing lost or shared; N = 0 or N ≥ len refused.
+    #[test]
+    fn hold_out_takes_the_last_training_samples() {
+        let split = |n: usize, off: u8| {
+            let px: Vec<u8> = (0..n * 4).map(|i| (i as u8).wrapping_add(off)).collect();
+            let lab: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+            Split::new(vec![1, 2, 2], Pixels::U8(px), lab).unwrap()
+        };
+        let ds = Dataset {
+            kind: DatasetKind::Mnist1d,
+            train: split(10, 0),
+            test: split(3, 100),
+            source: "test".into(),
+        };
+        let full = ds.train.clone();
+        let held = ds.clone().hold_out(4).unwrap();
+        assert_eq!(held.train.len(), 6);
+        assert_eq!(held.test.len(), 4);
+        assert_eq!(held.train, full.range(0, 6));
+        assert_eq!(held.test, full.range(6, 10));
+        assert_eq!(held.test.labels, vec![6, 7, 8, 9]);
+        assert!(held.source.contains("last 4 training samples"));
+        for bad in [0, 10, 11] {
+            let e = ds.clone().hold_out(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("hold out") && e.contains("10 training samples"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

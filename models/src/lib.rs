@@ -7,7 +7,7 @@ pub mod spec;
 
 pub use error::ModelError;
 pub use preset::{
-    build_preset, check_beta, check_dropout, preset_info, Augment, DataShape, LrSchedule,
+    build_preset, check_beta, check_dropout, preset_info, Augment, DataShape, Loss, LrSchedule,
     OptimizerKind, PresetInfo, PresetOptions, TrainDefaults, PRESETS,
 };
 pub use spec::{

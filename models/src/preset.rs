@@ -8,6 +8,38 @@ use crate::spec::{
     Surrogate,
 };
 
+/// `parse` (the spelling on the command line and in sweep files, plus aliases) and `name` of a
+/// plain enum; an unknown spelling is an error that lists the accepted names.
+macro_rules! spelled {
+    ($ty:ident, $what:literal, $($variant:ident => $name:literal $(| $alias:literal)*),+ $(,)?) => {
+        impl $ty {
+            pub fn parse(s: &str) -> Result<Self, ModelError> {
+                match s {
+                    $($name $(| $alias)* => Ok($ty::$variant),)+
+                    o => {
+                        let names = [$($name),+];
+                        let expected = match names.split_last() {
+                            Some((last, rest)) if !rest.is_empty() => {
+                                format!("{} or {last}", rest.join(", "))
+                            }
+                            _ => names.join(""),
+                        };
+                        Err(ModelError::Invalid(format!(
+                            "unknown {} `{o}` (expected {expected})",
+                            $what
+                        )))
+                    }
+                }
+            }
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name,)+
+                }
+            }
+        }
+    };
+}
+
 /// What a preset needs to know about the data it will see.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataShape {
@@ -48,23 +80,7 @@ pub enum OptimizerKind {
     Sgd,
 }
 
-impl OptimizerKind {
-    pub fn parse(s: &str) -> Result<Self, ModelError> {
-        match s {
-            "adam" => Ok(OptimizerKind::Adam),
-            "sgd" => Ok(OptimizerKind::Sgd),
-            o => Err(ModelError::Invalid(format!(
-                "unknown optimizer `{o}` (expected adam or sgd)"
-            ))),
-        }
-    }
-    pub fn name(&self) -> &'static str {
-        match self {
-            OptimizerKind::Adam => "adam",
-            OptimizerKind::Sgd => "sgd",
-        }
-    }
-}
+spelled!(OptimizerKind, "optimizer", Adam => "adam", Sgd => "sgd");
 
 /// Learning-rate schedule over the whole run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -78,22 +94,9 @@ pub enum LrSchedule {
     Cosine,
 }
 
+spelled!(LrSchedule, "learning-rate schedule", Constant => "constant", Cosine => "cosine");
+
 impl LrSchedule {
-    pub fn parse(s: &str) -> Result<Self, ModelError> {
-        match s {
-            "constant" => Ok(LrSchedule::Constant),
-            "cosine" => Ok(LrSchedule::Cosine),
-            o => Err(ModelError::Invalid(format!(
-                "unknown learning-rate schedule `{o}` (expected constant or cosine)"
-            ))),
-        }
-    }
-    pub fn name(&self) -> &'static str {
-        match self {
-            LrSchedule::Constant => "constant",
-            LrSchedule::Cosine => "cosine",
-        }
-    }
     /// Learning rate of step `k` of `total` (0-based) for the initial rate `lr`.
     pub fn lr_at(&self, lr: f64, k: usize, total: usize) -> f64 {
         match self {
@@ -118,23 +121,25 @@ pub enum Augment {
     Flip,
 }
 
-impl Augment {
-    pub fn parse(s: &str) -> Result<Self, ModelError> {
-        match s {
-            "none" => Ok(Augment::None),
-            "flip" | "hflip" => Ok(Augment::Flip),
-            o => Err(ModelError::Invalid(format!(
-                "unknown augmentation `{o}` (expected none or flip)"
-            ))),
-        }
-    }
-    pub fn name(&self) -> &'static str {
-        match self {
-            Augment::None => "none",
-            Augment::Flip => "flip",
-        }
-    }
+spelled!(Augment, "augmentation", None => "none", Flip => "flip" | "hflip");
+
+/// What the training loss compares with the label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loss {
+    /// Cross-entropy of the network's logits (for a temporal net: of its readout, e.g. the
+    /// output membrane averaged over the steps).
+    #[default]
+    Readout,
+    /// Cross-entropy at every time step, averaged over the steps: of the output membrane
+    /// `U[t]` (membrane readouts), the output spikes `S[t]` (spike-count readout) or the last
+    /// layer's output (other nets) — the loss of snnTorch's tutorials (`ce_rate_loss` for
+    /// spikes). Each step must classify on its own, so early steps get a direct gradient. Same
+    /// as `readout` for single-step nets; inference and the logits are unchanged.
+    PerStep,
 }
+
+spelled!(Loss, "loss", Readout => "readout", PerStep => "per-step" | "per_step");
 
 /// `Err(message)` unless the LIF decay `b` is a finite number in [0, 1].
 pub fn check_beta(b: f32) -> Result<(), String> {
@@ -171,6 +176,9 @@ pub struct TrainDefaults {
     /// Training-only dropout before the classifier (0 unless the preset says otherwise).
     #[serde(default)]
     pub dropout: f64,
+    /// Training loss (cross-entropy of the readout unless the preset says otherwise).
+    #[serde(default)]
+    pub loss: Loss,
 }
 
 /// Catalogue entry of a preset.
@@ -204,6 +212,7 @@ const fn d(
         schedule: LrSchedule::Constant,
         augment: Augment::None,
         dropout: 0.0,
+        loss: Loss::Readout,
     }
 }
 use OptimizerKind::Adam;
@@ -253,7 +262,12 @@ pub const PRESETS: &[PresetInfo] = &[
         spiking: false,
         needs_2d: false,
         needs_1d: false,
-        defaults: d(Adam, 1e-3, 128, 10, 0),
+        // cosine annealing chosen on a validation split (last 10 000 training images, seeds
+        // 0–2): 97.80 ± 0.07 % → 98.20 ± 0.04 % at the last epoch (README, "Accuracy")
+        defaults: TrainDefaults {
+            schedule: LrSchedule::Cosine,
+            ..d(Adam, 1e-3, 128, 10, 0)
+        },
     },
     PresetInfo {
         name: "snn-1step",

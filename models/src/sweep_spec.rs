@@ -21,7 +21,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
-use crate::preset::{check_beta, check_dropout, preset_info, Augment, OptimizerKind};
+use crate::preset::{
+    check_beta, check_dropout, preset_info, Augment, Loss, LrSchedule, OptimizerKind,
+};
 use crate::spec::{InputTransform, Readout, Surrogate};
 
 /// Largest grid a sweep file may describe (product of the axis lengths).
@@ -74,6 +76,9 @@ pub struct SweepSpec {
     pub input: Option<OneOrMany<String>>,
     pub steps: Option<OneOrMany<usize>>,
     pub seed: Option<OneOrMany<u64>>,
+    /// Learning-rate schedule(s): `constant`, `cosine`.
+    #[serde(default)]
+    pub schedule: Option<OneOrMany<String>>,
     pub device: Option<String>,
     pub threads: Option<usize>,
     pub data_dir: Option<PathBuf>,
@@ -91,6 +96,13 @@ pub struct SweepSpec {
     /// Training augmentation of every run (`none`, `flip`).
     #[serde(default)]
     pub augment: Option<String>,
+    /// Hold out the last N training samples of every run as its evaluation split instead of
+    /// the test set (`--validation N`).
+    #[serde(default)]
+    pub validation: Option<usize>,
+    /// Training loss of every run (`readout`, `per-step`).
+    #[serde(default)]
+    pub loss: Option<String>,
     /// Training-only classifier dropout of every run, in [0, 1).
     #[serde(default)]
     pub dropout: Option<f64>,
@@ -131,6 +143,7 @@ impl SweepSpec {
             n(&self.input),
             n(&self.steps),
             n(&self.seed),
+            n(&self.schedule),
         ]
         .into_iter()
         .try_fold(1u64, |acc, k| acc.checked_mul(k))
@@ -157,6 +170,7 @@ impl SweepSpec {
             ("threads", self.threads),
             ("limit_train", self.limit_train),
             ("limit_test", self.limit_test),
+            ("validation", self.validation),
         ] {
             if v == Some(0) {
                 problems.push(format!("`{key}` must be at least 1"));
@@ -177,6 +191,10 @@ impl SweepSpec {
             ("input", self.input.as_ref().is_some_and(|v| v.is_empty())),
             ("steps", self.steps.as_ref().is_some_and(|v| v.is_empty())),
             ("seed", self.seed.as_ref().is_some_and(|v| v.is_empty())),
+            (
+                "schedule",
+                self.schedule.as_ref().is_some_and(|v| v.is_empty()),
+            ),
         ] {
             if empty {
                 problems.push(format!("`{key}` is an empty list"));
@@ -208,6 +226,19 @@ impl SweepSpec {
             .and_then(|v| Augment::parse(v).err())
         {
             problems.push(e.to_string());
+        }
+        if let Some(e) = self.loss.as_deref().and_then(|v| Loss::parse(v).err()) {
+            problems.push(e.to_string());
+        }
+        for v in self
+            .schedule
+            .as_ref()
+            .map(|v| v.to_vec())
+            .unwrap_or_default()
+        {
+            if let Err(e) = LrSchedule::parse(&v) {
+                problems.push(e.to_string());
+            }
         }
         for d in self.dataset.to_vec() {
             if !SWEEP_DATASETS.contains(&d.as_str()) {

@@ -25,3 +25,37 @@ fn constant_keeps_lr_and_names_parse_back() {
     }
     assert!(LrSchedule::parse("linear").is_err());
 }
+
+/// The spelled enums: every name parses back to its value, aliases too, and an unknown
+/// spelling names itself and the accepted names.
+#[test]
+fn spelled_enums_round_trip_and_list_their_names() {
+    use joulebench_models::{Augment, Loss, OptimizerKind};
+    for o in [OptimizerKind::Adam, OptimizerKind::Sgd] {
+        assert_eq!(OptimizerKind::parse(o.name()).unwrap(), o);
+    }
+    for a in [Augment::None, Augment::Flip] {
+        assert_eq!(Augment::parse(a.name()).unwrap(), a);
+    }
+    for l in [Loss::Readout, Loss::PerStep] {
+        assert_eq!(Loss::parse(l.name()).unwrap(), l);
+    }
+    assert_eq!(Augment::parse("hflip").unwrap(), Augment::Flip);
+    assert_eq!(Loss::parse("per_step").unwrap(), Loss::PerStep);
+    for (e, want) in [
+        (
+            OptimizerKind::parse("rmsprop").unwrap_err().to_string(),
+            "unknown optimizer `rmsprop` (expected adam or sgd)",
+        ),
+        (
+            LrSchedule::parse("step").unwrap_err().to_string(),
+            "unknown learning-rate schedule `step` (expected constant or cosine)",
+        ),
+        (
+            Loss::parse("mse").unwrap_err().to_string(),
+            "unknown loss `mse` (expected readout or per-step)",
+        ),
+    ] {
+        assert!(e.contains(want), "{e}");
+    }
+}

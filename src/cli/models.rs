@@ -1,7 +1,7 @@
 //! `joulebench models`: the preset catalogue.
 
 use clap::Args;
-use joulebench_models::PRESETS;
+use joulebench_models::{Loss, LrSchedule, PRESETS};
 
 #[derive(Args)]
 pub struct ModelsArgs {
@@ -39,6 +39,8 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<()> {
                     "name": p.name, "source": p.source, "summary": p.summary, "spiking": p.spiking,
                     "optimizer": p.defaults.optimizer.name(), "lr": p.defaults.lr,
                     "batch_size": p.defaults.batch_size, "epochs": p.defaults.epochs, "seed": p.defaults.seed,
+                    "schedule": p.defaults.schedule.name(), "loss": p.defaults.loss.name(),
+                    "augment": p.defaults.augment.name(), "dropout": p.defaults.dropout,
                 })
             })
             .collect();
@@ -46,20 +48,30 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<14} {:<24} {:<9} {:<22} summary",
+        "{:<14} {:<24} {:<9} {:<29} summary",
         "preset", "from", "spiking", "defaults"
     );
     for p in PRESETS {
         let d = p.defaults;
-        let defaults = format!(
+        let mut defaults = format!(
             "{} {:e} b{} e{}",
             d.optimizer.name(),
             d.lr,
             d.batch_size,
             d.epochs
         );
+        // the recipe's other choices, only where a preset departs from the plain default
+        if d.schedule != LrSchedule::Constant {
+            defaults.push_str(&format!(" {}", d.schedule.name()));
+        }
+        if d.loss != Loss::Readout {
+            defaults.push_str(&format!(" {}-loss", d.loss.name()));
+        }
+        if d.dropout > 0.0 {
+            defaults.push_str(&format!(" dropout {}", d.dropout));
+        }
         println!(
-            "{:<14} {:<24} {:<9} {:<22} {}",
+            "{:<14} {:<24} {:<9} {:<29} {}",
             p.name,
             p.source,
             if p.spiking { "yes" } else { "no" },

@@ -6,7 +6,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use joulebench_models::memory::{check_fits_here, MemoryEstimate};
 use joulebench_models::{
-    Augment, InputTransform, LrSchedule, OptimizerKind, PresetOptions, Readout, RunDir, Surrogate,
+    Augment, InputTransform, Loss, LrSchedule, OptimizerKind, PresetOptions, Readout, RunDir,
+    Surrogate,
 };
 use joulebench_training::{
     load_dataset, train, DeviceChoice, EpochHook, TrainConfig, TrainOptions, TrainOverrides,
@@ -64,6 +65,10 @@ pub struct TrainArgs {
     /// Evaluate on the first N test samples only.
     #[arg(long)]
     pub limit_test: Option<usize>,
+    /// Hold out the last N training samples and evaluate on them instead of the test set (to
+    /// choose a recipe without looking at the test set); metrics.json says which split.
+    #[arg(long, value_name = "N")]
+    pub validation: Option<usize>,
     /// Energy meter of each epoch: auto (NVML when training on a GPU, RAPL on the CPU; energy left
     /// empty, with the reason printed, when that counter is unreadable), rapl, nvml (an error when
     /// unreadable) or none. Training energy is measured or absent, never estimated.
@@ -73,7 +78,7 @@ pub struct TrainArgs {
     #[arg(long, short)]
     pub quiet: bool,
     /// Learning-rate schedule: constant or cosine (annealed to 0 over all steps) (default: the
-    /// preset's, constant for every preset).
+    /// preset's: cosine for ann, constant for the others; `joulebench models` lists it).
     #[arg(long)]
     pub schedule: Option<String>,
     /// LIF decay β in [0, 1] of every LIF layer (spiking presets; default 0.9).
@@ -95,6 +100,11 @@ pub struct TrainArgs {
     /// training; the trained network runs without it (default: the preset's).
     #[arg(long)]
     pub dropout: Option<f64>,
+    /// Training loss: readout (cross-entropy of the logits) or per-step (cross-entropy of every
+    /// time step's output membrane — or spikes, with a spike-count readout — averaged over the
+    /// steps, as snnTorch's tutorials train) (default: the preset's).
+    #[arg(long)]
+    pub loss: Option<String>,
     /// Run folder to write (spec.json, train.json, metrics.json, weights.safetensors, done).
     #[arg(long)]
     pub out: PathBuf,
@@ -135,8 +145,10 @@ impl TrainArgs {
             threads: self.threads,
             limit_train: self.limit_train,
             limit_test: self.limit_test,
+            validation: self.validation,
             augment: self.augment.as_deref().map(Augment::parse).transpose()?,
             dropout: self.dropout,
+            loss: self.loss.as_deref().map(Loss::parse).transpose()?,
             schedule: self
                 .schedule
                 .as_deref()
@@ -173,9 +185,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
     )?;
     let last = outcome.metrics.last().context("no epoch ran")?;
     println!(
-        "{} on {}: test accuracy {:.2}% after {} epochs, {:.1} s training on {} → {}",
+        "{} on {}: {} accuracy {:.2}% after {} epochs, {:.1} s training on {} → {}",
         cfg.preset,
         cfg.dataset,
+        outcome.metrics.eval_split,
         100.0 * last.test_acc,
         cfg.epochs,
         outcome.metrics.train_seconds(),

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use joulebench_models::{
-    check_beta, check_dropout, preset_info, write_atomic, Augment, LrSchedule, OptimizerKind,
+    check_beta, check_dropout, preset_info, write_atomic, Augment, Loss, LrSchedule, OptimizerKind,
     PresetOptions, RunDir,
 };
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,9 @@ pub struct TrainConfig {
     /// 0 = none. Inference is unchanged.
     #[serde(default)]
     pub dropout: f64,
+    /// Training loss: cross-entropy of the readout, or averaged over the time steps.
+    #[serde(default)]
+    pub loss: Loss,
     pub batch_size: usize,
     pub epochs: usize,
     /// Seeds libtorch (`tch::manual_seed`: initial weights, training spike encoding) and the
@@ -47,6 +50,10 @@ pub struct TrainConfig {
     pub limit_train: Option<usize>,
     /// Use only the first N test samples.
     pub limit_test: Option<usize>,
+    /// Evaluate on the last N training samples instead of the test set (they are not trained
+    /// on); `limit_train` / `limit_test` then apply to the rest and to these N.
+    #[serde(default)]
+    pub validation: Option<usize>,
 }
 
 /// User overrides; `None` keeps the preset's default.
@@ -62,6 +69,8 @@ pub struct TrainOverrides {
     pub augment: Option<Augment>,
     #[serde(default)]
     pub dropout: Option<f64>,
+    #[serde(default)]
+    pub loss: Option<Loss>,
     pub batch_size: Option<usize>,
     pub epochs: Option<usize>,
     pub seed: Option<u64>,
@@ -69,6 +78,8 @@ pub struct TrainOverrides {
     pub threads: Option<usize>,
     pub limit_train: Option<usize>,
     pub limit_test: Option<usize>,
+    #[serde(default)]
+    pub validation: Option<usize>,
 }
 
 impl TrainConfig {
@@ -86,6 +97,7 @@ impl TrainConfig {
             schedule: o.schedule.unwrap_or(d.schedule),
             augment: o.augment.unwrap_or(d.augment),
             dropout: o.dropout.unwrap_or(d.dropout),
+            loss: o.loss.unwrap_or(d.loss),
             batch_size: o.batch_size.unwrap_or(d.batch_size),
             epochs: o.epochs.unwrap_or(d.epochs),
             seed: o.seed.unwrap_or(d.seed),
@@ -93,6 +105,7 @@ impl TrainConfig {
             threads: o.threads,
             limit_train: o.limit_train,
             limit_test: o.limit_test,
+            validation: o.validation,
         };
         cfg.validate()?;
         Ok(cfg)
@@ -120,6 +133,9 @@ impl TrainConfig {
         }
         if self.limit_train == Some(0) || self.limit_test == Some(0) {
             return bad("--limit-train / --limit-test must be at least 1".into());
+        }
+        if self.validation == Some(0) {
+            return bad("--validation must hold out at least 1 training sample".into());
         }
         if self.options.width == Some(0) {
             return bad("width must be at least 1".into());

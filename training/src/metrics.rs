@@ -56,9 +56,19 @@ pub struct Metrics {
     /// libtorch intra-op threads used.
     pub threads: usize,
     pub train_samples: usize,
+    /// Samples of the evaluation split (`test_*` figures): the test set, or the held-out
+    /// validation samples (see `eval_split`).
     pub test_samples: usize,
+    /// What the `test_*` figures were measured on: `test`, or `validation (last N training
+    /// samples)` for runs trained with `--validation N`.
+    #[serde(default = "test_split")]
+    pub eval_split: String,
     pub parameters: usize,
     pub epochs: Vec<EpochMetrics>,
+}
+
+fn test_split() -> String {
+    "test".into()
 }
 
 impl Metrics {

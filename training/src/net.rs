@@ -38,6 +38,10 @@ enum Block {
 pub struct NetOutput {
     /// `[B, classes]`.
     pub logits: Tensor,
+    /// `[T, B, classes]`: what the readout reduces over time — the output membrane `U[t]`
+    /// (membrane readouts), the output spikes `S[t]` (spike count) or the last layer's output
+    /// at each step (`Readout::Output`). For a single-step net, `T = 1` and it holds the logits.
+    pub per_step: Tensor,
     /// Spikes emitted per LIF layer (summed over steps and batch), by layer name; filled only
     /// when asked for.
     pub spike_counts: Vec<(String, f64)>,
@@ -204,8 +208,8 @@ impl Net {
     /// Training forward pass: as [`Net::forward`], with dropout of probability `dropout` on the
     /// input of the last `Linear` layer (the classifier's features; inverted dropout, so the
     /// network at inference — every other engine, the ONNX export — is unchanged).
-    pub fn forward_train(&self, x: &Tensor, dropout: f64) -> Result<Tensor> {
-        Ok(self.forward_impl(x, false, dropout)?.logits)
+    pub fn forward_train(&self, x: &Tensor, dropout: f64) -> Result<NetOutput> {
+        self.forward_impl(x, false, dropout)
     }
 
     /// Forward pass, optionally counting spikes of every LIF layer.
@@ -269,14 +273,15 @@ impl Net {
             };
         }
         let classes = self.spec.num_classes as i64;
-        let logits = match self.spec.readout {
+        let (logits, per_step) = match self.spec.readout {
             Readout::Output => {
-                if t == 1 {
+                let per_step = h.reshape([t, b, classes]);
+                let logits = if t == 1 {
                     h.reshape([b, classes])
                 } else {
-                    h.reshape([t, b, classes])
-                        .mean_dim(0i64, false, Kind::Float)
-                }
+                    per_step.mean_dim(0i64, false, Kind::Float)
+                };
+                (logits, per_step)
             }
             other => {
                 let (s, u) = last_lif.ok_or_else(|| {
@@ -285,15 +290,16 @@ impl Net {
                 let s = s.reshape([t, b, classes]);
                 let u = u.reshape([t, b, classes]);
                 match other {
-                    Readout::MembraneMean => u.mean_dim(0i64, false, Kind::Float),
-                    Readout::MembraneLast => u.get(t - 1),
-                    Readout::SpikeCount => s.sum_dim_intlist(0i64, false, Kind::Float),
+                    Readout::MembraneMean => (u.mean_dim(0i64, false, Kind::Float), u),
+                    Readout::MembraneLast => (u.get(t - 1), u),
+                    Readout::SpikeCount => (s.sum_dim_intlist(0i64, false, Kind::Float), s),
                     Readout::Output => unreachable!(),
                 }
             }
         };
         Ok(NetOutput {
             logits,
+            per_step,
             spike_counts: counts,
         })
     }

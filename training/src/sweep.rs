@@ -9,14 +9,14 @@
 //! batch = [64]
 //! epochs = 1
 //! # depth, width (mlp-sweep), input (identity|resize14|crop14|resize8), steps (temporal SNNs),
-//! # seed: each a value or a list. Scalars only: device, threads, data_dir, limit_train, limit_test,
+//! # seed, schedule (constant|cosine): each a value or a list. Scalars only: device, threads, data_dir, limit_train, limit_test,
 //! # and the spiking/regularization knobs beta, surrogate ("fast-sigmoid:25"), readout, augment,
-//! # dropout.
+//! # loss, dropout, validation (hold out the last N training samples and report on them).
 //! ```
 //!
 //! Every key except `description`, `model` and `dataset` is optional (preset defaults apply);
 //! unknown keys are rejected. The grid is the product dataset × model × optimizer × lr × batch ×
-//! epochs × depth × width × input × steps × seed, in that order. Each run goes to
+//! epochs × depth × width × input × steps × seed × schedule, in that order. Each run goes to
 //! `OUT/<name>` with a deterministic name built from its values (see [`run_name`]); a folder
 //! with the `done` marker is skipped, so a sweep killed at any point and restarted redoes no
 //! finished run. Every combination is checked (preset fits the dataset, numbers valid) before
@@ -29,8 +29,8 @@ use std::str::FromStr;
 
 use joulebench_data::{Dataset, DatasetKind};
 use joulebench_models::{
-    build_preset, write_atomic, Augment, DataShape, InputTransform, OpCounts, OptimizerKind,
-    PresetOptions, Readout, RunDir, Surrogate,
+    build_preset, write_atomic, Augment, DataShape, InputTransform, Loss, LrSchedule, OpCounts,
+    OptimizerKind, PresetOptions, Readout, RunDir, Surrogate,
 };
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +51,13 @@ fn axis<T: Clone>(v: &Option<OneOrMany<T>>) -> Vec<Option<T>> {
 
 /// A loaded dataset is shared by the runs that name the same (dataset, folder, train limit,
 /// test limit).
-type DatasetKey = (String, Option<PathBuf>, Option<usize>, Option<usize>);
+type DatasetKey = (
+    String,
+    Option<PathBuf>,
+    Option<usize>,
+    Option<usize>,
+    Option<usize>,
+);
 
 /// Parses an optional value with `parse`, the error as text.
 fn parse_opt<T, E: std::fmt::Display>(
@@ -69,6 +75,7 @@ struct Fixed {
     surrogate: Option<Surrogate>,
     readout: Option<Readout>,
     augment: Option<Augment>,
+    loss: Option<Loss>,
 }
 
 /// Every index combination of axes of lengths `lens`, the last axis varying fastest (so the
@@ -135,10 +142,12 @@ impl SweepFile {
             surrogate: parse_opt(&self.surrogate, Surrogate::parse)?,
             readout: parse_opt(&self.readout, Readout::parse)?,
             augment: parse_opt(&self.augment, Augment::parse)?,
+            loss: parse_opt(&self.loss, Loss::parse)?,
         };
         let (optimizers, lrs, batches) = (axis(&self.optimizer), axis(&self.lr), axis(&self.batch));
         let (epochs, depths, widths) = (axis(&self.epochs), axis(&self.depth), axis(&self.width));
         let (inputs, steps, seeds) = (axis(&self.input), axis(&self.steps), axis(&self.seed));
+        let schedules = axis(&self.schedule);
         let lens = [
             optimizers.len(),
             lrs.len(),
@@ -149,6 +158,7 @@ impl SweepFile {
             inputs.len(),
             steps.len(),
             seeds.len(),
+            schedules.len(),
         ];
         for dataset in self.dataset.to_vec() {
             let kind = DatasetKind::from_str(&dataset).map_err(|e| e.to_string())?;
@@ -159,7 +169,7 @@ impl SweepFile {
                 normalize: kind.normalize(),
             };
             for model in self.model.to_vec() {
-                for [o, l, b, e, d, w, i, t, s] in grid_points(lens) {
+                for [o, l, b, e, d, w, i, t, s, c] in grid_points(lens) {
                     let r = (|| -> std::result::Result<PlannedRun, String> {
                         let o = TrainOverrides {
                             data_dir: self.data_dir.clone(),
@@ -173,17 +183,19 @@ impl SweepFile {
                                 readout: fixed.readout,
                             },
                             augment: fixed.augment,
+                            loss: fixed.loss,
                             dropout: self.dropout,
                             optimizer: parse_opt(&optimizers[o], OptimizerKind::parse)?,
                             lr: lrs[l],
                             batch_size: batches[b],
                             epochs: epochs[e],
                             seed: seeds[s],
+                            schedule: parse_opt(&schedules[c], LrSchedule::parse)?,
                             device: Some(device),
                             threads: self.threads,
                             limit_train: self.limit_train,
                             limit_test: self.limit_test,
-                            ..Default::default()
+                            validation: self.validation,
                         };
                         let cfg = TrainConfig::resolve(&model, kind.name(), &o)
                             .map_err(|e| e.to_string())?;
@@ -220,8 +232,8 @@ impl SweepFile {
 }
 
 /// Deterministic folder name of a run:
-/// `{model}_{dataset}_{optimizer}_lr{lr}_b{batch}_e{epochs}[_d{depth}][_w{width}][_{input}][_T{steps}]_s{seed}`
-/// (optional parts only when set).
+/// `{model}_{dataset}_{optimizer}_lr{lr}_b{batch}_e{epochs}[_d{depth}][_w{width}][_{input}][_T{steps}][_{schedule}]_s{seed}`
+/// (optional parts only when set; the schedule only when not constant).
 pub fn run_name(c: &TrainConfig) -> String {
     let mut s = format!(
         "{}_{}_{}_lr{}_b{}_e{}",
@@ -243,6 +255,9 @@ pub fn run_name(c: &TrainConfig) -> String {
     }
     if let Some(t) = c.options.steps {
         s.push_str(&format!("_T{t}"));
+    }
+    if c.schedule != LrSchedule::Constant {
+        s.push_str(&format!("_{}", c.schedule.name()));
     }
     s.push_str(&format!("_s{}", c.seed));
     s.chars()
@@ -273,12 +288,19 @@ pub struct SweepRow {
     pub input: String,
     pub steps: usize,
     pub seed: u64,
+    /// Learning-rate schedule (`constant`, `cosine`).
+    #[serde(default)]
+    pub schedule: String,
     /// Learnable parameters (from the `ModelSpec`).
     pub params: u64,
     /// MACs per inference of one sample over all steps (`joulebench_models::OpCounts`, counted).
     pub macs: u64,
     pub test_acc: Option<f64>,
     pub test_loss: Option<f64>,
+    /// What `test_acc` / `test_loss` were measured on (`test` or the held-out validation
+    /// samples); empty until the run finished.
+    #[serde(default)]
+    pub eval_split: Option<String>,
     pub train_acc: Option<f64>,
     /// Training-loop wall seconds summed over epochs.
     pub train_seconds: Option<f64>,
@@ -332,10 +354,12 @@ fn row(run: &PlannedRun, status: &str, out: &Path, error: Option<String>) -> Swe
         input: c.options.input.unwrap_or_default().name().to_string(),
         steps: spec.as_ref().map(|s| s.steps).unwrap_or(1),
         seed: c.seed,
+        schedule: c.schedule.name().to_string(),
         params: counts.as_ref().map(|k| k.total_params).unwrap_or(0),
         macs: counts.as_ref().map(|k| k.total_macs).unwrap_or(0),
         test_acc: last.as_ref().map(|e| e.test_acc),
         test_loss: last.as_ref().and_then(|e| e.test_loss),
+        eval_split: metrics.as_ref().map(|m| m.eval_split.clone()),
         train_acc: last.as_ref().map(|e| e.train_acc),
         train_seconds: metrics.as_ref().map(|m| m.train_seconds()),
         device: metrics.as_ref().map(|m| m.device.clone()),
@@ -350,12 +374,12 @@ fn opt_str<T: ToString>(v: &Option<T>) -> String {
 /// The summary as CSV (header + one line per run).
 pub fn summary_csv(rows: &[SweepRow]) -> String {
     let mut s = String::from(
-        "name,status,model,dataset,optimizer,lr,batch,epochs,depth,width,input,steps,seed,params,macs,test_acc,test_loss,train_acc,train_seconds,device,error\n",
+        "name,status,model,dataset,optimizer,lr,batch,epochs,depth,width,input,steps,seed,schedule,params,macs,test_acc,test_loss,eval_split,train_acc,train_seconds,device,error\n",
     );
     for r in rows {
         let err = r.error.as_deref().unwrap_or("").replace('"', "'");
         s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\",{},{},{},\"{}\"\n",
             r.name,
             r.status,
             r.model,
@@ -369,10 +393,12 @@ pub fn summary_csv(rows: &[SweepRow]) -> String {
             r.input,
             r.steps,
             r.seed,
+            r.schedule,
             r.params,
             r.macs,
             opt_str(&r.test_acc),
             opt_str(&r.test_loss),
+            opt_str(&r.eval_split),
             opt_str(&r.train_acc),
             opt_str(&r.train_seconds),
             opt_str(&r.device),
@@ -453,6 +479,7 @@ pub fn run_sweep(file: &Path, out: &Path, opts: &SweepOptions) -> Result<SweepRe
             c.data_dir.clone(),
             c.limit_train,
             c.limit_test,
+            c.validation,
         );
         let result = (|| -> Result<()> {
             if !datasets.contains_key(&key) {

@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use joulebench_data::{Dataset, DatasetKind};
-use joulebench_models::{build_preset, Augment, LrSchedule, ModelSpec, OptimizerKind, RunDir};
+use joulebench_models::{
+    build_preset, Augment, Loss, LrSchedule, ModelSpec, OptimizerKind, RunDir,
+};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand::SeedableRng;
@@ -20,7 +22,7 @@ use crate::config::TrainConfig;
 use crate::device::device_name;
 use crate::error::{Result, TrainError};
 use crate::metrics::{finite, EpochHook, EpochMetrics, Metrics};
-use crate::net::Net;
+use crate::net::{Net, NetOutput};
 
 /// How a run reports and what it is hooked to.
 #[derive(Default)]
@@ -42,7 +44,10 @@ pub struct TrainOutcome {
 /// `limit_train` / `limit_test`.
 pub fn load_dataset(cfg: &TrainConfig) -> Result<Dataset> {
     let kind = DatasetKind::from_str(&cfg.dataset)?;
-    let ds = Dataset::load(kind, cfg.data_dir.as_deref())?;
+    let mut ds = Dataset::load(kind, cfg.data_dir.as_deref())?;
+    if let Some(n) = cfg.validation {
+        ds = ds.hold_out(n)?;
+    }
     Ok(ds.truncate(
         cfg.limit_train.unwrap_or(usize::MAX),
         cfg.limit_test.unwrap_or(usize::MAX),
@@ -145,6 +150,10 @@ pub fn train(
         threads: tch::get_num_threads().max(1) as usize,
         train_samples: train_set.len,
         test_samples: test_set.len,
+        eval_split: match cfg.validation {
+            Some(n) => format!("validation (last {n} training samples)"),
+            None => "test".into(),
+        },
         parameters: spec.num_parameters(),
         epochs: Vec::new(),
     };
@@ -186,8 +195,9 @@ pub fn train(
             }
             let xb = augment_batch(cfg.augment, &xb, enc_seed)?;
             let input = train_input_seeded(&spec, &xb, enc_seed)?;
-            let logits = net.forward_train(&input, cfg.dropout)?;
-            let loss = logits.cross_entropy_for_logits(&yb);
+            let out = net.forward_train(&input, cfg.dropout)?;
+            let loss = training_loss(cfg.loss, &out, &yb);
+            let logits = out.logits;
             opt.backward_step(&loss);
             tch::no_grad(|| {
                 loss_sum += loss.detach().to_kind(Kind::Double) * len as f64;
@@ -217,11 +227,12 @@ pub fn train(
         };
         if !opts.quiet {
             eprintln!(
-                "{} epoch {epoch}/{}: train loss {:.4} acc {:.2}% | test loss {:.4} acc {:.2}% | {:.1} s ({:.0} samples/s){}",
+                "{} epoch {epoch}/{}: train loss {:.4} acc {:.2}% | {} loss {:.4} acc {:.2}% | {:.1} s ({:.0} samples/s){}",
                 spec.preset,
                 cfg.epochs,
                 train_loss,
                 100.0 * train_acc,
+                if cfg.validation.is_some() { "val" } else { "test" },
                 test_loss,
                 100.0 * test_acc,
                 train_s,
@@ -248,12 +259,32 @@ pub fn train(
     w.metadata.insert("epochs".into(), cfg.epochs.to_string());
     w.metadata.insert("seed".into(), cfg.seed.to_string());
     if let Some(last) = metrics.last() {
+        let key = if cfg.validation.is_some() {
+            "validation_acc"
+        } else {
+            "test_acc"
+        };
         w.metadata
-            .insert("test_acc".into(), format!("{:.6}", last.test_acc));
+            .insert(key.into(), format!("{:.6}", last.test_acc));
     }
     w.save(&run.weights_path())?;
     run.mark_done()?;
     Ok(TrainOutcome { spec, metrics, net })
+}
+
+/// The loss of one batch (labels `y`): cross-entropy of the logits, or its mean over the time
+/// steps of `out.per_step` (`[T, B, C]` → `T·B` rows, each step's row against its sample's label).
+pub fn training_loss(loss: Loss, out: &NetOutput, y: &Tensor) -> Tensor {
+    match loss {
+        Loss::Readout => out.logits.cross_entropy_for_logits(y),
+        Loss::PerStep => {
+            let size = out.per_step.size();
+            let (t, b) = (size[0], size[1]);
+            out.per_step
+                .reshape([t * b, -1])
+                .cross_entropy_for_logits(&y.repeat([t]))
+        }
+    }
 }
 
 /// Applies the run's augmentation to a training batch `x` (`[B, C, H, W]` for `flip`): sample

@@ -3,7 +3,8 @@
 use joulebench_data::{Dataset, DatasetKind, Pixels, Split};
 use joulebench_inference::Backend;
 use joulebench_models::{
-    build_preset, preset_info, PresetOptions, RunDir, Tensor as JTensor, Weights, PRESETS,
+    build_preset, preset_info, Loss, PresetOptions, Readout, RunDir, Tensor as JTensor, Weights,
+    PRESETS,
 };
 use joulebench_training::batches::DeviceSplit;
 use joulebench_training::sweep::{run_name, SweepFile};
@@ -123,6 +124,91 @@ fn every_preset_trains_and_its_loss_falls() {
         assert_eq!(out.metrics.epochs.len(), epochs);
         assert!(last.samples_per_s > 0.0 && last.wall_s > 0.0);
     }
+}
+
+/// `--loss per-step`: the mean over time steps of each step's cross-entropy — of the output
+/// membrane for membrane readouts (whose mean over steps is the logits), of the output spikes
+/// for a spike-count readout (whose sum is the logits) —, the readout's loss for one-step nets;
+/// and a temporal net trains with it (loss falls).
+#[test]
+fn per_step_loss_averages_every_steps_cross_entropy() {
+    use joulebench_training::batches::train_input;
+    use joulebench_training::trainer::training_loss;
+    let ds = mnist1d(640, 256);
+    let y = tch::Tensor::from_slice(&[3i64, 0, 7, 9]);
+    for (preset, readout, steps) in [
+        ("snn-temporal", Readout::MembraneMean, 6),
+        ("snn-temporal", Readout::SpikeCount, 5),
+        ("snn-1step", Readout::MembraneLast, 1),
+    ] {
+        let o = PresetOptions {
+            steps: (steps > 1).then_some(steps),
+            readout: Some(readout),
+            ..Default::default()
+        };
+        let spec = build_preset(preset, &ds.data_shape(), &o).unwrap();
+        tch::manual_seed(5);
+        let net = Net::new(&spec, Device::Cpu).unwrap();
+        // fresh weights ×4 so that the output layer spikes (else every S[t] is 0 and the two
+        // losses coincide at ln 10)
+        tch::no_grad(|| {
+            for (_, mut v) in net.vs.variables() {
+                let _ = v.g_mul_scalar_(4.0);
+            }
+        });
+        let x = tch::Tensor::rand([4, 1, 40], (tch::Kind::Float, Device::Cpu));
+        let out = net.forward_train(&train_input(&spec, &x), 0.0).unwrap();
+        assert_eq!(out.per_step.size(), [steps as i64, 4, 10], "{preset}");
+        let reduced = match readout {
+            Readout::SpikeCount => out.per_step.sum_dim_intlist(0i64, false, tch::Kind::Float),
+            Readout::MembraneLast => out.per_step.get(steps as i64 - 1),
+            _ => out.per_step.mean_dim(0i64, false, tch::Kind::Float),
+        };
+        assert!(reduced.allclose(&out.logits, 1e-6, 1e-6, false), "{preset}");
+        let by_hand: f64 = (0..steps as i64)
+            .map(|t| {
+                out.per_step
+                    .get(t)
+                    .cross_entropy_for_logits(&y)
+                    .double_value(&[])
+            })
+            .sum::<f64>()
+            / steps as f64;
+        let per_step = training_loss(Loss::PerStep, &out, &y).double_value(&[]);
+        let readout_loss = training_loss(Loss::Readout, &out, &y).double_value(&[]);
+        assert!(
+            (per_step - by_hand).abs() < 1e-5,
+            "{preset}: {per_step} vs {by_hand}"
+        );
+        if steps == 1 {
+            assert!((per_step - readout_loss).abs() < 1e-6, "{preset}");
+        } else {
+            assert!(
+                (per_step - readout_loss).abs() > 1e-4,
+                "{preset} {readout:?}: per-step loss equals the readout's ({per_step})"
+            );
+        }
+    }
+    let mut cfg = quick_config("snn-temporal", &ds, 2);
+    cfg.loss = Loss::PerStep;
+    let spec = build_preset("snn-temporal", &ds.data_shape(), &cfg.options).unwrap();
+    tch::manual_seed(cfg.seed as i64);
+    let fresh = Net::new(&spec, Device::Cpu).unwrap();
+    let test = DeviceSplit::new(&ds.test, &spec, Device::Cpu).unwrap();
+    let (loss0, _) = evaluate(&fresh, &test, 64, cfg.seed).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = train(
+        &cfg,
+        &ds,
+        &RunDir::new(tmp.path().join("r")),
+        TrainOptions {
+            quiet: true,
+            hook: None,
+        },
+    )
+    .unwrap();
+    let loss1 = out.metrics.last().unwrap().test_loss.unwrap();
+    assert!(loss1 < loss0, "per-step loss: test loss {loss0} → {loss1}");
 }
 
 /// Weights saved to safetensors and loaded into a fresh network (through `TchBackend`) give
@@ -313,11 +399,39 @@ fn sweep_files_parse_plan_and_reject_unknown_keys() {
     );
     assert_eq!(o.readout, Some(joulebench_models::Readout::SpikeCount));
     assert_eq!(plan[0].config.augment, joulebench_models::Augment::Flip);
+    // schedule is an axis (named in the folder when not constant); loss and validation reach
+    // every run
+    let s = SweepFile::parse(
+        "dataset = \"mnist\"\nmodel = \"ann\"\nschedule = [\"constant\", \"cosine\"]\nseed = [0, 1]\nloss = \"per-step\"\nvalidation = 5000\n",
+    )
+    .unwrap();
+    let plan = s.plan().unwrap();
+    assert_eq!(plan.len(), 4);
+    let names: Vec<_> = plan.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "ann_mnist_adam_lr0.001_b128_e10_s0",
+            "ann_mnist_adam_lr0.001_b128_e10_cosine_s0",
+            "ann_mnist_adam_lr0.001_b128_e10_s1",
+            "ann_mnist_adam_lr0.001_b128_e10_cosine_s1",
+        ]
+    );
+    assert_eq!(
+        plan[1].config.schedule,
+        joulebench_models::LrSchedule::Cosine
+    );
+    assert!(plan
+        .iter()
+        .all(|r| r.config.loss == Loss::PerStep && r.config.validation == Some(5000)));
     for bad in [
         "surrogate = \"relu\"",
         "readout = \"max\"",
         "augment = \"rotate\"",
         "beta = 2.0",
+        "schedule = [\"cosine\", \"step\"]",
+        "loss = \"mse\"",
+        "validation = 0",
     ] {
         let text = format!("dataset = \"fashion-mnist\"\nmodel = \"csnn-temporal\"\n{bad}\n");
         assert!(
@@ -389,8 +503,8 @@ fn classifier_dropout_is_training_only() {
     let net = Net::new(&spec, Device::Cpu).unwrap();
     let x = tch::Tensor::randn([4, 1, 28, 28], (tch::Kind::Float, Device::Cpu));
     let y0 = net.forward(&x).unwrap();
-    assert!(net.forward_train(&x, 0.0).unwrap().equal(&y0));
-    let yd = net.forward_train(&x, 0.5).unwrap();
+    assert!(net.forward_train(&x, 0.0).unwrap().logits.equal(&y0));
+    let yd = net.forward_train(&x, 0.5).unwrap().logits;
     assert!(
         !yd.allclose(&y0, 1e-6, 1e-6, false),
         "dropout changed nothing"
