@@ -257,24 +257,35 @@ fn lif_fixed(u: i16, spiked_before: bool, i_q: i64, beta_q: i64, theta_q: i32) -
     (un, un as i32 > theta_q)
 }
 
-/// The LIF update of layer `l`'s neurons from their accumulators: exactly [`shift_round`] and
-/// [`lif_fixed`] per neuron, written without branches so that it vectorizes. Returns the number
-/// of non-zero currents.
-fn lif_row(
-    isa: Isa,
-    l: &FixedLayer,
-    acc: &[i32],
-    spike_q: i64,
-    u: &mut [i16],
-    s: &mut [bool],
-) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512 {
-        // SAFETY: AVX-512 support was checked when the ISA was chosen.
-        return unsafe { lif_row_avx512(l, acc, spike_q, u, s) };
-    }
-    let _ = isa;
-    lif_row_portable(l, acc, spike_q, u, s)
+/// Defines `$name(isa, args…)`, which runs the `#[inline(always)]` portable function `$body`
+/// either as it is or compiled a second time with AVX-512 enabled (the compiler widens the same
+/// loop), as `isa` says.
+macro_rules! avx512_twin {
+    ($(#[$doc:meta])* fn $name:ident $(<const $g:ident: bool>)? ($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty = $body:ident) => {
+        $(#[$doc])*
+        fn $name$(<const $g: bool>)?(isa: Isa, $($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            if isa == Isa::Avx512 {
+                #[target_feature(enable = "avx512f,avx512bw")]
+                unsafe fn twin$(<const $g: bool>)?($($arg: $ty),*) -> $ret {
+                    $body$(::<$g>)?($($arg),*)
+                }
+                // SAFETY: AVX-512 support was checked when the ISA was chosen; the body is safe
+                // code (bounds checked).
+                return unsafe { twin$(::<$g>)?($($arg),*) };
+            }
+            let _ = isa;
+            $body$(::<$g>)?($($arg),*)
+        }
+    };
+}
+
+avx512_twin! {
+    /// The LIF update of layer `l`'s neurons from their accumulators: exactly [`shift_round`]
+    /// and [`lif_fixed`] per neuron, written without branches so that it vectorizes (8 `i64`
+    /// lanes at a time with AVX-512). Returns the number of non-zero currents.
+    fn lif_row(l: &FixedLayer, acc: &[i32], spike_q: i64, u: &mut [i16], s: &mut [bool]) -> u64
+        = lif_row_portable
 }
 
 #[inline(always)]
@@ -301,40 +312,21 @@ fn lif_row_portable(
     nz
 }
 
-/// The portable LIF row compiled for AVX-512 (8 `i64` lanes at a time).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn lif_row_avx512(
-    l: &FixedLayer,
-    acc: &[i32],
-    spike_q: i64,
-    u: &mut [i16],
-    s: &mut [bool],
-) -> u64 {
-    lif_row_portable(l, acc, spike_q, u, s)
+avx512_twin! {
+    /// `acc[o] += Σ_k w[idx[k]·stride + o]` for `o < stride` (`-=` with `NEG`; never wraps: the
+    /// plan accepts only layers with `127 · 255 · in_f < 2^31`); with AVX-512 the compiler
+    /// widens 16 `i8` at a time.
+    fn add_rows<const NEG: bool>(acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) -> ()
+        = add_rows_portable
 }
 
-/// `acc[o] += Σ_k w[idx[k]·stride + o]` for `o < stride` (`-=` with `NEG`; never wraps: the
-/// plan accepts only layers with `127 · 255 · in_f < 2^31`).
-fn add_rows<const NEG: bool>(isa: Isa, acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) {
-    assert!(acc.len() >= stride);
+#[inline(always)]
+fn add_rows_portable<const NEG: bool>(acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) {
     let rows = w.len() / stride.max(1);
     assert!(
         idx.iter().all(|&i| (i as usize) < rows),
         "spike index beyond the weight rows"
     );
-    #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512 {
-        // SAFETY: AVX-512 support was checked when the ISA was chosen; slices are bounds checked.
-        unsafe { add_rows_avx512::<NEG>(acc, w, stride, idx) };
-        return;
-    }
-    let _ = isa;
-    add_rows_portable::<NEG>(acc, w, stride, idx)
-}
-
-#[inline(always)]
-fn add_rows_portable<const NEG: bool>(acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) {
     let acc = &mut acc[..stride];
     for &i in idx {
         let row = &w[i as usize * stride..][..stride];
@@ -346,13 +338,6 @@ fn add_rows_portable<const NEG: bool>(acc: &mut [i32], w: &[i8], stride: usize, 
             }
         }
     }
-}
-
-/// The portable loop compiled for AVX-512 (the compiler widens 16 `i8` at a time).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn add_rows_avx512<const NEG: bool>(acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) {
-    add_rows_portable::<NEG>(acc, w, stride, idx)
 }
 
 /// The input layer's baseline for one sample (see [`FixedWorker::run_sample`]): every step's
