@@ -931,6 +931,7 @@ pub fn sweep(s: &SweepSummary) -> Result<Vec<Figure>, ReportError> {
     let mut out = Vec::new();
     let name = slug(&s.name);
     let acc = |r: &crate::sweep::SweepRow| 100.0 * r.test_acc.unwrap_or(f64::NAN);
+    let acc_label = format!("{} accuracy (%)", s.eval_split_short());
     // Group rows by everything but the studied axis, a line per group.
     let lines_by = |x_of: &dyn Fn(&crate::sweep::SweepRow) -> Option<f64>,
                     group_of: &dyn Fn(&crate::sweep::SweepRow) -> String| {
@@ -957,7 +958,7 @@ pub fn sweep(s: &SweepSummary) -> Result<Vec<Figure>, ReportError> {
     let line_chart = |title: String, x: Axis, lines: Vec<Line>| LinePanels {
         title,
         x,
-        y: Axis::linear("test accuracy (%)"),
+        y: Axis::linear(acc_label.clone()),
         legend: lines
             .iter()
             .map(|l| LegendItem::new(l.name.clone(), l.color, LegendMark::Line { dashed: false }))
@@ -1030,7 +1031,7 @@ pub fn sweep(s: &SweepSummary) -> Result<Vec<Figure>, ReportError> {
         out.push(bar_figure(
             &format!("sweep-{name}-input"),
             format!("{desc}: accuracy per input size"),
-            Axis::linear("test accuracy (%)").fixed(0.0, 100.0),
+            Axis::linear(acc_label.clone()).fixed(0.0, 100.0),
             bars,
             vec![],
         )?);
@@ -1085,7 +1086,7 @@ pub fn sweep(s: &SweepSummary) -> Result<Vec<Figure>, ReportError> {
             &ScatterPlot {
                 title: format!("{desc}: accuracy against MACs per inference"),
                 x: Axis::auto("MACs per inference (counted)", xs),
-                y: Axis::linear("test accuracy (%)"),
+                y: Axis::linear(acc_label.clone()),
                 points: pts,
                 legend,
                 pareto: Some(CHEAPER_AND_MORE_ACCURATE),

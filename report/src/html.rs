@@ -462,18 +462,23 @@ fn sec_sweeps(d: &ReportData, figs: &mut Vec<Figure>) -> Result<String, ReportEr
     for sw in &d.sweeps {
         let _ = writeln!(
             s,
-            "<h3>{}</h3>\n<p class=\"src\">From <code>{}</code>: {} runs ({} finished). Accuracy measured on the test split after training; MACs counted from each model's description; training time measured (monotonic clock, training loop only).</p>",
+            "<h3>{}</h3>\n<p class=\"src\">From <code>{}</code>: {} runs ({} finished). Accuracy measured on the {} split after training; MACs counted from each model's description; training time measured (monotonic clock, training loop only).</p>",
             esc(sw.description.as_deref().unwrap_or(&sw.name)),
             esc(&sw.source),
             sw.rows.len(),
-            sw.done_rows().count()
+            sw.done_rows().count(),
+            esc(&sw.eval_split())
         );
         for f in figures::sweep(sw)? {
             s += &fig(figs, f, "Sweep result (one point per finished run).");
         }
         let varying = sw.varying();
         let recipe = varying.contains(&SweepAxis::Recipe);
-        s += "<table><tr><th>run</th><th class=\"l\">model</th><th class=\"l\">optimizer</th><th>lr</th><th>batch</th><th>epochs</th><th>depth</th><th>width</th><th class=\"l\">input</th><th>params</th><th>MACs</th><th>test accuracy</th><th>train s</th><th class=\"l\">status</th></tr>\n";
+        let _ = writeln!(
+            s,
+            "<table><tr><th>run</th><th class=\"l\">model</th><th class=\"l\">optimizer</th><th>lr</th><th>batch</th><th class=\"l\">schedule</th><th>epochs</th><th>depth</th><th>width</th><th class=\"l\">input</th><th>params</th><th>MACs</th><th>{} accuracy</th><th>train s</th><th class=\"l\">status</th></tr>",
+            sw.eval_split_short()
+        );
         let mut rows: Vec<_> = sw.rows.iter().collect();
         if recipe {
             rows.sort_by(|a, b| {
@@ -481,17 +486,19 @@ fn sec_sweeps(d: &ReportData, figs: &mut Vec<Figure>) -> Result<String, ReportEr
                     .cmp(&b.optimizer)
                     .then(a.lr.total_cmp(&b.lr))
                     .then(a.batch.cmp(&b.batch))
+                    .then(a.schedule.cmp(&b.schedule))
             });
         }
         for r in rows {
             let _ = writeln!(
                 s,
-                "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+                "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
                 esc(&r.name),
                 esc(&r.model),
                 esc(&r.optimizer),
                 r.lr,
                 r.batch,
+                if r.schedule.is_empty() { "–".to_string() } else { esc(&r.schedule) },
                 r.epochs,
                 r.depth.map(|v| v.to_string()).unwrap_or("–".into()),
                 r.width.map(|v| v.to_string()).unwrap_or("–".into()),

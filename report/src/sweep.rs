@@ -55,10 +55,16 @@ pub struct SweepRow {
     /// MACs per inference, counted from the `ModelSpec`.
     #[serde(default)]
     pub macs: u64,
+    /// Learning-rate schedule (`constant`, `cosine`; empty in summaries written before it).
+    #[serde(default)]
+    pub schedule: String,
     #[serde(default)]
     pub test_acc: Option<f64>,
     #[serde(default)]
     pub test_loss: Option<f64>,
+    /// What `test_acc` was measured on: `test`, or `validation (last N training samples)`.
+    #[serde(default)]
+    pub eval_split: Option<String>,
     #[serde(default)]
     pub train_acc: Option<f64>,
     /// Training-loop wall seconds summed over epochs.
@@ -76,7 +82,7 @@ pub enum SweepAxis {
     Depth,
     Width,
     Input,
-    /// Optimizer and/or learning rate and/or batch size: shown as a table.
+    /// Optimizer and/or learning rate and/or batch size and/or schedule: shown as a table.
     Recipe,
     /// Several presets: shown as accuracy vs MACs.
     Model,
@@ -116,6 +122,23 @@ impl SweepSummary {
             .filter(|r| r.test_acc.is_some() && (r.status.is_empty() || r.status == "done"))
     }
 
+    /// What the accuracies were measured on: the finished rows' `eval_split` when they name
+    /// one (`validation (last N training samples)`), else `test`.
+    pub fn eval_split(&self) -> String {
+        self.done_rows()
+            .find_map(|r| r.eval_split.clone())
+            .unwrap_or_else(|| "test".into())
+    }
+
+    /// `test` or `validation`: the split's short name, for labels.
+    pub fn eval_split_short(&self) -> &'static str {
+        if self.eval_split().starts_with("validation") {
+            "validation"
+        } else {
+            "test"
+        }
+    }
+
     /// The axes whose value differs between finished rows, in a fixed order.
     pub fn varying(&self) -> Vec<SweepAxis> {
         let rows: Vec<&SweepRow> = self.done_rows().collect();
@@ -139,7 +162,7 @@ impl SweepSummary {
         if differs(&|r| r.input.clone()) {
             out.push(SweepAxis::Input);
         }
-        if differs(&|r| format!("{} {} {}", r.optimizer, r.lr, r.batch)) {
+        if differs(&|r| format!("{} {} {} {}", r.optimizer, r.lr, r.batch, r.schedule)) {
             out.push(SweepAxis::Recipe);
         }
         out

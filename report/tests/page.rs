@@ -253,7 +253,25 @@ fn write_sweeps(dir: &std::path::Path) {
         "trained": 6, "skipped": 0, "failed": 0,
         "rows": recipe_rows
     });
-    for (name, v) in [("depth", depth), ("optimizer-lr", recipe)] {
+    // schedule × seed on a held-out validation split
+    let schedule_rows: Vec<serde_json::Value> = ["constant", "cosine"].iter().flat_map(|sch| [0, 1].map(move |seed| serde_json::json!({
+            "name": format!("ann-{sch}-s{seed}"), "status": "done", "model": "ann", "dataset": "mnist",
+            "optimizer": "adam", "lr": 0.001, "batch": 128, "epochs": 10, "depth": null, "width": null, "input": "identity",
+            "steps": 1, "seed": seed, "schedule": sch, "params": 235146, "macs": 234752,
+            "test_acc": if *sch == "cosine" { 0.982 } else { 0.978 }, "test_loss": 0.07,
+            "eval_split": "validation (last 10000 training samples)", "train_acc": 0.99,
+            "train_seconds": 18.0, "device": "cpu", "error": null
+        }))).collect();
+    let schedule = serde_json::json!({
+        "description": "ann: constant vs cosine learning rate, on a validation split",
+        "trained": 4, "skipped": 0, "failed": 0,
+        "rows": schedule_rows
+    });
+    for (name, v) in [
+        ("depth", depth),
+        ("optimizer-lr", recipe),
+        ("schedule", schedule),
+    ] {
         let p = dir.join("sweeps").join(name);
         std::fs::create_dir_all(&p).unwrap();
         std::fs::write(
@@ -384,12 +402,27 @@ fn sweeps_found_next_to_results_are_merged_and_plotted() {
     write_report(&synthetic(), dir.path()).unwrap();
     write_sweeps(dir.path());
     let (data, files) = rebuild_report(dir.path()).unwrap();
-    assert_eq!(data.sweeps.len(), 2);
+    assert_eq!(data.sweeps.len(), 3);
     let html = std::fs::read_to_string(&files.html).unwrap();
     assert!(
         html.contains("Depth study (width 64)")
             && html.contains("Adam vs SGD at three learning rates")
     );
+    // a sweep evaluated on a validation split says so (never "test"), and lists its schedules
+    let sched = &html[html.find("ann: constant vs cosine").unwrap()..];
+    let sched = &sched[..sched.find("</table>").unwrap()];
+    assert!(
+        sched.contains("measured on the validation (last 10000 training samples) split"),
+        "{sched}"
+    );
+    assert!(sched.contains("<th>validation accuracy</th>") && !sched.contains("test accuracy"));
+    assert_eq!(
+        sched.matches("<td class=\"l\">cosine</td>").count(),
+        2,
+        "{sched}"
+    );
+    let depth = &html[html.find("Depth study (width 64)").unwrap()..];
+    assert!(depth[..depth.find("</table>").unwrap()].contains("<th>test accuracy</th>"));
     assert!(dir.path().join("plots/sweep-depth-depth.svg").is_file());
     assert!(dir.path().join("plots/sweep-depth-macs.png").is_file());
     // The optimizer/lr table lists all six runs.
@@ -407,7 +440,7 @@ fn sweep_folder_alone_makes_a_report_and_bad_input_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     write_sweeps(dir.path());
     let (data, _) = rebuild_report(&dir.path().join("sweeps")).unwrap();
-    assert_eq!(data.sweeps.len(), 2);
+    assert_eq!(data.sweeps.len(), 3);
     assert!(data.models.is_empty());
 
     let empty = tempfile::tempdir().unwrap();
