@@ -29,7 +29,9 @@ pub trait EpochHook {
 pub struct EpochMetrics {
     /// 1-based.
     pub epoch: usize,
-    /// Mean loss over the epoch's training batches (with the weights as they were then).
+    /// Mean training objective over the epoch's training batches (with the weights as they were
+    /// then): the cross-entropy of the logits, or its per-step mean with `loss = per-step`
+    /// (`train.json`). `test_loss` is always the cross-entropy of the logits.
     pub train_loss: Option<f64>,
     pub train_acc: f64,
     pub test_loss: Option<f64>,
