@@ -3,7 +3,7 @@ OUT ?= out/run
 ARGS ?= --quick
 CARGO_FEATURES = --features training
 
-.PHONY: run test build bench fmt
+.PHONY: run test build bench fmt gpu-kit
 
 ## Main job on the embedded default dataset (MNIST-1D, no download).
 run:
@@ -21,3 +21,7 @@ bench:
 
 fmt:
 	cargo fmt --all
+
+## The kit scripts/gpu-check runs on a lent GPU machine (stripped binary + MNIST, .jb/gpu-kit).
+gpu-kit:
+	scripts/gpu-kit
