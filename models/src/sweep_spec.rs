@@ -108,6 +108,19 @@ pub struct SweepSpec {
     pub dropout: Option<f64>,
 }
 
+/// Pushes the error of every value in `values` that `parse` refuses.
+fn parse_errors<T>(
+    values: Vec<String>,
+    parse: impl Fn(&str) -> Result<T, ModelError>,
+    problems: &mut Vec<String>,
+) {
+    problems.extend(
+        values
+            .iter()
+            .filter_map(|v| parse(v).err().map(|e| e.to_string())),
+    );
+}
+
 /// Datasets a sweep may name.
 pub const SWEEP_DATASETS: &[&str] = &["mnist", "fashion-mnist", "mnist1d"];
 
@@ -206,40 +219,17 @@ impl SweepSpec {
         if let Some(Err(e)) = self.dropout.map(check_dropout) {
             problems.push(e);
         }
-        if let Some(e) = self
-            .surrogate
-            .as_deref()
-            .and_then(|v| Surrogate::parse(v).err())
-        {
-            problems.push(e.to_string());
-        }
-        if let Some(e) = self
-            .readout
-            .as_deref()
-            .and_then(|v| Readout::parse(v).err())
-        {
-            problems.push(e.to_string());
-        }
-        if let Some(e) = self
-            .augment
-            .as_deref()
-            .and_then(|v| Augment::parse(v).err())
-        {
-            problems.push(e.to_string());
-        }
-        if let Some(e) = self.loss.as_deref().and_then(|v| Loss::parse(v).err()) {
-            problems.push(e.to_string());
-        }
-        for v in self
-            .schedule
-            .as_ref()
-            .map(|v| v.to_vec())
-            .unwrap_or_default()
-        {
-            if let Err(e) = LrSchedule::parse(&v) {
-                problems.push(e.to_string());
-            }
-        }
+        // every spelled value parses (scalars and lists alike)
+        let scalar = |v: &Option<String>| v.iter().cloned().collect::<Vec<_>>();
+        let list =
+            |v: &Option<OneOrMany<String>>| v.as_ref().map(|v| v.to_vec()).unwrap_or_default();
+        parse_errors(scalar(&self.surrogate), Surrogate::parse, &mut problems);
+        parse_errors(scalar(&self.readout), Readout::parse, &mut problems);
+        parse_errors(scalar(&self.augment), Augment::parse, &mut problems);
+        parse_errors(scalar(&self.loss), Loss::parse, &mut problems);
+        parse_errors(list(&self.schedule), LrSchedule::parse, &mut problems);
+        parse_errors(list(&self.optimizer), OptimizerKind::parse, &mut problems);
+        parse_errors(list(&self.input), InputTransform::parse, &mut problems);
         for d in self.dataset.to_vec() {
             if !SWEEP_DATASETS.contains(&d.as_str()) {
                 problems.push(format!(
@@ -250,21 +240,6 @@ impl SweepSpec {
         }
         for m in self.model.to_vec() {
             if let Err(e) = preset_info(&m) {
-                problems.push(e.to_string());
-            }
-        }
-        for o in self
-            .optimizer
-            .as_ref()
-            .map(|v| v.to_vec())
-            .unwrap_or_default()
-        {
-            if let Err(e) = OptimizerKind::parse(&o) {
-                problems.push(e.to_string());
-            }
-        }
-        for i in self.input.as_ref().map(|v| v.to_vec()).unwrap_or_default() {
-            if let Err(e) = InputTransform::parse(&i) {
                 problems.push(e.to_string());
             }
         }
