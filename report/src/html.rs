@@ -476,7 +476,7 @@ fn sec_sweeps(d: &ReportData, figs: &mut Vec<Figure>) -> Result<String, ReportEr
         let recipe = varying.contains(&SweepAxis::Recipe);
         let _ = writeln!(
             s,
-            "<table><tr><th>run</th><th class=\"l\">model</th><th class=\"l\">optimizer</th><th>lr</th><th>batch</th><th class=\"l\">schedule</th><th>epochs</th><th>depth</th><th>width</th><th class=\"l\">input</th><th>params</th><th>MACs</th><th>{} accuracy</th><th>train s</th><th class=\"l\">status</th></tr>",
+            "<table><tr><th>run</th><th class=\"l\">model</th><th class=\"l\">optimizer</th><th>lr</th><th>batch</th><th class=\"l\">schedule</th><th>seed</th><th>epochs</th><th>depth</th><th>width</th><th class=\"l\">input</th><th>params</th><th>MACs</th><th>{} accuracy</th><th>train s</th><th class=\"l\">status</th></tr>",
             sw.eval_split_short()
         );
         let mut rows: Vec<_> = sw.rows.iter().collect();
@@ -487,18 +487,20 @@ fn sec_sweeps(d: &ReportData, figs: &mut Vec<Figure>) -> Result<String, ReportEr
                     .then(a.lr.total_cmp(&b.lr))
                     .then(a.batch.cmp(&b.batch))
                     .then(a.schedule.cmp(&b.schedule))
+                    .then(a.seed.cmp(&b.seed))
             });
         }
         for r in rows {
             let _ = writeln!(
                 s,
-                "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+                "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
                 esc(&r.name),
                 esc(&r.model),
                 esc(&r.optimizer),
                 r.lr,
                 r.batch,
                 if r.schedule.is_empty() { "–".to_string() } else { esc(&r.schedule) },
+                r.seed,
                 r.epochs,
                 r.depth.map(|v| v.to_string()).unwrap_or("–".into()),
                 r.width.map(|v| v.to_string()).unwrap_or("–".into()),
