@@ -60,6 +60,15 @@ impl Baseline {
         }
     }
 
+    /// Step `t`'s inputs of the last [`Baseline::split`]: those added (spiking outside the
+    /// baseline) and those subtracted (the baseline's inputs silent at `t`), each ascending.
+    pub fn step(&self, t: usize) -> (&[u32], &[u32]) {
+        (
+            &self.plus[self.plus_offs[t]..self.plus_offs[t + 1]],
+            &self.minus[self.minus_offs[t]..self.minus_offs[t + 1]],
+        )
+    }
+
     /// Splits `steps` steps of spikes given as bit masks (input `16·w + j` spikes at step `t`
     /// when bit `j` of `masks[t·words + w]` is set), `spikes` in all, against the baseline
     /// that saves the most row additions. Returns the size of the baseline (its inputs are
@@ -189,10 +198,11 @@ mod tests {
                 for &i in &want.base[..nb] {
                     got[i as usize / LANES] |= 1 << (i % 16);
                 }
-                for &i in &want.minus[want.minus_offs[t]..want.minus_offs[t + 1]] {
+                let (plus, minus) = want.step(t);
+                for &i in minus {
                     got[i as usize / LANES] &= !(1 << (i % 16));
                 }
-                for &i in &want.plus[want.plus_offs[t]..want.plus_offs[t + 1]] {
+                for &i in plus {
                     got[i as usize / LANES] |= 1 << (i % 16);
                 }
                 assert_eq!(got[..], masks[t * words..(t + 1) * words], "step {t}");

@@ -394,15 +394,6 @@ impl InputBaseline {
         add_rows::<false>(isa, &mut self.acc, &l.w, l.stride, &self.split.base[..nb]);
         true
     }
-
-    /// Step `t`'s added (spiking outside the baseline) and subtracted (silent in it) inputs.
-    fn step(&self, t: usize) -> (&[u32], &[u32]) {
-        let b = &self.split;
-        (
-            &b.plus[b.plus_offs[t]..b.plus_offs[t + 1]],
-            &b.minus[b.minus_offs[t]..b.minus_offs[t + 1]],
-        )
-    }
 }
 
 /// `acc[o] += Σ_k q[k] · w[idx[k]·stride + o]` (analog input).
@@ -495,34 +486,34 @@ impl FixedWorker {
         }
         for t in 0..steps {
             // The network input as a list: spikes, or quantized analog values.
-            let binary = if based {
-                self.counts[0] = self.input_base.counts[t] as usize;
-                true
-            } else {
-                match src {
-                    Source::Bits(sb) => {
-                        self.counts[0] = decode_row(sb.row(t, b), &mut self.lists[0]);
-                        true
-                    }
-                    Source::F32 { data, batch } => {
-                        let x = &data[(t * batch + b) * n..][..n];
-                        let scan = simd::scan_nonzero(isa, x, &mut self.lists[0], &mut self.vals);
-                        self.counts[0] = scan.count;
-                        if !scan.binary {
-                            for k in 0..scan.count {
-                                let v = self.vals[k];
-                                if !(0.0..=1.0).contains(&v) {
-                                    return Err(InferenceError::Other(format!(
+            let binary = match src {
+                // the spikes were counted when the baseline was chosen
+                _ if based => {
+                    self.counts[0] = self.input_base.counts[t] as usize;
+                    true
+                }
+                Source::Bits(sb) => {
+                    self.counts[0] = decode_row(sb.row(t, b), &mut self.lists[0]);
+                    true
+                }
+                Source::F32 { data, batch } => {
+                    let x = &data[(t * batch + b) * n..][..n];
+                    let scan = simd::scan_nonzero(isa, x, &mut self.lists[0], &mut self.vals);
+                    self.counts[0] = scan.count;
+                    if !scan.binary {
+                        for k in 0..scan.count {
+                            let v = self.vals[k];
+                            if !(0.0..=1.0).contains(&v) {
+                                return Err(InferenceError::Other(format!(
                                     "the int8 fixed-point mode takes spikes or analog input in [0, 1]; \
                                      step {t}, sample {b}, element {} is {v}",
                                     self.lists[0][k]
                                 )));
-                                }
-                                self.qvals[k] = (v * IN_Q as f32).round() as i32;
                             }
+                            self.qvals[k] = (v * IN_Q as f32).round() as i32;
                         }
-                        scan.binary
                     }
+                    scan.binary
                 }
             };
             let c0 = self.counts[0] as u64;
@@ -538,7 +529,7 @@ impl FixedWorker {
                 if k == 0 && based {
                     let ib = &self.input_base;
                     acc.copy_from_slice(&ib.acc[..l.stride]);
-                    let (plus, minus) = ib.step(t);
+                    let (plus, minus) = ib.split.step(t);
                     add_rows::<false>(isa, acc, &l.w, l.stride, plus);
                     add_rows::<true>(isa, acc, &l.w, l.stride, minus);
                     self.counters.event_steps[l.linear_stage] += 1;
