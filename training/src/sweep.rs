@@ -9,9 +9,10 @@
 //! batch = [64]
 //! epochs = 1
 //! # depth, width (mlp-sweep), input (identity|resize14|crop14|resize8), steps (temporal SNNs),
-//! # seed, schedule (constant|cosine): each a value or a list. Scalars only: device, threads, data_dir, limit_train, limit_test,
-//! # and the spiking/regularization knobs beta, surrogate ("fast-sigmoid:25"), readout, augment,
-//! # loss, dropout, validation (hold out the last N training samples and report on them).
+//! # seed, schedule (constant|cosine): each a value or a list. Scalars only: device, threads,
+//! # data_dir, limit_train, limit_test, the spiking/regularization knobs beta, surrogate
+//! # ("fast-sigmoid:25"), readout, augment, loss, dropout, and validation (hold out the last N
+//! # training samples and report on them).
 //! ```
 //!
 //! Every key except `description`, `model` and `dataset` is optional (preset defaults apply);
