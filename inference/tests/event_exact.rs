@@ -267,6 +267,18 @@ fn sample(input: &Tensor, b: usize) -> Tensor {
     Tensor::new(shape, data).unwrap()
 }
 
+/// Asserts that layer `layer` of the engine's last run formed its currents against a baseline
+/// of frequent inputs: fewer operations performed than the effective (NeuroBench) count.
+fn assert_baseline_used(e: &EventEngine, layer: usize) {
+    let l = &e.activity().unwrap().layers[layer];
+    assert!(
+        l.performed_ops < l.effective_ops,
+        "baseline in use in layer {layer}: {} of {} operations",
+        l.performed_ops,
+        l.effective_ops
+    );
+}
+
 /// Runs every sample alone with a raster and checks spikes and logits against the reference,
 /// for every instruction set; then the whole batch on 1 and 2 threads must give the same logits.
 /// Returns the total number of exact-threshold events the reference saw.
@@ -489,13 +501,7 @@ fn neurons_exactly_at_threshold_do_not_spike() {
     // Dyadic sums are exact in any order, the baseline's included: it was in use above.
     let mut e = EventEngine::new(&spec, &w, 1).unwrap();
     e.run(&sample(&input, 0)).unwrap();
-    let fc1 = &e.activity().unwrap().layers[0];
-    assert!(
-        fc1.performed_ops < fc1.effective_ops,
-        "baseline in use: {} of {} operations",
-        fc1.performed_ops,
-        fc1.effective_ops
-    );
+    assert_baseline_used(&e, 0);
 
     // A single neuron driven to exactly θ: U = 1.0 must not spike; 1.0 + 1/8 must.
     let spec1 = ModelSpec {
@@ -715,13 +721,7 @@ fn several_chunks_of_steps_with_and_without_a_baseline_match_reference() {
     check_exact(&spec, &w, &input);
     let mut on = EventEngine::new(&spec, &w, 1).unwrap();
     on.run(&input).unwrap();
-    let fc1 = &on.activity().unwrap().layers[1];
-    assert!(
-        fc1.performed_ops < fc1.effective_ops,
-        "baseline in use: {} of {}",
-        fc1.performed_ops,
-        fc1.effective_ops
-    );
+    assert_baseline_used(&on, 1);
     let mut off = EventEngine::new(&spec, &w, 1).unwrap();
     let mut step = EventEngine::new(&spec, &w, 1).unwrap();
     off.set_baseline(false);
