@@ -39,7 +39,7 @@ enum Command {
     Meters(cli::meters::MetersArgs),
     /// Train one model preset into a run folder (libtorch; `training` feature).
     #[cfg(feature = "training")]
-    Train(cli::train::TrainArgs),
+    Train(Box<cli::train::TrainArgs>),
     /// Run a grid of trainings from a TOML file; resumes after a kill (`training` feature).
     #[cfg(feature = "training")]
     Sweep(cli::sweep::SweepArgs),
@@ -68,7 +68,7 @@ fn main() {
         #[cfg(feature = "training")]
         Command::Run(a) => cli::run::run(a),
         #[cfg(feature = "training")]
-        Command::Train(a) => cli::train::run(a),
+        Command::Train(a) => cli::train::run(*a),
         #[cfg(feature = "training")]
         Command::Sweep(a) => cli::sweep::run(a),
     };

@@ -252,7 +252,22 @@ fn bad_input_is_refused_clearly() {
         "cannot hold out 100000 of the",
     );
     run(&with(&["--readout", "max"]), "unknown readout `max`");
-    run(&with(&["--augment", "flip"]), "mirrors 2-D images");
+    run(
+        &with(&["--augment", "flip"]),
+        "augmentation flip works on 2-D images",
+    );
+    run(
+        &with(&["--augment", "shift:12"]),
+        "augmentation `shift:12`: the largest offset must be a whole number of pixels in 1..=8",
+    );
+    run(
+        &with(&["--label-smoothing", "1"]),
+        "label smoothing must be in [0, 1), got 1",
+    );
+    run(
+        &with(&["--weight-decay", "-0.5"]),
+        "weight decay must be a finite number ≥ 0, got -0.5",
+    );
     run(
         &with(&["--augment", "rotate"]),
         "unknown augmentation `rotate`",

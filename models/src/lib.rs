@@ -7,8 +7,9 @@ pub mod spec;
 
 pub use error::ModelError;
 pub use preset::{
-    build_preset, check_beta, check_dropout, preset_info, Augment, DataShape, Loss, LrSchedule,
-    OptimizerKind, PresetInfo, PresetOptions, TrainDefaults, PRESETS,
+    build_preset, check_beta, check_dropout, check_label_smoothing, check_weight_decay,
+    preset_info, Augment, DataShape, Loss, LrSchedule, OptimizerKind, PresetInfo, PresetOptions,
+    TrainDefaults, PRESETS,
 };
 pub use spec::{
     Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op, ParamInfo, Preprocess,

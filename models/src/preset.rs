@@ -76,11 +76,27 @@ pub struct PresetOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OptimizerKind {
+    /// `torch.optim.Adam`; a weight decay is an L2 term added to the gradient.
     Adam,
+    /// `torch.optim.SGD` with momentum 0.9; a weight decay is an L2 term added to the gradient.
     Sgd,
+    /// `torch.optim.AdamW`: Adam with decoupled weight decay (each step shrinks the weights by
+    /// `lr · weight_decay` before the Adam update; default weight decay 0.01, as PyTorch's).
+    AdamW,
 }
 
-spelled!(OptimizerKind, "optimizer", Adam => "adam", Sgd => "sgd");
+spelled!(OptimizerKind, "optimizer", Adam => "adam", Sgd => "sgd", AdamW => "adamw");
+
+impl OptimizerKind {
+    /// The weight decay a run gets when none is given: PyTorch's defaults (0.01 for AdamW,
+    /// 0 otherwise).
+    pub fn default_weight_decay(&self) -> f64 {
+        match self {
+            OptimizerKind::AdamW => 0.01,
+            OptimizerKind::Adam | OptimizerKind::Sgd => 0.0,
+        }
+    }
+}
 
 /// Learning-rate schedule over the whole run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -109,19 +125,56 @@ impl LrSchedule {
     }
 }
 
-/// Data augmentation of training batches (test data is never augmented).
+/// Data augmentation of training batches (test data is never augmented). Random choices are
+/// drawn per sample from the run seed, epoch and batch; 2-D images only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Augment {
     /// Training samples as they are.
     #[default]
     None,
-    /// Each training image is mirrored left–right with probability ½, drawn per sample from
-    /// the run seed, epoch and batch (2-D images only).
+    /// Each training image is mirrored left–right with probability ½.
     Flip,
+    /// Each training image is translated by a whole-pixel offset `(dy, dx)` drawn uniformly
+    /// from `[−n, n]²`; the pixels shifted in repeat the image's edge.
+    Shift(u32),
 }
 
-spelled!(Augment, "augmentation", None => "none", Flip => "flip" | "hflip");
+/// Largest offset `shift:N` accepts.
+pub const MAX_SHIFT: u32 = 8;
+
+impl Augment {
+    /// Parses `none`, `flip` (`hflip`), `shift` (= `shift:2`) or `shift:N` (N in 1..=8).
+    pub fn parse(s: &str) -> Result<Self, ModelError> {
+        let bad = |why: String| ModelError::Invalid(format!("augmentation `{s}`: {why}"));
+        match s.split_once(':') {
+            None => match s {
+                "none" => Ok(Augment::None),
+                "flip" | "hflip" => Ok(Augment::Flip),
+                "shift" => Ok(Augment::Shift(2)),
+                _ => Err(ModelError::Invalid(format!(
+                    "unknown augmentation `{s}` (expected none, flip, shift or shift:N)"
+                ))),
+            },
+            Some(("shift", n)) => match n.parse::<u32>() {
+                Ok(n @ 1..=MAX_SHIFT) => Ok(Augment::Shift(n)),
+                _ => Err(bad(format!(
+                    "the largest offset must be a whole number of pixels in 1..={MAX_SHIFT}"
+                ))),
+            },
+            Some(_) => Err(bad("only shift takes a value (shift:N)".into())),
+        }
+    }
+
+    /// The spelling [`Augment::parse`] reads back.
+    pub fn name(&self) -> String {
+        match self {
+            Augment::None => "none".into(),
+            Augment::Flip => "flip".into(),
+            Augment::Shift(n) => format!("shift:{n}"),
+        }
+    }
+}
 
 /// What the training loss compares with the label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -156,6 +209,24 @@ pub fn check_dropout(p: f64) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("dropout must be in [0, 1), got {p}"))
+    }
+}
+
+/// `Err(message)` unless the label-smoothing factor `e` is a finite number in [0, 1).
+pub fn check_label_smoothing(e: f64) -> Result<(), String> {
+    if e.is_finite() && (0.0..1.0).contains(&e) {
+        Ok(())
+    } else {
+        Err(format!("label smoothing must be in [0, 1), got {e}"))
+    }
+}
+
+/// `Err(message)` unless the weight decay `w` is a finite number ≥ 0.
+pub fn check_weight_decay(w: f64) -> Result<(), String> {
+    if w.is_finite() && w >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("weight decay must be a finite number ≥ 0, got {w}"))
     }
 }
 

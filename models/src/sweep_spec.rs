@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
 use crate::preset::{
-    check_beta, check_dropout, preset_info, Augment, Loss, LrSchedule, OptimizerKind,
+    check_beta, check_dropout, check_label_smoothing, check_weight_decay, preset_info, Augment,
+    Loss, LrSchedule, OptimizerKind,
 };
 use crate::spec::{InputTransform, Readout, Surrogate};
 
@@ -93,7 +94,7 @@ pub struct SweepSpec {
     /// Readout of every run (`membrane-mean`, `membrane-last`, `spike-count`).
     #[serde(default)]
     pub readout: Option<String>,
-    /// Training augmentation of every run (`none`, `flip`).
+    /// Training augmentation of every run (`none`, `flip`, `shift:N`).
     #[serde(default)]
     pub augment: Option<String>,
     /// Hold out the last N training samples of every run as its evaluation split instead of
@@ -106,6 +107,12 @@ pub struct SweepSpec {
     /// Training-only classifier dropout of every run, in [0, 1).
     #[serde(default)]
     pub dropout: Option<f64>,
+    /// Weight decay of every run (`--weight-decay`, ≥ 0; default: the optimizer's).
+    #[serde(default)]
+    pub weight_decay: Option<f64>,
+    /// Label smoothing of every run's cross-entropy, in [0, 1).
+    #[serde(default)]
+    pub label_smoothing: Option<f64>,
 }
 
 /// Pushes the error of every value in `values` that `parse` refuses.
@@ -217,6 +224,12 @@ impl SweepSpec {
             problems.push(e);
         }
         if let Some(Err(e)) = self.dropout.map(check_dropout) {
+            problems.push(e);
+        }
+        if let Some(Err(e)) = self.weight_decay.map(check_weight_decay) {
+            problems.push(e);
+        }
+        if let Some(Err(e)) = self.label_smoothing.map(check_label_smoothing) {
             problems.push(e);
         }
         // every spelled value parses (scalars and lists alike)

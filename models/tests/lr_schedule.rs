@@ -31,11 +31,27 @@ fn constant_keeps_lr_and_names_parse_back() {
 #[test]
 fn spelled_enums_round_trip_and_list_their_names() {
     use joulebench_models::{Augment, Loss, OptimizerKind};
-    for o in [OptimizerKind::Adam, OptimizerKind::Sgd] {
+    for o in [
+        OptimizerKind::Adam,
+        OptimizerKind::Sgd,
+        OptimizerKind::AdamW,
+    ] {
         assert_eq!(OptimizerKind::parse(o.name()).unwrap(), o);
     }
-    for a in [Augment::None, Augment::Flip] {
-        assert_eq!(Augment::parse(a.name()).unwrap(), a);
+    for a in [
+        Augment::None,
+        Augment::Flip,
+        Augment::Shift(1),
+        Augment::Shift(8),
+    ] {
+        assert_eq!(Augment::parse(&a.name()).unwrap(), a);
+    }
+    assert_eq!(Augment::parse("shift").unwrap(), Augment::Shift(2));
+    for bad in [
+        "shift:0", "shift:9", "shift:-1", "shift:x", "flip:2", "rotate",
+    ] {
+        let e = Augment::parse(bad).unwrap_err().to_string();
+        assert!(e.contains(&format!("`{bad}`")), "{e}");
     }
     for l in [Loss::Readout, Loss::PerStep] {
         assert_eq!(Loss::parse(l.name()).unwrap(), l);
@@ -45,7 +61,7 @@ fn spelled_enums_round_trip_and_list_their_names() {
     for (e, want) in [
         (
             OptimizerKind::parse("rmsprop").unwrap_err().to_string(),
-            "unknown optimizer `rmsprop` (expected adam or sgd)",
+            "unknown optimizer `rmsprop` (expected adam, sgd or adamw)",
         ),
         (
             LrSchedule::parse("step").unwrap_err().to_string(),

@@ -35,7 +35,8 @@ pub struct TrainArgs {
     /// Mini-batch size (default: the preset's).
     #[arg(long)]
     pub batch: Option<usize>,
-    /// Optimizer: adam or sgd (SGD uses momentum 0.9) (default: the preset's).
+    /// Optimizer: adam, adamw (decoupled weight decay) or sgd (momentum 0.9) (default: the
+    /// preset's).
     #[arg(long)]
     pub optimizer: Option<String>,
     /// Hidden width (mlp-sweep).
@@ -92,8 +93,9 @@ pub struct TrainArgs {
     /// spike-count (default: the preset's).
     #[arg(long)]
     pub readout: Option<String>,
-    /// Training-data augmentation: none or flip (mirror each image left–right with probability
-    /// ½, seeded) (default: the preset's).
+    /// Training-data augmentation: none, flip (mirror each image left–right with probability
+    /// ½) or shift:N (move each image by a random whole-pixel offset in [−N, N]², edge pixels
+    /// repeated; `shift` = shift:2), drawn per image from the seed (default: the preset's).
     #[arg(long)]
     pub augment: Option<String>,
     /// Dropout probability in [0, 1) on the classifier's input (the last Linear layer) while
@@ -105,6 +107,14 @@ pub struct TrainArgs {
     /// steps, as snnTorch's tutorials train) (default: the preset's).
     #[arg(long)]
     pub loss: Option<String>,
+    /// Weight decay ≥ 0, as the optimizer defines it: an L2 term in the gradient for adam and
+    /// sgd, decoupled shrinking for adamw (default: 0, adamw 0.01 — PyTorch's).
+    #[arg(long, allow_negative_numbers = true)]
+    pub weight_decay: Option<f64>,
+    /// Label smoothing ε in [0, 1) of the cross-entropy (PyTorch's: the target puts ε/C on
+    /// every class and 1 − ε more on the label) (default 0).
+    #[arg(long, allow_negative_numbers = true)]
+    pub label_smoothing: Option<f64>,
     /// Run folder to write (spec.json, train.json, metrics.json, weights.safetensors, done).
     #[arg(long)]
     pub out: PathBuf,
@@ -148,6 +158,8 @@ impl TrainArgs {
             validation: self.validation,
             augment: self.augment.as_deref().map(Augment::parse).transpose()?,
             dropout: self.dropout,
+            weight_decay: self.weight_decay,
+            label_smoothing: self.label_smoothing,
             loss: self.loss.as_deref().map(Loss::parse).transpose()?,
             schedule: self
                 .schedule

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use joulebench_models::{
-    check_beta, check_dropout, preset_info, write_atomic, Augment, Loss, LrSchedule, OptimizerKind,
-    PresetOptions, RunDir,
+    check_beta, check_dropout, check_label_smoothing, check_weight_decay, preset_info,
+    write_atomic, Augment, Loss, LrSchedule, OptimizerKind, PresetOptions, RunDir,
 };
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +38,14 @@ pub struct TrainConfig {
     /// Training loss: cross-entropy of the readout, or averaged over the time steps.
     #[serde(default)]
     pub loss: Loss,
+    /// Weight decay, as the optimizer defines it (L2 for `adam` / `sgd`, decoupled for
+    /// `adamw`); 0 = none.
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Label smoothing `ε` of the cross-entropy (the target puts `1 − ε + ε/C` on the label and
+    /// `ε/C` on every other class, as PyTorch's); 0 = none.
+    #[serde(default)]
+    pub label_smoothing: f64,
     pub batch_size: usize,
     pub epochs: usize,
     /// Seeds libtorch (`tch::manual_seed`: initial weights, training spike encoding) and the
@@ -71,6 +79,10 @@ pub struct TrainOverrides {
     pub dropout: Option<f64>,
     #[serde(default)]
     pub loss: Option<Loss>,
+    #[serde(default)]
+    pub weight_decay: Option<f64>,
+    #[serde(default)]
+    pub label_smoothing: Option<f64>,
     pub batch_size: Option<usize>,
     pub epochs: Option<usize>,
     pub seed: Option<u64>,
@@ -87,17 +99,22 @@ impl TrainConfig {
     pub fn resolve(preset: &str, dataset: &str, o: &TrainOverrides) -> Result<TrainConfig> {
         let info = preset_info(preset)?;
         let d = info.defaults;
+        let optimizer = o.optimizer.unwrap_or(d.optimizer);
         let cfg = TrainConfig {
             preset: preset.to_string(),
             dataset: dataset.to_string(),
             data_dir: o.data_dir.clone(),
             options: o.options.clone(),
-            optimizer: o.optimizer.unwrap_or(d.optimizer),
+            optimizer,
             lr: o.lr.unwrap_or(d.lr),
             schedule: o.schedule.unwrap_or(d.schedule),
             augment: o.augment.unwrap_or(d.augment),
             dropout: o.dropout.unwrap_or(d.dropout),
             loss: o.loss.unwrap_or(d.loss),
+            weight_decay: o
+                .weight_decay
+                .unwrap_or_else(|| optimizer.default_weight_decay()),
+            label_smoothing: o.label_smoothing.unwrap_or(0.0),
             batch_size: o.batch_size.unwrap_or(d.batch_size),
             epochs: o.epochs.unwrap_or(d.epochs),
             seed: o.seed.unwrap_or(d.seed),
@@ -128,6 +145,8 @@ impl TrainConfig {
             return bad("epochs must be at least 1".into());
         }
         check_dropout(self.dropout).map_err(TrainError::Config)?;
+        check_weight_decay(self.weight_decay).map_err(TrainError::Config)?;
+        check_label_smoothing(self.label_smoothing).map_err(TrainError::Config)?;
         if self.threads == Some(0) {
             return bad("threads must be at least 1".into());
         }

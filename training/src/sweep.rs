@@ -11,8 +11,8 @@
 //! # depth, width (mlp-sweep), input (identity|resize14|crop14|resize8), steps (temporal SNNs),
 //! # seed, schedule (constant|cosine): each a value or a list. Scalars only: device, threads,
 //! # data_dir, limit_train, limit_test, the spiking/regularization knobs beta, surrogate
-//! # ("fast-sigmoid:25"), readout, augment, loss, dropout, and validation (hold out the last N
-//! # training samples and report on them).
+//! # ("fast-sigmoid:25"), readout, augment ("shift:2"), loss, dropout, weight_decay,
+//! # label_smoothing, and validation (hold out the last N training samples and report on them).
 //! ```
 //!
 //! Every key except `description`, `model` and `dataset` is optional (preset defaults apply);
@@ -186,6 +186,8 @@ impl SweepFile {
                             augment: fixed.augment,
                             loss: fixed.loss,
                             dropout: self.dropout,
+                            weight_decay: self.weight_decay,
+                            label_smoothing: self.label_smoothing,
                             optimizer: parse_opt(&optimizers[o], OptimizerKind::parse)?,
                             lr: lrs[l],
                             batch_size: batches[b],

@@ -88,11 +88,28 @@ pub fn evaluate(net: &Net, split: &DeviceSplit, batch: usize, seed: u64) -> Resu
 }
 
 /// The optimizer of a config: Adam (β 0.9/0.999, ε 1e-8) or SGD with momentum 0.9.
-fn optimizer(kind: OptimizerKind, vs: &nn::VarStore, lr: f64) -> Result<nn::Optimizer> {
+/// The optimizer of a run, with PyTorch's hyper-parameters (Adam/AdamW β = (0.9, 0.999),
+/// ε = 1e-8; SGD momentum 0.9) and the weight decay `wd` as each defines it.
+pub fn optimizer(
+    kind: OptimizerKind,
+    vs: &nn::VarStore,
+    lr: f64,
+    wd: f64,
+) -> Result<nn::Optimizer> {
     Ok(match kind {
-        OptimizerKind::Adam => nn::Adam::default().build(vs, lr)?,
+        OptimizerKind::Adam => nn::Adam {
+            wd,
+            ..Default::default()
+        }
+        .build(vs, lr)?,
+        OptimizerKind::AdamW => nn::AdamW {
+            wd,
+            ..Default::default()
+        }
+        .build(vs, lr)?,
         OptimizerKind::Sgd => nn::Sgd {
             momentum: 0.9,
+            wd,
             ..Default::default()
         }
         .build(vs, lr)?,
@@ -110,10 +127,12 @@ pub fn train(
 ) -> Result<TrainOutcome> {
     cfg.validate()?;
     let spec = spec_for(cfg, ds)?;
-    if cfg.augment == Augment::Flip && spec.input_shape.len() != 3 {
+    if cfg.augment != Augment::None && spec.input_shape.len() != 3 {
         return Err(TrainError::Config(format!(
-            "augmentation flip mirrors 2-D images; {} takes input {:?}",
-            spec.preset, spec.input_shape
+            "augmentation {} works on 2-D images; {} takes input {:?}",
+            cfg.augment.name(),
+            spec.preset,
+            spec.input_shape
         )));
     }
     let device = cfg.device.resolve()?;
@@ -141,7 +160,7 @@ pub fn train(
     let net = Net::new(&spec, device)?;
     let train_set = DeviceSplit::new(&ds.train, &spec, device)?;
     let test_set = DeviceSplit::new(&ds.test, &spec, device)?;
-    let mut opt = optimizer(cfg.optimizer, &net.vs, cfg.lr)?;
+    let mut opt = optimizer(cfg.optimizer, &net.vs, cfg.lr, cfg.weight_decay)?;
 
     let mut metrics = Metrics {
         preset: spec.preset.clone(),
@@ -196,7 +215,7 @@ pub fn train(
             let xb = augment_batch(cfg.augment, &xb, enc_seed)?;
             let input = train_input_seeded(&spec, &xb, enc_seed)?;
             let out = net.forward_train(&input, cfg.dropout)?;
-            let loss = training_loss(cfg.loss, &out, &yb);
+            let loss = training_loss(cfg.loss, cfg.label_smoothing, &out, &yb);
             let logits = out.logits;
             opt.backward_step(&loss);
             tch::no_grad(|| {
@@ -274,37 +293,74 @@ pub fn train(
 
 /// The loss of one batch (labels `y`): cross-entropy of the logits, or its mean over the time
 /// steps of `out.per_step` (`[T, B, C]` → `T·B` rows, each step's row against its sample's label).
-pub fn training_loss(loss: Loss, out: &NetOutput, y: &Tensor) -> Tensor {
+/// With `smoothing` ε > 0 each cross-entropy is PyTorch's label-smoothed one,
+/// `(1 − ε)·CE(label) + ε·mean over classes of −log p`.
+pub fn training_loss(loss: Loss, smoothing: f64, out: &NetOutput, y: &Tensor) -> Tensor {
+    let ce = |logits: &Tensor, y: &Tensor| {
+        if smoothing > 0.0 {
+            logits.cross_entropy_loss::<Tensor>(y, None, tch::Reduction::Mean, -100, smoothing)
+        } else {
+            logits.cross_entropy_for_logits(y)
+        }
+    };
     match loss {
-        Loss::Readout => out.logits.cross_entropy_for_logits(y),
+        Loss::Readout => ce(&out.logits, y),
         Loss::PerStep => {
             let size = out.per_step.size();
             let (t, b) = (size[0], size[1]);
-            out.per_step
-                .reshape([t * b, -1])
-                .cross_entropy_for_logits(&y.repeat([t]))
+            ce(&out.per_step.reshape([t * b, -1]), &y.repeat([t]))
         }
     }
 }
 
-/// Applies the run's augmentation to a training batch `x` (`[B, C, H, W]` for `flip`): sample
-/// `i` is mirrored left–right when bit `i` of a ChaCha8 stream seeded with `seed` says so.
+/// Applies the run's augmentation to a training batch `x` (`[B, C, H, W]` unless `none`), with
+/// per-sample choices from a ChaCha8 stream seeded with `seed`: `flip` mirrors sample `i`
+/// left–right when draw `i` says so; `shift:n` moves sample `i` by draw `i`'s offset
+/// `(dy, dx) ∈ [−n, n]²` (output pixel `(r, c)` is input pixel `(r − dy, c − dx)`, clamped to
+/// the image: edge pixels repeat).
 pub fn augment_batch(aug: Augment, x: &Tensor, seed: u64) -> Result<Tensor> {
+    let size = x.size();
+    if aug != Augment::None && size.len() != 4 {
+        return Err(TrainError::Config(format!(
+            "augmentation {} needs image batches [B, C, H, W], got {size:?}",
+            aug.name()
+        )));
+    }
+    let per_sample = |values: &[i64]| {
+        Tensor::from_slice(values)
+            .to_device(x.device())
+            .reshape([size[0], 1, 1, 1])
+    };
     match aug {
         Augment::None => Ok(x.shallow_clone()),
         Augment::Flip => {
-            let size = x.size();
-            if size.len() != 4 {
-                return Err(TrainError::Config(format!(
-                    "augmentation flip needs image batches [B, C, H, W], got {size:?}"
-                )));
-            }
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xF11F_F11F_0000_0000);
             let flags: Vec<bool> = (0..size[0]).map(|_| rng.random::<bool>()).collect();
             let mask = Tensor::from_slice(&flags)
                 .to_device(x.device())
                 .reshape([size[0], 1, 1, 1]);
             Ok(tch::no_grad(|| x.flip([3]).where_self(&mask, x)))
+        }
+        Augment::Shift(n) => {
+            let n = n as i64;
+            let k = 2 * n + 1;
+            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5A1F_7000_0000_0000);
+            // offset index o ↔ (dy, dx) = (o / k − n, o % k − n)
+            let offsets: Vec<i64> = (0..size[0]).map(|_| rng.random_range(0..k * k)).collect();
+            let offsets = per_sample(&offsets);
+            let (h, w) = (size[2], size[3]);
+            Ok(tch::no_grad(|| {
+                let padded = x.pad([n, n, n, n], "replicate", None);
+                let mut out = x.zeros_like();
+                for o in 0..k * k {
+                    // dy = o / k − n: output row r reads padded row r + n − dy = r + (k − 1 − o / k)
+                    let crop = padded
+                        .narrow(2, k - 1 - o / k, h)
+                        .narrow(3, k - 1 - o % k, w);
+                    out = crop.where_self(&offsets.eq(o), &out);
+                }
+                out
+            }))
         }
     }
 }

@@ -174,8 +174,8 @@ fn per_step_loss_averages_every_steps_cross_entropy() {
             })
             .sum::<f64>()
             / steps as f64;
-        let per_step = training_loss(Loss::PerStep, &out, &y).double_value(&[]);
-        let readout_loss = training_loss(Loss::Readout, &out, &y).double_value(&[]);
+        let per_step = training_loss(Loss::PerStep, 0.0, &out, &y).double_value(&[]);
+        let readout_loss = training_loss(Loss::Readout, 0.0, &out, &y).double_value(&[]);
         assert!(
             (per_step - by_hand).abs() < 1e-5,
             "{preset}: {per_step} vs {by_hand}"
@@ -399,10 +399,10 @@ fn sweep_files_parse_plan_and_reject_unknown_keys() {
     );
     assert_eq!(o.readout, Some(joulebench_models::Readout::SpikeCount));
     assert_eq!(plan[0].config.augment, joulebench_models::Augment::Flip);
-    // schedule is an axis (named in the folder when not constant); loss and validation reach
-    // every run
+    // schedule is an axis (named in the folder when not constant); loss, validation and the
+    // regularizers reach every run
     let s = SweepFile::parse(
-        "dataset = \"mnist\"\nmodel = \"ann\"\nschedule = [\"constant\", \"cosine\"]\nseed = [0, 1]\nloss = \"per-step\"\nvalidation = 5000\n",
+        "dataset = \"mnist\"\nmodel = \"ann\"\nschedule = [\"constant\", \"cosine\"]\nseed = [0, 1]\nloss = \"per-step\"\nvalidation = 5000\nweight_decay = 0.001\nlabel_smoothing = 0.1\naugment = \"shift:1\"\n",
     )
     .unwrap();
     let plan = s.plan().unwrap();
@@ -421,9 +421,11 @@ fn sweep_files_parse_plan_and_reject_unknown_keys() {
         plan[1].config.schedule,
         joulebench_models::LrSchedule::Cosine
     );
-    assert!(plan
-        .iter()
-        .all(|r| r.config.loss == Loss::PerStep && r.config.validation == Some(5000)));
+    assert!(plan.iter().all(|r| r.config.loss == Loss::PerStep
+        && r.config.validation == Some(5000)
+        && r.config.weight_decay == 0.001
+        && r.config.label_smoothing == 0.1
+        && r.config.augment == joulebench_models::Augment::Shift(1)));
     for bad in [
         "surrogate = \"relu\"",
         "readout = \"max\"",
@@ -432,6 +434,9 @@ fn sweep_files_parse_plan_and_reject_unknown_keys() {
         "schedule = [\"cosine\", \"step\"]",
         "loss = \"mse\"",
         "validation = 0",
+        "weight_decay = -0.1",
+        "label_smoothing = 1.0",
+        "augment = \"shift:0\"",
     ] {
         let text = format!("dataset = \"fashion-mnist\"\nmodel = \"csnn-temporal\"\n{bad}\n");
         assert!(
@@ -491,6 +496,141 @@ fn flip_augmentation_mirrors_seeded_samples() {
     assert!(!other.equal(&y), "another seed flipped the same samples");
     assert!(augment_batch(Augment::None, &x, 7).unwrap().equal(&x));
     assert!(augment_batch(Augment::Flip, &x.reshape([b, 2, 15]), 7).is_err());
+}
+
+/// `shift:n` moves every image by one offset in [−n, n]² with the edge repeated — output pixel
+/// (r, c) is input pixel (clamp(r − dy), clamp(c − dx)) for every channel —, different samples
+/// get different offsets, the same ones for the same seed.
+#[test]
+fn shift_augmentation_translates_seeded_samples() {
+    use joulebench_models::Augment;
+    use joulebench_training::augment_batch;
+    let (b, c, h, w) = (64i64, 2i64, 5i64, 7i64);
+    let x =
+        tch::Tensor::arange(b * c * h * w, (tch::Kind::Float, Device::Cpu)).reshape([b, c, h, w]);
+    let shifted = |xi: &tch::Tensor, dy: i64, dx: i64| {
+        let rows: Vec<i64> = (0..h).map(|r| (r - dy).clamp(0, h - 1)).collect();
+        let cols: Vec<i64> = (0..w).map(|q| (q - dx).clamp(0, w - 1)).collect();
+        xi.index_select(1, &tch::Tensor::from_slice(&rows))
+            .index_select(2, &tch::Tensor::from_slice(&cols))
+    };
+    for n in [1i64, 2] {
+        let y = augment_batch(Augment::Shift(n as u32), &x, 11).unwrap();
+        assert!(y.equal(&augment_batch(Augment::Shift(n as u32), &x, 11).unwrap()));
+        let mut seen = std::collections::BTreeSet::new();
+        for i in 0..b {
+            let (xi, yi) = (x.get(i), y.get(i));
+            let hits: Vec<(i64, i64)> = (-n..=n)
+                .flat_map(|dy| (-n..=n).map(move |dx| (dy, dx)))
+                .filter(|&(dy, dx)| yi.equal(&shifted(&xi, dy, dx)))
+                .collect();
+            assert_eq!(hits.len(), 1, "n {n}, sample {i}: offsets {hits:?}");
+            seen.insert(hits[0]);
+        }
+        // 64 draws of (2n + 1)² offsets: all nine for n = 1, most of the 25 for n = 2
+        let want = if n == 1 { 9 } else { 18 };
+        assert!(seen.len() >= want, "n {n}: only {} offsets", seen.len());
+        let other = augment_batch(Augment::Shift(n as u32), &x, 12).unwrap();
+        assert!(!other.equal(&y), "another seed gave the same offsets");
+    }
+    assert!(augment_batch(Augment::Shift(1), &x.reshape([b, c, h * w]), 1).is_err());
+}
+
+/// Label smoothing ε: the loss is PyTorch's `(1 − ε)·CE + ε·mean over classes of −log p`, per
+/// time step for the per-step loss; ε = 0 is the plain cross-entropy.
+#[test]
+fn label_smoothing_matches_its_formula() {
+    use joulebench_training::net::NetOutput;
+    use joulebench_training::trainer::training_loss;
+    tch::manual_seed(3);
+    let (t, b, classes) = (3i64, 5i64, 10i64);
+    let per_step = tch::Tensor::randn([t, b, classes], (tch::Kind::Float, Device::Cpu)) * 3.0;
+    let out = NetOutput {
+        logits: per_step.mean_dim(0i64, false, tch::Kind::Float),
+        per_step: per_step.shallow_clone(),
+        spike_counts: Vec::new(),
+    };
+    let y = tch::Tensor::from_slice(&[1i64, 0, 9, 4, 4]);
+    let by_hand = |logits: &tch::Tensor, eps: f64| -> f64 {
+        let logp = logits.log_softmax(-1, tch::Kind::Double);
+        let mut sum = 0.0;
+        for i in 0..b {
+            let row = logp.get(i);
+            let label = row.double_value(&[y.int64_value(&[i])]);
+            let mean = row.mean(tch::Kind::Double).double_value(&[]);
+            sum += -(1.0 - eps) * label - eps * mean;
+        }
+        sum / b as f64
+    };
+    for eps in [0.0, 0.1, 0.5] {
+        let readout = training_loss(Loss::Readout, eps, &out, &y).double_value(&[]);
+        let want = by_hand(&out.logits, eps);
+        assert!(
+            (readout - want).abs() < 1e-5,
+            "ε {eps}: {readout} vs {want}"
+        );
+        let steps = training_loss(Loss::PerStep, eps, &out, &y).double_value(&[]);
+        let want = (0..t).map(|k| by_hand(&per_step.get(k), eps)).sum::<f64>() / t as f64;
+        assert!((steps - want).abs() < 1e-5, "ε {eps}: {steps} vs {want}");
+    }
+}
+
+/// Weight decay as each optimizer defines it, seen on one step with a zero loss gradient:
+/// AdamW shrinks the weights by `lr·wd` (decoupled); Adam's L2 term is a gradient `wd·w`, so its
+/// first (normalized) step is `lr·sign(w)`; SGD's first step is `lr·wd·w`; no decay, no change.
+/// And the defaults: AdamW 0.01, the others 0.
+#[test]
+fn weight_decay_follows_each_optimizer() {
+    use joulebench_models::OptimizerKind;
+    use joulebench_training::trainer::optimizer;
+    let (lr, wd) = (0.1, 0.5);
+    let w0 = [0.5f32, -2.0, 3.0];
+    let step = |kind: OptimizerKind, wd: f64| -> Vec<f32> {
+        let vs = tch::nn::VarStore::new(Device::Cpu);
+        let w = vs.root().var_copy("w", &tch::Tensor::from_slice(&w0));
+        let mut opt = optimizer(kind, &vs, lr, wd).unwrap();
+        opt.backward_step(&(&w * 0.0).sum(tch::Kind::Float));
+        Vec::<f32>::try_from(&w.detach()).unwrap()
+    };
+    let close = |got: &[f32], want: &[f32], what: &str| {
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-5, "{what}: {got:?} vs {want:?}");
+        }
+    };
+    let scaled = |f: f32| w0.map(|v| v * f);
+    close(
+        &step(OptimizerKind::AdamW, wd),
+        &scaled(1.0 - (lr * wd) as f32),
+        "adamw",
+    );
+    close(
+        &step(OptimizerKind::Adam, wd),
+        &w0.map(|v| v - lr as f32 * v.signum()),
+        "adam",
+    );
+    close(
+        &step(OptimizerKind::Sgd, wd),
+        &scaled(1.0 - (lr * wd) as f32),
+        "sgd",
+    );
+    for kind in [
+        OptimizerKind::Adam,
+        OptimizerKind::AdamW,
+        OptimizerKind::Sgd,
+    ] {
+        close(&step(kind, 0.0), &w0, kind.name());
+    }
+    let resolve = |optimizer| {
+        let o = TrainOverrides {
+            optimizer: Some(optimizer),
+            ..Default::default()
+        };
+        TrainConfig::resolve("ann", "mnist", &o)
+            .unwrap()
+            .weight_decay
+    };
+    assert_eq!(resolve(OptimizerKind::AdamW), 0.01);
+    assert_eq!(resolve(OptimizerKind::Adam), 0.0);
 }
 
 /// Training dropout touches only the training forward pass: `forward_train(x, 0)` is `forward`,
