@@ -82,6 +82,7 @@ pub enum OptimizerKind {
     Sgd,
     /// `torch.optim.AdamW`: Adam with decoupled weight decay (each step shrinks the weights by
     /// `lr · weight_decay` before the Adam update; default weight decay 0.01, as PyTorch's).
+    #[serde(rename = "adamw")]
     AdamW,
 }
 
@@ -128,7 +129,7 @@ impl LrSchedule {
 /// Data augmentation of training batches (test data is never augmented). Random choices are
 /// drawn per sample from the run seed, epoch and batch; 2-D images only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(into = "String", try_from = "String")]
 pub enum Augment {
     /// Training samples as they are.
     #[default]
@@ -138,6 +139,19 @@ pub enum Augment {
     /// Each training image is translated by a whole-pixel offset `(dy, dx)` drawn uniformly
     /// from `[−n, n]²`; the pixels shifted in repeat the image's edge.
     Shift(u32),
+}
+
+impl From<Augment> for String {
+    fn from(a: Augment) -> String {
+        a.name()
+    }
+}
+
+impl TryFrom<String> for Augment {
+    type Error = ModelError;
+    fn try_from(s: String) -> Result<Self, ModelError> {
+        Augment::parse(&s)
+    }
 }
 
 /// Largest offset `shift:N` accepts.

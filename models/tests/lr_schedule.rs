@@ -47,6 +47,25 @@ fn spelled_enums_round_trip_and_list_their_names() {
         assert_eq!(Augment::parse(&a.name()).unwrap(), a);
     }
     assert_eq!(Augment::parse("shift").unwrap(), Augment::Shift(2));
+    // train.json spells them as the command line does
+    assert_eq!(
+        serde_json::to_string(&OptimizerKind::AdamW).unwrap(),
+        "\"adamw\""
+    );
+    assert_eq!(
+        serde_json::to_string(&Augment::Shift(3)).unwrap(),
+        "\"shift:3\""
+    );
+    assert_eq!(serde_json::to_string(&Augment::Flip).unwrap(), "\"flip\"");
+    assert_eq!(
+        serde_json::from_str::<Augment>("\"shift:3\"").unwrap(),
+        Augment::Shift(3)
+    );
+    assert_eq!(
+        serde_json::from_str::<OptimizerKind>("\"adamw\"").unwrap(),
+        OptimizerKind::AdamW
+    );
+    assert!(serde_json::from_str::<Augment>("\"shift:0\"").is_err());
     for bad in [
         "shift:0", "shift:9", "shift:-1", "shift:x", "flip:2", "rotate",
     ] {
