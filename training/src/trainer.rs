@@ -87,7 +87,6 @@ pub fn evaluate(net: &Net, split: &DeviceSplit, batch: usize, seed: u64) -> Resu
     Ok((loss_sum / n.max(1) as f64, correct as f64 / n.max(1) as f64))
 }
 
-/// The optimizer of a config: Adam (β 0.9/0.999, ε 1e-8) or SGD with momentum 0.9.
 /// The optimizer of a run, with PyTorch's hyper-parameters (Adam/AdamW β = (0.9, 0.999),
 /// ε = 1e-8; SGD momentum 0.9) and the weight decay `wd` as each defines it.
 pub fn optimizer(
@@ -326,11 +325,6 @@ pub fn augment_batch(aug: Augment, x: &Tensor, seed: u64) -> Result<Tensor> {
             aug.name()
         )));
     }
-    let per_sample = |values: &[i64]| {
-        Tensor::from_slice(values)
-            .to_device(x.device())
-            .reshape([size[0], 1, 1, 1])
-    };
     match aug {
         Augment::None => Ok(x.shallow_clone()),
         Augment::Flip => {
@@ -347,7 +341,9 @@ pub fn augment_batch(aug: Augment, x: &Tensor, seed: u64) -> Result<Tensor> {
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5A1F_7000_0000_0000);
             // offset index o ↔ (dy, dx) = (o / k − n, o % k − n)
             let offsets: Vec<i64> = (0..size[0]).map(|_| rng.random_range(0..k * k)).collect();
-            let offsets = per_sample(&offsets);
+            let offsets = Tensor::from_slice(&offsets)
+                .to_device(x.device())
+                .reshape([size[0], 1, 1, 1]);
             let (h, w) = (size[2], size[3]);
             Ok(tch::no_grad(|| {
                 let padded = x.pad([n, n, n, n], "replicate", None);
