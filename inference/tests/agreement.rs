@@ -6,7 +6,7 @@ use joulebench_inference::{
     expected_dims, Backend, BackendOptions, NativeBackend, OrtBackend, OrtDevice, TractBackend,
 };
 use joulebench_models::{
-    build_preset, export_onnx, DataShape, Normalize, PresetOptions, Tensor, Weights,
+    build_preset, export_onnx, DataShape, ModelSpec, Normalize, Op, PresetOptions, Tensor, Weights,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -52,11 +52,23 @@ fn check_scaled(preset: &str, dataset: &str, opts: PresetOptions, seed: u64, sca
             weights.insert(p.name.clone(), t);
         }
     }
-    let bytes = export_onnx(&spec, &weights, &[]).unwrap();
+    check_spec(&spec, &weights, preset, dataset, seed);
+}
+
+/// Exports `spec` with `weights` and runs the native engine, tract and (when available) ONNX
+/// Runtime on one random batch: the logits agree. Returns the native engine's logits.
+fn check_spec(
+    spec: &ModelSpec,
+    weights: &Weights,
+    preset: &str,
+    dataset: &str,
+    seed: u64,
+) -> Tensor {
+    let bytes = export_onnx(spec, weights, &[]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(format!("{preset}.onnx"));
     std::fs::write(&path, bytes).unwrap();
-    let dims = expected_dims(&spec);
+    let dims = expected_dims(spec);
 
     let batch = 3;
     let shape = spec.batch_input_shape(batch);
@@ -74,7 +86,7 @@ fn check_scaled(preset: &str, dataset: &str, opts: PresetOptions, seed: u64, sca
     let x = Tensor::new(shape, values).unwrap();
 
     let mut backends: Vec<Box<dyn Backend>> = vec![
-        Box::new(NativeBackend::new(&spec, &weights, 1).unwrap()),
+        Box::new(NativeBackend::new(spec, weights, 1).unwrap()),
         Box::new(TractBackend::load(&path, &dims).unwrap_or_else(|e| panic!("{preset}: {e}"))),
     ];
     if std::env::var_os("ORT_DYLIB_PATH").is_some() {
@@ -108,6 +120,7 @@ fn check_scaled(preset: &str, dataset: &str, opts: PresetOptions, seed: u64, sca
             "{preset}/{dataset}: {ref_name} vs {name} argmax"
         );
     }
+    reference.clone()
 }
 
 #[test]
@@ -165,4 +178,56 @@ fn spiking_presets_agree() {
         },
         14,
     );
+}
+
+/// Thresholds and leaks other than θ = 1, β = 0.9 — different in every LIF layer, as a spec
+/// (hand-written or from elsewhere) may have them — reach every engine: the ONNX writer, tract,
+/// ONNX Runtime and the native engine agree.
+#[test]
+fn per_layer_thresholds_and_leaks_agree() {
+    for (k, (preset, dataset, steps)) in [
+        ("snn-temporal", "mnist", Some(5)),
+        ("csnn-temporal", "fashion-mnist", Some(3)),
+        ("snn-1step", "mnist", None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let opts = PresetOptions {
+            steps,
+            ..Default::default()
+        };
+        let plain = build_preset(preset, &data(dataset), &opts).unwrap();
+        let mut spec = plain.clone();
+        set_lif_params(&mut spec, &[(0.35, 0.6), (1.6, 0.95), (0.7, 0.8)]);
+        let seed = 30 + k as u64;
+        // weights ×3 so that the hidden layers spike under either set of parameters
+        let mut weights = Weights::random(&spec, seed);
+        for t in weights.tensors.values_mut() {
+            t.data.iter_mut().for_each(|v| *v *= 3.0);
+        }
+        let tuned = check_spec(&spec, &weights, preset, dataset, seed);
+        // the parameters matter: the same weights and input with θ = 1, β = 0.9 differ
+        let default = check_spec(&plain, &weights, preset, dataset, seed);
+        assert!(
+            tuned.max_abs_diff(&default).unwrap() > 1e-3,
+            "{preset}: thresholds and leaks changed nothing"
+        );
+    }
+}
+
+/// Gives the i-th LIF layer of `spec` the threshold and β of `params[i]`.
+fn set_lif_params(spec: &mut ModelSpec, params: &[(f32, f32)]) {
+    let lifs = spec.layers.iter_mut().filter_map(|l| match &mut l.op {
+        Op::Lif(p) => Some(p),
+        _ => None,
+    });
+    let mut n = 0;
+    for (p, &(threshold, beta)) in lifs.zip(params) {
+        p.threshold = threshold;
+        p.beta = beta;
+        n += 1;
+    }
+    assert_eq!(n, params.len(), "{} LIF layers", spec.preset);
+    spec.validate().unwrap();
 }

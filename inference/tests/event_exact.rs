@@ -382,6 +382,39 @@ fn convolutional_presets_match_reference() {
     check_exact(&spec, &w, &input);
 }
 
+/// Every LIF layer with its own threshold and leak (not θ = 1, β = 0.9): the engine uses each
+/// layer's own, in every mode and instruction set, and for every readout.
+#[test]
+fn per_layer_thresholds_and_leaks_match_reference() {
+    let params = [(0.45f32, 0.6f32), (1.7, 0.97), (0.8, 0.3)];
+    for readout in [
+        Readout::MembraneMean,
+        Readout::SpikeCount,
+        Readout::MembraneLast,
+    ] {
+        for (name, shape, seed) in [
+            ("snn-temporal", &[1usize, 12, 12][..], 41u64),
+            ("csnn-temporal", &[1, 16, 16][..], 42),
+        ] {
+            let mut spec = preset(name, shape, Some(10));
+            spec.readout = readout;
+            let mut lifs = spec.layers.iter_mut().filter_map(|l| match &mut l.op {
+                Op::Lif(p) => Some(p),
+                _ => None,
+            });
+            for &(threshold, beta) in &params {
+                let p = lifs.next().unwrap();
+                p.threshold = threshold;
+                p.beta = beta;
+            }
+            spec.validate().unwrap();
+            let w = weights(&spec, seed, 3.0);
+            let input = rate_input(&spec, 10, 2, seed + 1);
+            check_exact(&spec, &w, &input);
+        }
+    }
+}
+
 #[test]
 fn conv_with_stride_padding_and_pooled_spikes_matches_reference() {
     // conv(stride 2, padding 1) → LIF → max-pool of spikes (OR) → LIF-free linear → LIF.
