@@ -241,6 +241,10 @@ fn bad_input_is_refused_clearly() {
         "slope must be a finite number > 0",
     );
     run(&with(&["--beta", "1.5"]), "beta must be in [0, 1]");
+    run(
+        &with(&["--threshold", "-1"]),
+        "threshold must be a finite number > 0, got -1",
+    );
     run(&with(&["--dropout", "1"]), "dropout must be in [0, 1)");
     run(
         &with(&["--loss", "mse"]),

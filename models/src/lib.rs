@@ -12,8 +12,8 @@ pub use preset::{
     TrainDefaults, PRESETS,
 };
 pub use spec::{
-    Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op, ParamInfo, Preprocess,
-    Readout, Surrogate,
+    check_threshold, Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op,
+    ParamInfo, Preprocess, Readout, Surrogate,
 };
 pub mod tensor;
 pub use tensor::Tensor;

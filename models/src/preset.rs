@@ -65,6 +65,9 @@ pub struct PresetOptions {
     pub steps: Option<usize>,
     /// LIF decay for spiking presets.
     pub beta: Option<f32>,
+    /// Firing threshold θ of every LIF layer (spiking presets; default 1).
+    #[serde(default)]
+    pub threshold: Option<f32>,
     /// Surrogate gradient of every LIF layer (spiking presets).
     pub surrogate: Option<Surrogate>,
     /// How logits are read (spiking presets whose last layer is LIF: `membrane_mean`,
@@ -478,11 +481,14 @@ pub fn build_preset(
     }
     let classes = data.num_classes;
     let flat: usize = input_shape.iter().product();
-    let mut surrogate_lif = LifParams::new(opts.beta.unwrap_or(0.9));
+    let mut lif_params = LifParams::new(opts.beta.unwrap_or(0.9));
     if let Some(s) = opts.surrogate {
-        surrogate_lif.surrogate = s;
+        lif_params.surrogate = s;
     }
-    let lif = Op::Lif(surrogate_lif);
+    if let Some(t) = opts.threshold {
+        lif_params.threshold = t;
+    }
+    let lif = Op::Lif(lif_params);
     let lin = |i: usize, o: usize| Op::Linear {
         in_features: i,
         out_features: o,
@@ -720,9 +726,11 @@ pub fn build_preset(
             "preset {name} is not temporal; --steps does not apply"
         )));
     }
-    if !info.spiking && (opts.beta.is_some() || opts.surrogate.is_some()) {
+    if !info.spiking
+        && (opts.beta.is_some() || opts.surrogate.is_some() || opts.threshold.is_some())
+    {
         return Err(ModelError::Invalid(format!(
-            "preset {name} has no LIF neurons; --beta and --surrogate do not apply"
+            "preset {name} has no LIF neurons; --beta, --threshold and --surrogate do not apply"
         )));
     }
     let readout = match opts.readout {

@@ -115,6 +115,34 @@ impl LifParams {
     pub fn beta_clamped(&self) -> f32 {
         self.beta.clamp(0.0, 1.0)
     }
+
+    /// `Err(message)` unless β is finite (it is clamped to [0, 1] when used), θ is a finite
+    /// number > 0 and the surrogate's α or slope is a finite number > 0.
+    pub fn check(&self) -> Result<(), String> {
+        if !self.beta.is_finite() {
+            return Err(format!("beta must be a finite number, got {}", self.beta));
+        }
+        check_threshold(self.threshold)?;
+        let (what, v) = match self.surrogate {
+            Surrogate::Atan { alpha } => ("alpha", alpha),
+            Surrogate::FastSigmoid { slope } => ("slope", slope),
+        };
+        if !(v.is_finite() && v > 0.0) {
+            return Err(format!(
+                "surrogate {what} must be a finite number > 0, got {v}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `Err(message)` unless the firing threshold `t` is a finite number > 0.
+pub fn check_threshold(t: f32) -> Result<(), String> {
+    if t.is_finite() && t > 0.0 {
+        Ok(())
+    } else {
+        Err(format!("threshold must be a finite number > 0, got {t}"))
+    }
 }
 
 /// Surrogate derivative of the Heaviside spike function, used by training only.
@@ -375,6 +403,10 @@ impl ModelSpec {
                     "duplicate layer name `{}`",
                     l.name
                 )));
+            }
+            if let Op::Lif(p) = &l.op {
+                p.check()
+                    .map_err(|e| ModelError::Invalid(format!("LIF layer `{}`: {e}", l.name)))?;
             }
         }
         Ok(())

@@ -25,7 +25,7 @@ use crate::preset::{
     check_beta, check_dropout, check_label_smoothing, check_weight_decay, preset_info, Augment,
     Loss, LrSchedule, OptimizerKind,
 };
-use crate::spec::{InputTransform, Readout, Surrogate};
+use crate::spec::{check_threshold, InputTransform, Readout, Surrogate};
 
 /// Largest grid a sweep file may describe (product of the axis lengths).
 pub const MAX_GRID_RUNS: u64 = 100_000;
@@ -88,6 +88,9 @@ pub struct SweepSpec {
     /// LIF decay of every run (spiking presets), `--beta`.
     #[serde(default)]
     pub beta: Option<f32>,
+    /// Firing threshold of every run's LIF layers (spiking presets), `--threshold`.
+    #[serde(default)]
+    pub threshold: Option<f32>,
     /// Surrogate gradient of every run, `--surrogate` syntax (`fast-sigmoid:25`).
     #[serde(default)]
     pub surrogate: Option<String>,
@@ -221,6 +224,9 @@ impl SweepSpec {
             }
         }
         if let Some(Err(e)) = self.beta.map(check_beta) {
+            problems.push(e);
+        }
+        if let Some(Err(e)) = self.threshold.map(check_threshold) {
             problems.push(e);
         }
         if let Some(Err(e)) = self.dropout.map(check_dropout) {

@@ -1,5 +1,5 @@
-//! The spiking knobs a user can pick (`--beta`, `--surrogate`, `--readout`) reach the spec, and
-//! wrong ones are refused with a message naming them.
+//! The spiking knobs a user can pick (`--beta`, `--threshold`, `--surrogate`, `--readout`) reach
+//! the spec, and wrong ones are refused with a message naming them.
 
 use joulebench_models::{build_preset, DataShape, Op, PresetOptions, Readout, Surrogate, PRESETS};
 
@@ -62,6 +62,7 @@ fn readouts_parse_back_from_their_names() {
 fn beta_surrogate_and_readout_reach_every_lif_layer() {
     let opts = PresetOptions {
         beta: Some(0.5),
+        threshold: Some(0.75),
         surrogate: Some(Surrogate::FastSigmoid { slope: 25.0 }),
         readout: Some(Readout::SpikeCount),
         ..Default::default()
@@ -79,11 +80,62 @@ fn beta_surrogate_and_readout_reach_every_lif_layer() {
     assert_eq!(lifs.len(), 3);
     for p in lifs {
         assert_eq!(p.beta, 0.5);
+        assert_eq!(p.threshold, 0.75);
         assert_eq!(p.surrogate, Surrogate::FastSigmoid { slope: 25.0 });
     }
     // defaults untouched without options
     let d = build_preset("csnn-temporal", &fashion(), &PresetOptions::default()).unwrap();
     assert_eq!(d.readout, Readout::MembraneMean);
+    assert!(d
+        .layers
+        .iter()
+        .all(|l| !matches!(l.op, Op::Lif(p) if p.threshold != 1.0)));
+}
+
+/// A spec whose LIF parameters cannot work — a hand-edited spec.json with a NaN β, a threshold
+/// ≤ 0 or a surrogate slope of 0 — is refused by `validate`, naming the layer; so is
+/// `--threshold 0`.
+#[test]
+fn impossible_lif_parameters_are_refused() {
+    let spec = build_preset("snn-temporal", &fashion(), &PresetOptions::default()).unwrap();
+    type Edit = fn(&mut joulebench_models::LifParams);
+    let edits: [(Edit, &str); 5] = [
+        (|p| p.beta = f32::NAN, "beta must be a finite number"),
+        (
+            |p| p.threshold = 0.0,
+            "threshold must be a finite number > 0",
+        ),
+        (
+            |p| p.threshold = f32::INFINITY,
+            "threshold must be a finite number > 0",
+        ),
+        (
+            |p| p.surrogate = Surrogate::FastSigmoid { slope: 0.0 },
+            "surrogate slope must be a finite number > 0",
+        ),
+        (
+            |p| p.surrogate = Surrogate::Atan { alpha: f32::NAN },
+            "surrogate alpha must be a finite number > 0",
+        ),
+    ];
+    for (edit, want) in edits {
+        let mut bad = spec.clone();
+        if let Some(Op::Lif(p)) = bad.layers.iter_mut().rev().map(|l| &mut l.op).next() {
+            edit(p);
+        }
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(e.contains("LIF layer `lif3`") && e.contains(want), "{e}");
+    }
+    for t in [0.0, -1.0, f32::NAN] {
+        let o = PresetOptions {
+            threshold: Some(t),
+            ..Default::default()
+        };
+        let e = build_preset("csnn-1step", &fashion(), &o)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("threshold must be a finite number > 0"), "{e}");
+    }
 }
 
 #[test]
@@ -108,6 +160,12 @@ fn knobs_that_do_not_apply_are_refused() {
         if let Err(e) = r {
             assert!(e.to_string().contains("no LIF neurons"), "{e}");
         }
+        let threshold = PresetOptions {
+            threshold: Some(0.5),
+            ..Default::default()
+        };
+        let r = build_preset(info.name, &shape, &threshold);
+        assert_eq!(r.is_ok(), info.spiking, "{}: --threshold", info.name);
         let count = PresetOptions {
             readout: Some(Readout::SpikeCount),
             ..Default::default()

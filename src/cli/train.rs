@@ -85,6 +85,9 @@ pub struct TrainArgs {
     /// LIF decay β in [0, 1] of every LIF layer (spiking presets; default 0.9).
     #[arg(long)]
     pub beta: Option<f32>,
+    /// Firing threshold θ > 0 of every LIF layer (spiking presets; default 1).
+    #[arg(long, allow_negative_numbers = true)]
+    pub threshold: Option<f32>,
     /// Surrogate gradient of the spike: atan, atan:ALPHA, fast-sigmoid or fast-sigmoid:SLOPE
     /// (default atan with α = 2; fast-sigmoid's slope defaults to 25, as snnTorch's).
     #[arg(long)]
@@ -135,6 +138,7 @@ impl TrainArgs {
                     .transpose()?,
                 steps: self.steps,
                 beta: self.beta,
+                threshold: self.threshold,
                 surrogate: self
                     .surrogate
                     .as_deref()

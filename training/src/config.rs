@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use joulebench_models::{
-    check_beta, check_dropout, check_label_smoothing, check_weight_decay, preset_info,
-    write_atomic, Augment, Loss, LrSchedule, OptimizerKind, PresetOptions, RunDir,
+    check_beta, check_dropout, check_label_smoothing, check_threshold, check_weight_decay,
+    preset_info, write_atomic, Augment, Loss, LrSchedule, OptimizerKind, PresetOptions, RunDir,
 };
 use serde::{Deserialize, Serialize};
 
@@ -167,6 +167,9 @@ impl TrainConfig {
         }
         if let Some(b) = self.options.beta {
             check_beta(b).map_err(TrainError::Config)?;
+        }
+        if let Some(t) = self.options.threshold {
+            check_threshold(t).map_err(TrainError::Config)?;
         }
         Ok(())
     }

@@ -10,7 +10,7 @@
 //! epochs = 1
 //! # depth, width (mlp-sweep), input (identity|resize14|crop14|resize8), steps (temporal SNNs),
 //! # seed, schedule (constant|cosine): each a value or a list. Scalars only: device, threads,
-//! # data_dir, limit_train, limit_test, the spiking/regularization knobs beta, surrogate
+//! # data_dir, limit_train, limit_test, the spiking/regularization knobs beta, threshold, surrogate
 //! # ("fast-sigmoid:25"), readout, augment ("shift:2"), loss, dropout, weight_decay,
 //! # label_smoothing, and validation (hold out the last N training samples and report on them).
 //! ```
@@ -180,6 +180,7 @@ impl SweepFile {
                                 input: parse_opt(&inputs[i], InputTransform::parse)?,
                                 steps: steps[t],
                                 beta: self.beta,
+                                threshold: self.threshold,
                                 surrogate: fixed.surrogate,
                                 readout: fixed.readout,
                             },

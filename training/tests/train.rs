@@ -387,12 +387,13 @@ fn sweep_files_parse_plan_and_reject_unknown_keys() {
     );
     // the spiking knobs reach every planned run's config
     let s = SweepFile::parse(
-        "dataset = \"fashion-mnist\"\nmodel = \"csnn-temporal\"\nbeta = 0.5\nsurrogate = \"fast-sigmoid\"\nreadout = \"spike-count\"\naugment = \"flip\"\n",
+        "dataset = \"fashion-mnist\"\nmodel = \"csnn-temporal\"\nbeta = 0.5\nthreshold = 0.8\nsurrogate = \"fast-sigmoid\"\nreadout = \"spike-count\"\naugment = \"flip\"\n",
     )
     .unwrap();
     let plan = s.plan().unwrap();
     let o = &plan[0].config.options;
     assert_eq!(o.beta, Some(0.5));
+    assert_eq!(o.threshold, Some(0.8));
     assert_eq!(
         o.surrogate,
         Some(joulebench_models::Surrogate::FastSigmoid { slope: 25.0 })
@@ -435,6 +436,7 @@ fn sweep_files_parse_plan_and_reject_unknown_keys() {
         "loss = \"mse\"",
         "validation = 0",
         "weight_decay = -0.1",
+        "threshold = 0.0",
         "label_smoothing = 1.0",
         "augment = \"shift:0\"",
     ] {
