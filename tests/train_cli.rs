@@ -232,50 +232,49 @@ fn bad_input_is_refused_clearly() {
         v.extend_from_slice(extra);
         v
     };
-    run(
-        &with(&["--surrogate", "sigmoid"]),
-        "unknown surrogate `sigmoid`",
-    );
-    run(
-        &with(&["--surrogate", "fast-sigmoid:-3"]),
-        "slope must be a finite number > 0",
-    );
-    run(&with(&["--beta", "1.5"]), "beta must be in [0, 1]");
-    run(
-        &with(&["--threshold", "-1"]),
-        "threshold must be a finite number > 0, got -1",
-    );
-    run(&with(&["--dropout", "1"]), "dropout must be in [0, 1)");
-    run(
-        &with(&["--loss", "mse"]),
-        "unknown loss `mse` (expected readout or per-step)",
-    );
-    run(&with(&["--validation", "0"]), "at least 1 training sample");
-    run(
-        &with(&["--validation", "100000"]),
-        "cannot hold out 100000 of the",
-    );
-    run(&with(&["--readout", "max"]), "unknown readout `max`");
-    run(
-        &with(&["--augment", "flip"]),
-        "augmentation flip works on 2-D images",
-    );
-    run(
-        &with(&["--augment", "shift:12"]),
-        "augmentation `shift:12`: the largest offset must be a whole number of pixels in 1..=8",
-    );
-    run(
-        &with(&["--label-smoothing", "1"]),
-        "label smoothing must be in [0, 1), got 1",
-    );
-    run(
-        &with(&["--weight-decay", "-0.5"]),
-        "weight decay must be a finite number ≥ 0, got -0.5",
-    );
-    run(
-        &with(&["--augment", "rotate"]),
-        "unknown augmentation `rotate`",
-    );
+    // snn-temporal on mnist1d with one bad flag each: (flag, value, what the error says)
+    for (flag, value, want) in [
+        ("--surrogate", "sigmoid", "unknown surrogate `sigmoid`"),
+        (
+            "--surrogate",
+            "fast-sigmoid:-3",
+            "slope must be a finite number > 0",
+        ),
+        ("--beta", "1.5", "beta must be in [0, 1]"),
+        (
+            "--threshold",
+            "-1",
+            "threshold must be a finite number > 0, got -1",
+        ),
+        ("--dropout", "1", "dropout must be in [0, 1)"),
+        (
+            "--loss",
+            "mse",
+            "unknown loss `mse` (expected readout or per-step)",
+        ),
+        ("--validation", "0", "at least 1 training sample"),
+        ("--validation", "100000", "cannot hold out 100000 of the"),
+        ("--readout", "max", "unknown readout `max`"),
+        ("--augment", "flip", "augmentation flip works on 2-D images"),
+        (
+            "--augment",
+            "shift:12",
+            "augmentation `shift:12`: the largest offset must be a whole number of pixels in 1..=8",
+        ),
+        ("--augment", "rotate", "unknown augmentation `rotate`"),
+        (
+            "--label-smoothing",
+            "1",
+            "label smoothing must be in [0, 1), got 1",
+        ),
+        (
+            "--weight-decay",
+            "-0.5",
+            "weight decay must be a finite number ≥ 0, got -0.5",
+        ),
+    ] {
+        run(&with(&[flag, value]), want);
+    }
     let mut mlp_beta = vec!["--model", "mlp1d"];
     mlp_beta.extend_from_slice(&d1);
     mlp_beta.extend_from_slice(&["--beta", "0.5"]);
