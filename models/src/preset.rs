@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
 use crate::spec::{
-    Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op, Preprocess, Readout,
-    Surrogate,
+    check_threshold, Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op,
+    Preprocess, Readout, Surrogate,
 };
 
 /// `parse` (the spelling on the command line and in sweep files, plus aliases) and `name` of a
@@ -486,6 +486,7 @@ pub fn build_preset(
         lif_params.surrogate = s;
     }
     if let Some(t) = opts.threshold {
+        check_threshold(t).map_err(ModelError::Invalid)?;
         lif_params.threshold = t;
     }
     let lif = Op::Lif(lif_params);

@@ -116,13 +116,19 @@ impl LifParams {
         self.beta.clamp(0.0, 1.0)
     }
 
-    /// `Err(message)` unless β is finite (it is clamped to [0, 1] when used), θ is a finite
-    /// number > 0 and the surrogate's α or slope is a finite number > 0.
+    /// `Err(message)` unless β and θ are finite and the surrogate's α or slope is a finite
+    /// number > 0. (β is clamped to [0, 1] when used; every float engine handles a θ of either
+    /// sign — the int8 engine refuses θ ≤ 0 itself —, while `--threshold` asks for θ > 0.)
     pub fn check(&self) -> Result<(), String> {
         if !self.beta.is_finite() {
             return Err(format!("beta must be a finite number, got {}", self.beta));
         }
-        check_threshold(self.threshold)?;
+        if !self.threshold.is_finite() {
+            return Err(format!(
+                "threshold must be a finite number, got {}",
+                self.threshold
+            ));
+        }
         let (what, v) = match self.surrogate {
             Surrogate::Atan { alpha } => ("alpha", alpha),
             Surrogate::FastSigmoid { slope } => ("slope", slope),

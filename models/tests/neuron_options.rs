@@ -92,9 +92,9 @@ fn beta_surrogate_and_readout_reach_every_lif_layer() {
         .all(|l| !matches!(l.op, Op::Lif(p) if p.threshold != 1.0)));
 }
 
-/// A spec whose LIF parameters cannot work — a hand-edited spec.json with a NaN β, a threshold
-/// ≤ 0 or a surrogate slope of 0 — is refused by `validate`, naming the layer; so is
-/// `--threshold 0`.
+/// A spec whose LIF parameters cannot work — a hand-edited spec.json with a NaN β, an infinite
+/// or NaN threshold or a surrogate slope of 0 — is refused by `validate`, naming the layer (a
+/// negative threshold is legal there: the engines handle it); `--threshold` asks for θ > 0.
 #[test]
 fn impossible_lif_parameters_are_refused() {
     let spec = build_preset("snn-temporal", &fashion(), &PresetOptions::default()).unwrap();
@@ -102,12 +102,12 @@ fn impossible_lif_parameters_are_refused() {
     let edits: [(Edit, &str); 5] = [
         (|p| p.beta = f32::NAN, "beta must be a finite number"),
         (
-            |p| p.threshold = 0.0,
-            "threshold must be a finite number > 0",
+            |p| p.threshold = f32::NAN,
+            "threshold must be a finite number",
         ),
         (
             |p| p.threshold = f32::INFINITY,
-            "threshold must be a finite number > 0",
+            "threshold must be a finite number",
         ),
         (
             |p| p.surrogate = Surrogate::FastSigmoid { slope: 0.0 },
@@ -126,6 +126,11 @@ fn impossible_lif_parameters_are_refused() {
         let e = bad.validate().unwrap_err().to_string();
         assert!(e.contains("LIF layer `lif3`") && e.contains(want), "{e}");
     }
+    let mut negative = spec.clone();
+    if let Some(Op::Lif(p)) = negative.layers.iter_mut().rev().map(|l| &mut l.op).next() {
+        p.threshold = -0.25;
+    }
+    negative.validate().unwrap();
     for t in [0.0, -1.0, f32::NAN] {
         let o = PresetOptions {
             threshold: Some(t),

@@ -20,7 +20,7 @@ pub struct TrainConfig {
     pub dataset: String,
     /// Folder the dataset was read from (`None`: `$JOULEBENCH_DATA/<name>` or generated MNIST-1D).
     pub data_dir: Option<PathBuf>,
-    /// Preset knobs (width, depth, input transform, steps, β, surrogate).
+    /// Preset knobs (width, depth, input transform, steps, β, θ, surrogate, readout).
     pub options: PresetOptions,
     pub optimizer: OptimizerKind,
     /// Learning rate (> 0). SGD uses momentum 0.9.
