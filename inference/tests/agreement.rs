@@ -6,9 +6,12 @@ use joulebench_inference::{
     expected_dims, Backend, BackendOptions, NativeBackend, OrtBackend, OrtDevice, TractBackend,
 };
 use joulebench_models::{
-    build_preset, export_onnx, DataShape, ModelSpec, Normalize, Op, PresetOptions, Tensor, Weights,
+    build_preset, export_onnx, DataShape, ModelSpec, Normalize, PresetOptions, Tensor, Weights,
 };
 use rand::{Rng, SeedableRng};
+
+mod common;
+use common::{set_lif_params, weights_with_gain};
 use rand_chacha::ChaCha8Rng;
 
 fn data(name: &str) -> DataShape {
@@ -202,10 +205,7 @@ fn per_layer_thresholds_and_leaks_agree() {
         set_lif_params(&mut spec, &[(0.35, 0.6), (1.6, 0.95), (0.7, 0.8)]);
         let seed = 30 + k as u64;
         // weights ×3 so that the hidden layers spike under either set of parameters
-        let mut weights = Weights::random(&spec, seed);
-        for t in weights.tensors.values_mut() {
-            t.data.iter_mut().for_each(|v| *v *= 3.0);
-        }
+        let weights = weights_with_gain(&spec, seed, 3.0);
         let tuned = check_spec(&spec, &weights, preset, dataset, seed);
         // the parameters matter: the same weights and input with θ = 1, β = 0.9 differ
         let default = check_spec(&plain, &weights, preset, dataset, seed);
@@ -214,20 +214,4 @@ fn per_layer_thresholds_and_leaks_agree() {
             "{preset}: thresholds and leaks changed nothing"
         );
     }
-}
-
-/// Gives the i-th LIF layer of `spec` the threshold and β of `params[i]`.
-fn set_lif_params(spec: &mut ModelSpec, params: &[(f32, f32)]) {
-    let lifs = spec.layers.iter_mut().filter_map(|l| match &mut l.op {
-        Op::Lif(p) => Some(p),
-        _ => None,
-    });
-    let mut n = 0;
-    for (p, &(threshold, beta)) in lifs.zip(params) {
-        p.threshold = threshold;
-        p.beta = beta;
-        n += 1;
-    }
-    assert_eq!(n, params.len(), "{} LIF layers", spec.preset);
-    spec.validate().unwrap();
 }

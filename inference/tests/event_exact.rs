@@ -10,6 +10,9 @@ use joulebench_models::{
     Weights,
 };
 use rand::{Rng, SeedableRng};
+
+mod common;
+use common::{set_lif_params, weights_with_gain};
 use rand_chacha::ChaCha8Rng;
 
 // ---------------------------------------------------------------- dense reference
@@ -194,17 +197,6 @@ fn preset(name: &str, shape: &[usize], steps: Option<usize>) -> ModelSpec {
     .unwrap()
 }
 
-/// PyTorch-style random weights, scaled so that hidden layers fire at useful rates.
-fn weights(spec: &ModelSpec, seed: u64, gain: f32) -> Weights {
-    let mut w = Weights::random(spec, seed);
-    for (name, t) in w.tensors.iter_mut() {
-        if name.ends_with("weight") {
-            t.data.iter_mut().for_each(|v| *v *= gain);
-        }
-    }
-    w
-}
-
 /// Rate-coded spikes of random "images" (a fraction of bright pixels): `[T, batch, shape…]`.
 fn rate_input(spec: &ModelSpec, steps: usize, batch: usize, seed: u64) -> Tensor {
     let n: usize = spec.input_shape.iter().product();
@@ -343,7 +335,7 @@ fn check_exact(spec: &ModelSpec, w: &Weights, input: &Tensor) -> usize {
 #[test]
 fn temporal_mlp_matches_reference_over_many_steps() {
     let spec = preset("snn-temporal", &[1, 12, 12], Some(80));
-    let w = weights(&spec, 7, 3.0);
+    let w = weights_with_gain(&spec, 7, 3.0);
     let input = rate_input(&spec, 80, 3, 11);
     check_exact(&spec, &w, &input);
 }
@@ -352,7 +344,7 @@ fn temporal_mlp_matches_reference_over_many_steps() {
 fn single_step_presets_with_analog_input_match_reference() {
     for name in ["snn-1step", "snn"] {
         let spec = preset(name, &[1, 10, 10], None);
-        let w = weights(&spec, 3, 4.0);
+        let w = weights_with_gain(&spec, 3, 4.0);
         let input = analog_input(&spec, 1, 4, 5);
         check_exact(&spec, &w, &input);
         let mut e = EventEngine::new(&spec, &w, 1).unwrap();
@@ -372,12 +364,12 @@ fn single_step_presets_with_analog_input_match_reference() {
 #[test]
 fn convolutional_presets_match_reference() {
     let spec = preset("csnn-temporal", &[1, 16, 16], Some(12));
-    let w = weights(&spec, 21, 3.0);
+    let w = weights_with_gain(&spec, 21, 3.0);
     let input = rate_input(&spec, 12, 2, 4);
     check_exact(&spec, &w, &input);
 
     let spec = preset("csnn-1step", &[1, 16, 16], None);
-    let w = weights(&spec, 22, 3.0);
+    let w = weights_with_gain(&spec, 22, 3.0);
     let input = analog_input(&spec, 1, 2, 9);
     check_exact(&spec, &w, &input);
 }
@@ -398,17 +390,8 @@ fn per_layer_thresholds_and_leaks_match_reference() {
         ] {
             let mut spec = preset(name, shape, Some(10));
             spec.readout = readout;
-            let mut lifs = spec.layers.iter_mut().filter_map(|l| match &mut l.op {
-                Op::Lif(p) => Some(p),
-                _ => None,
-            });
-            for &(threshold, beta) in &params {
-                let p = lifs.next().unwrap();
-                p.threshold = threshold;
-                p.beta = beta;
-            }
-            spec.validate().unwrap();
-            let w = weights(&spec, seed, 3.0);
+            set_lif_params(&mut spec, &params);
+            let w = weights_with_gain(&spec, seed, 3.0);
             let input = rate_input(&spec, 10, 2, seed + 1);
             check_exact(&spec, &w, &input);
         }
@@ -452,7 +435,7 @@ fn conv_with_stride_padding_and_pooled_spikes_matches_reference() {
         ],
     };
     spec.validate().unwrap();
-    let w = weights(&spec, 5, 4.0);
+    let w = weights_with_gain(&spec, 5, 4.0);
     let input = rate_input(&spec, 15, 3, 8);
     check_exact(&spec, &w, &input);
     let mut e = EventEngine::new(&spec, &w, 1).unwrap();
@@ -575,7 +558,7 @@ fn neurons_exactly_at_threshold_do_not_spike() {
 #[test]
 fn activity_counts_follow_neurobench_definitions() {
     let spec = preset("snn-temporal", &[1, 8, 8], Some(20));
-    let w = weights(&spec, 1, 3.0);
+    let w = weights_with_gain(&spec, 1, 3.0);
     let (batch, steps) = (3, 20);
     let input = rate_input(&spec, steps, batch, 2);
     let mut e = EventEngine::new(&spec, &w, 2).unwrap();
@@ -652,7 +635,7 @@ fn activity_counts_follow_neurobench_definitions() {
 #[test]
 fn input_steps_and_batch_come_from_the_tensor() {
     let spec = preset("snn-temporal", &[1, 8, 8], Some(25));
-    let w = weights(&spec, 1, 3.0);
+    let w = weights_with_gain(&spec, 1, 3.0);
     let mut e = EventEngine::new(&spec, &w, 2).unwrap();
     for (steps, batch) in [(1, 1), (7, 5), (25, 2)] {
         let input = rate_input(&spec, steps, batch, 4);
@@ -669,7 +652,7 @@ fn input_steps_and_batch_come_from_the_tensor() {
 #[test]
 fn bad_input_and_models_are_clear_errors() {
     let spec = preset("snn-temporal", &[1, 8, 8], Some(5));
-    let w = weights(&spec, 1, 1.0);
+    let w = weights_with_gain(&spec, 1, 1.0);
     let mut e = EventEngine::new(&spec, &w, 1).unwrap();
     let wrong = Tensor::zeros(vec![5, 1, 1, 8, 9]);
     assert!(matches!(
@@ -719,7 +702,7 @@ fn temporal_blocking_of_the_input_layer_is_exact() {
     // Digit-like images have many saturated pixels that spike at every step: the input layer's
     // currents are then computed for several steps at once, block by block of weight columns (AVX-512); results must not change.
     let spec = preset("snn-temporal", &[1, 28, 28], Some(22));
-    let w = weights(&spec, 8, 3.0);
+    let w = weights_with_gain(&spec, 8, 3.0);
     let imgs = joulebench_inference::event::workload::synthetic_digits(2, 1);
     let input = joulebench_inference::event::workload::rate_encode(&imgs, 22, 6);
     check_exact(&spec, &w, &input);
@@ -740,7 +723,7 @@ fn several_chunks_of_steps_with_and_without_a_baseline_match_reference() {
     // 230 steps: the layer-by-layer path runs chunks of 100, 100 and 30 steps, each with its
     // own baseline; digit-like input so that the baselines are in use.
     let spec = preset("snn-temporal", &[1, 14, 14], Some(230));
-    let w = weights(&spec, 21, 3.0);
+    let w = weights_with_gain(&spec, 21, 3.0);
     let imgs = joulebench_inference::event::workload::synthetic_digits(2, 9);
     // The 28×28 digits cropped to their centre 14×14.
     let crop: Vec<f32> = (0..2)
@@ -770,7 +753,7 @@ fn baseline_of_frequent_inputs_saves_additions_and_changes_no_spike() {
     // rounding, and the engine must report fewer performed than effective operations there
     // (and never more anywhere).
     let spec = preset("snn-temporal", &[1, 28, 28], Some(100));
-    let w = weights(&spec, 9, 3.0);
+    let w = weights_with_gain(&spec, 9, 3.0);
     let imgs = joulebench_inference::event::workload::synthetic_digits(3, 4);
     let input = joulebench_inference::event::workload::rate_encode(&imgs, 100, 5);
     for isa in Isa::supported() {
@@ -870,7 +853,7 @@ fn fully_connected_fast_path_matches_reference_for_every_readout_and_width() {
             ],
         };
         spec.validate().unwrap();
-        let w = weights(&spec, 40 + k as u64, 3.0);
+        let w = weights_with_gain(&spec, 40 + k as u64, 3.0);
         let input = rate_input(&spec, 47, 3, 7 + k as u64);
         check_exact(&spec, &w, &input);
         for isa in Isa::supported() {

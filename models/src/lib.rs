@@ -7,13 +7,13 @@ pub mod spec;
 
 pub use error::ModelError;
 pub use preset::{
-    build_preset, check_beta, check_dropout, check_label_smoothing, check_weight_decay,
-    preset_info, Augment, DataShape, Loss, LrSchedule, OptimizerKind, PresetInfo, PresetOptions,
-    TrainDefaults, PRESETS,
+    build_preset, check_beta, check_dropout, check_label_smoothing, check_threshold,
+    check_weight_decay, preset_info, Augment, DataShape, Loss, LrSchedule, OptimizerKind,
+    PresetInfo, PresetOptions, TrainDefaults, PRESETS,
 };
 pub use spec::{
-    check_threshold, Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op,
-    ParamInfo, Preprocess, Readout, Surrogate,
+    Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op, ParamInfo, Preprocess,
+    Readout, Surrogate,
 };
 pub mod tensor;
 pub use tensor::Tensor;

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
 use crate::spec::{
-    check_threshold, Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op,
-    Preprocess, Readout, Surrogate,
+    Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op, Preprocess, Readout,
+    Surrogate,
 };
 
 /// `parse` (the spelling on the command line and in sweep files, plus aliases) and `name` of a
@@ -220,21 +220,32 @@ pub fn check_beta(b: f32) -> Result<(), String> {
     }
 }
 
-/// `Err(message)` unless the dropout probability `p` is a finite number in [0, 1).
-pub fn check_dropout(p: f64) -> Result<(), String> {
+/// `Err("{what} must be in [0, 1), got {p}")` unless `p` is a finite number in [0, 1).
+fn check_fraction(what: &str, p: f64) -> Result<(), String> {
     if p.is_finite() && (0.0..1.0).contains(&p) {
         Ok(())
     } else {
-        Err(format!("dropout must be in [0, 1), got {p}"))
+        Err(format!("{what} must be in [0, 1), got {p}"))
     }
+}
+
+/// `Err(message)` unless the dropout probability `p` is a finite number in [0, 1).
+pub fn check_dropout(p: f64) -> Result<(), String> {
+    check_fraction("dropout", p)
 }
 
 /// `Err(message)` unless the label-smoothing factor `e` is a finite number in [0, 1).
 pub fn check_label_smoothing(e: f64) -> Result<(), String> {
-    if e.is_finite() && (0.0..1.0).contains(&e) {
+    check_fraction("label smoothing", e)
+}
+
+/// `Err(message)` unless the firing threshold `t` of `--threshold` is a finite number > 0 (a
+/// spec may hold any finite θ: see [`LifParams::check`]).
+pub fn check_threshold(t: f32) -> Result<(), String> {
+    if t.is_finite() && t > 0.0 {
         Ok(())
     } else {
-        Err(format!("label smoothing must be in [0, 1), got {e}"))
+        Err(format!("threshold must be a finite number > 0, got {t}"))
     }
 }
 

@@ -142,15 +142,6 @@ impl LifParams {
     }
 }
 
-/// `Err(message)` unless the firing threshold `t` is a finite number > 0.
-pub fn check_threshold(t: f32) -> Result<(), String> {
-    if t.is_finite() && t > 0.0 {
-        Ok(())
-    } else {
-        Err(format!("threshold must be a finite number > 0, got {t}"))
-    }
-}
-
 /// Surrogate derivative of the Heaviside spike function, used by training only.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

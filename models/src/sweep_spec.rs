@@ -22,10 +22,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
 use crate::preset::{
-    check_beta, check_dropout, check_label_smoothing, check_weight_decay, preset_info, Augment,
-    Loss, LrSchedule, OptimizerKind,
+    check_beta, check_dropout, check_label_smoothing, check_threshold, check_weight_decay,
+    preset_info, Augment, Loss, LrSchedule, OptimizerKind,
 };
-use crate::spec::{check_threshold, InputTransform, Readout, Surrogate};
+use crate::spec::{InputTransform, Readout, Surrogate};
 
 /// Largest grid a sweep file may describe (product of the axis lengths).
 pub const MAX_GRID_RUNS: u64 = 100_000;

@@ -1,7 +1,7 @@
 //! Fixtures shared by the event-engine integration tests.
 #![allow(dead_code)]
 
-use joulebench_models::{build_preset, DataShape, ModelSpec, PresetOptions, Weights};
+use joulebench_models::{build_preset, DataShape, ModelSpec, Op, PresetOptions, Weights};
 
 /// Preset `name` for `shape`-shaped samples (10 classes, no normalization) with `steps` steps.
 pub fn preset_with_shape(name: &str, shape: &[usize], steps: usize) -> ModelSpec {
@@ -27,4 +27,23 @@ pub fn weights_with_gain(spec: &ModelSpec, seed: u64, gain: f32) -> Weights {
         }
     }
     w
+}
+
+/// Gives the i-th LIF layer of `spec` the threshold and β of `params[i]` (one pair per LIF
+/// layer) and checks the spec.
+pub fn set_lif_params(spec: &mut ModelSpec, params: &[(f32, f32)]) {
+    let lifs: Vec<_> = spec
+        .layers
+        .iter_mut()
+        .filter_map(|l| match &mut l.op {
+            Op::Lif(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lifs.len(), params.len(), "{}: LIF layers", spec.preset);
+    for (p, &(threshold, beta)) in lifs.into_iter().zip(params) {
+        p.threshold = threshold;
+        p.beta = beta;
+    }
+    spec.validate().unwrap();
 }
