@@ -37,4 +37,15 @@ impl ModelError {
             source,
         }
     }
+
+    /// The same error, said of the file `path`: the path leads the message, and a message of
+    /// the same kind (`invalid model`, `weights`) is not labelled twice.
+    pub fn in_file(self, path: &Path) -> Self {
+        let p = path.display();
+        match self {
+            ModelError::Invalid(m) => ModelError::Invalid(format!("{p}: {m}")),
+            ModelError::Weights(m) => ModelError::Weights(format!("{p}: {m}")),
+            other => ModelError::Invalid(format!("{p}: {other}")),
+        }
+    }
 }

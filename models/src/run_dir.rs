@@ -58,14 +58,14 @@ impl RunDir {
     pub fn spec(&self) -> Result<ModelSpec, ModelError> {
         let p = self.spec_path();
         let s = std::fs::read_to_string(&p).map_err(|e| ModelError::io(&p, e))?;
-        ModelSpec::from_json(&s).map_err(|e| ModelError::Invalid(format!("{}: {e}", p.display())))
+        ModelSpec::from_json(&s).map_err(|e| e.in_file(&p))
     }
 
     /// The weights, checked against the spec.
     pub fn weights(&self, spec: &ModelSpec) -> Result<Weights, ModelError> {
         let w = Weights::load(&self.weights_path())?;
         w.check_against(spec)
-            .map_err(|e| ModelError::Weights(format!("{}: {e}", self.weights_path().display())))?;
+            .map_err(|e| e.in_file(&self.weights_path()))?;
         Ok(w)
     }
 

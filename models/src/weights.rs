@@ -87,8 +87,7 @@ impl Weights {
     /// Reads a safetensors file (f32 tensors only).
     pub fn load(path: &Path) -> Result<Self, ModelError> {
         let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
-        Self::from_bytes(&bytes)
-            .map_err(|e| ModelError::Weights(format!("{}: {e}", path.display())))
+        Self::from_bytes(&bytes).map_err(|e| e.in_file(path))
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
