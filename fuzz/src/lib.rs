@@ -1,5 +1,5 @@
 //! The bodies of the fuzz targets (`fuzz_targets/*.rs` call these), kept in a library so the
-//! corpora can also be replayed without libFuzzer: `tests/fuzz_replay.rs` in the root package
+//! corpora can also be replayed without libFuzzer: `tests/cli/fuzz_replay.rs` in the root package
 //! includes this file (`scripts/fuzz replay`).
 //!
 //! Every target feeds arbitrary bytes to a reader of the product and asserts two properties:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the bad-input corpus used by tests/bad_input.rs (committed; rerun to regenerate).
+"""Writes the bad-input corpus used by tests/cli/bad_input.rs (committed; rerun to regenerate).
 
 usage: scripts/jb-env python tests/bad_input/make_bad_inputs.py   (needs the `onnx` package)
 """

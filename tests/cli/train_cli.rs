@@ -1,8 +1,8 @@
 //! `joulebench train`: a quick real run, and every kind of bad input → clear error, non-zero exit.
 #![cfg(feature = "training")]
 
-mod common;
-use common::{fails_with, joulebench};
+
+use crate::common::{fails_with, joulebench};
 
 #[test]
 fn train_writes_a_complete_run_folder() {

@@ -5,8 +5,8 @@ use std::process::Output;
 
 use joulebench_models::{build_preset, write_onnx, DataShape, PresetOptions, RunDir, Weights};
 
-mod common;
-use common::joulebench as jb;
+
+use crate::common::joulebench as jb;
 
 fn text(o: &Output) -> String {
     format!(

@@ -8,8 +8,8 @@ use std::process::Output;
 use joulebench_data::idx::{encode_idx_images, encode_idx_labels};
 use joulebench_data::read::gzip;
 
-mod common;
-use common::{fails_isolated, joulebench_isolated as joulebench};
+
+use crate::common::{fails_isolated, joulebench_isolated as joulebench};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-mod common;
-use common::{fails_with, joulebench};
+
+use crate::common::{fails_with, joulebench};
 
 /// `$JOULEBENCH_DATA` when it holds MNIST's training images.
 fn mnist_root() -> Option<PathBuf> {

@@ -11,8 +11,8 @@ use joulebench_data::read::gzip;
 use joulebench_data::DataError;
 use joulebench_inference::{InferenceError, TractBackend};
 
-mod common;
-use common::{fails_isolated as fails_with, joulebench_isolated as joulebench};
+
+use crate::common::{fails_isolated as fails_with, joulebench_isolated as joulebench};
 
 fn corpus(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
