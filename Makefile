@@ -17,7 +17,7 @@ build:
 	scripts/jb-env cargo build --release $(CARGO_FEATURES)
 
 bench:
-	scripts/jb-env cargo bench $(CARGO_FEATURES)
+	scripts/jb-env cargo bench -p joulebench-bench
 
 fmt:
 	cargo fmt --all

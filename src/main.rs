@@ -55,6 +55,8 @@ fn main() {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    #[cfg(feature = "training")]
+    joulebench_training::register_engines();
     cli::init_logging(cli.verbose);
     let result = match cli.command {
         Command::Bench(a) => cli::bench::run(a),

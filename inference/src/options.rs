@@ -11,11 +11,19 @@ pub struct BackendOptions {
     pub threads: usize,
     /// GPU index for GPU backends (`ort-cuda`, `tch` on CUDA). Ignored by CPU backends.
     pub gpu: usize,
+    /// Engines that choose their device at open time (tch): run on CUDA device `gpu` instead of
+    /// the CPU. Engines with a device in their name (`ort-cuda`) ignore it.
+    #[serde(default)]
+    pub cuda: bool,
 }
 
 impl Default for BackendOptions {
     fn default() -> Self {
-        BackendOptions { threads: 1, gpu: 0 }
+        BackendOptions {
+            threads: 1,
+            gpu: 0,
+            cuda: false,
+        }
     }
 }
 

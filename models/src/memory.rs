@@ -135,6 +135,29 @@ pub fn check_fits_here(what: &str, est: &MemoryEstimate) -> Result<(), ModelErro
     check_fits(what, est, available_memory_bytes())
 }
 
+/// Refuses one backend call of `batch` samples of a model before any backend allocates it,
+/// when it would need more memory than this machine has available ([`check_fits_here`]). The
+/// model is a spec, or else a model file (its size stands for the weights) of `sample_shape`
+/// inputs.
+pub fn refuse_if_too_big(
+    spec: Option<&ModelSpec>,
+    file: Option<&std::path::Path>,
+    sample_shape: &[usize],
+    batch: usize,
+) -> Result<(), ModelError> {
+    let (est, name) = match spec {
+        Some(s) => (MemoryEstimate::for_spec(s, batch)?, s.preset.clone()),
+        None => {
+            let bytes = file
+                .and_then(|f| std::fs::metadata(f).ok())
+                .map_or(0, |m| m.len());
+            let name = file.map_or("the input batch".into(), |f| f.display().to_string());
+            (MemoryEstimate::for_file(bytes, sample_shape, batch), name)
+        }
+    };
+    check_fits_here(&format!("{name} at batch {batch}"), &est)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

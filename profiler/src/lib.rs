@@ -43,4 +43,4 @@ pub use profile::{
     SCHEMA_VERSION,
 };
 pub use stats::Summary;
-pub use system::SystemInfo;
+pub use system::{fmt_load, load_average, Machine, SystemInfo, UtcTime};

@@ -1,23 +1,12 @@
-//! `joulebench bench`: engine micro-benchmarks measured by wall clock on this machine.
-//!
-//! `bench spike-rate`: time per inference of the event-driven LIF engine against dense
-//! execution of the same spiking network (the native dense backend, and the event engine's own
-//! dense mode) across input spike rates, plus the headline case — rate-coded MNIST test images
-//! (or synthetic digit-like images when MNIST is not found) — and the crossover rate where
-//! event-driven execution stops winning.
+//! `joulebench bench`: the flags of each benchmark study, turned into the study's plain
+//! configuration; the studies themselves live in the `joulebench-bench` crate.
 
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::PathBuf;
 
-use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use joulebench_inference::event::workload::{
-    image_stats, rate_encode, synthetic_digits, uniform_spikes,
-};
-use joulebench_inference::event::{EventEngine, ExecMode, Isa, SpikeBatch};
-use joulebench_inference::{Backend, NativeBackend};
-use joulebench_models::{write_atomic, ModelSpec, Tensor, Weights};
-use serde::Serialize;
+#[cfg(feature = "training")]
+use joulebench_bench::training;
+use joulebench_bench::{backends, fixed_point, harness, macs, spike_rate, table};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -31,21 +20,33 @@ enum BenchWhat {
     SpikeRate(SpikeRateArgs),
     /// Accuracy, argmax agreement and spike counts of the event engine's int8 fixed-point mode
     /// against f32 on the same test inputs.
-    FixedPoint(super::bench_fixed::FixedPointArgs),
+    FixedPoint(FixedPointArgs),
     /// Event-driven vs native dense vs tract vs ort on ann / snn-1step / snn-temporal, batch 1 and 64.
-    Backends(super::bench_backends::BackendsArgs),
+    Backends(BackendsArgs),
     /// Latency against MAC count across the mlp-sweep widths × depths, per engine (+ log-log plot).
-    Macs(super::bench_macs::MacsArgs),
+    Macs(MacsArgs),
     /// Merge DIR/backends.json and the peers' DIR/peers.json into one table with ratios.
-    Table(super::bench_table::TableArgs),
+    Table(TableArgs),
     /// One MNIST training epoch of ours vs PyTorch eager and snnTorch (mlp-sweep, snn-temporal),
     /// same recipe and threads, with the issue's targets (`training` feature).
     #[cfg(feature = "training")]
-    Training(super::bench_training::TrainingArgs),
+    Training(TrainingArgs),
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.what {
+        BenchWhat::SpikeRate(a) => spike_rate::run(a.into()),
+        BenchWhat::FixedPoint(a) => fixed_point::run(a.into()),
+        BenchWhat::Backends(a) => backends::run(a.into()),
+        BenchWhat::Macs(a) => macs::run(a.into()),
+        BenchWhat::Table(a) => table::run(a.into()),
+        #[cfg(feature = "training")]
+        BenchWhat::Training(a) => training::run(a.into()),
+    }
 }
 
 #[derive(Args)]
-struct SpikeRateArgs {
+pub struct SpikeRateArgs {
     /// Time steps T per inference.
     #[arg(long, default_value_t = 100)]
     steps: usize,
@@ -100,577 +101,292 @@ struct SpikeRateArgs {
     out: Option<PathBuf>,
 }
 
-pub fn run(args: BenchArgs) -> anyhow::Result<()> {
-    match args.what {
-        BenchWhat::SpikeRate(a) => spike_rate(a),
-        BenchWhat::FixedPoint(a) => super::bench_fixed::run(a),
-        BenchWhat::Backends(a) => super::bench_backends::run(a),
-        BenchWhat::Macs(a) => super::bench_macs::run(a),
-        BenchWhat::Table(a) => super::bench_table::run(a),
-        #[cfg(feature = "training")]
-        BenchWhat::Training(a) => super::bench_training::run(a),
+impl From<SpikeRateArgs> for spike_rate::SpikeRateConfig {
+    fn from(a: SpikeRateArgs) -> Self {
+        spike_rate::SpikeRateConfig {
+            steps: a.steps,
+            batch: a.batch,
+            threads: a.threads,
+            rates: a.rates,
+            repeats: a.repeats,
+            warmup: a.warmup,
+            seed: a.seed,
+            run: a.run,
+            data: a.data,
+            variants: a.variants,
+            no_temporal_block: a.no_temporal_block,
+            no_baseline: a.no_baseline,
+            isa: a.isa,
+            out: a.out,
+        }
     }
 }
 
-/// Per-inference (per-sample) wall-clock statistics in microseconds.
-#[derive(Debug, Clone, Serialize)]
-struct Timing {
-    median_us: f64,
-    /// Mean over the timed calls: with one input per call cycled over many images, the average
-    /// cost of an inference over those images.
-    mean_us: f64,
-    p10_us: f64,
-    p90_us: f64,
-    min_us: f64,
-    max_us: f64,
-    repeats: usize,
+#[derive(Args)]
+pub struct BackendsArgs {
+    /// Model presets (MNIST-shaped; temporal spiking presets get one case per --steps value).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "ann,snn-1step,snn-temporal"
+    )]
+    pub models: Vec<String>,
+    /// Time steps T for temporal spiking presets.
+    #[arg(long, value_delimiter = ',', default_value = "25,100")]
+    pub steps: Vec<usize>,
+    /// Batch sizes.
+    #[arg(long, value_delimiter = ',', default_value = "1,64")]
+    pub batches: Vec<usize>,
+    /// Engines to time: event (spiking models only), native (dense), tract, ort.
+    #[arg(long, value_delimiter = ',', default_value = "event,native,tract,ort")]
+    pub backends: Vec<String>,
+    /// Worker threads of every engine (ONNX Runtime intra-op threads; tract always runs one).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// A folder of trained run folders named by preset (e.g. out/run/runs): DIR/PRESET/spec.json
+    /// and weights.safetensors are used when present; otherwise seeded random weights.
+    #[arg(long)]
+    pub runs: Option<PathBuf>,
+    /// Folder with mnist/t10k-images-idx3-ubyte[.gz] (default: $JOULEBENCH_DATA); synthetic
+    /// digit-like images when absent (the output says which).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Seed of the random weights, the synthetic images and the rate coder.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Different input batches cycled through while timing (also saved for the peers).
+    #[arg(long, default_value_t = 2)]
+    pub variants: usize,
+    #[command(flatten)]
+    pub latency: LatencyArgs,
+    /// Output folder: backends.json/csv/md, models/, inputs/.
+    #[arg(long, default_value = "out/bench")]
+    pub out: PathBuf,
 }
 
-/// Times `backend` on `inputs` (cycled): `warmup` untimed calls, then `repeats` timed calls,
-/// each divided by the batch size.
-fn time_backend(
-    backend: &mut dyn Backend,
-    inputs: &[Tensor],
-    warmup: usize,
-    repeats: usize,
-) -> anyhow::Result<Timing> {
-    let batch = inputs[0].shape[1];
-    time_calls(inputs.len(), batch, warmup, repeats, |i| {
-        std::hint::black_box(backend.run(&inputs[i])?);
-        Ok(())
-    })
-}
-
-/// Times `call(i)` for input `i` (cycled over `n` inputs of `batch` samples): `warmup` untimed
-/// calls, then `repeats` timed calls, each divided by the batch size.
-fn time_calls(
-    n: usize,
-    batch: usize,
-    warmup: usize,
-    repeats: usize,
-    mut call: impl FnMut(usize) -> anyhow::Result<()>,
-) -> anyhow::Result<Timing> {
-    for i in 0..warmup {
-        call(i % n)?;
+impl From<BackendsArgs> for backends::BackendsConfig {
+    fn from(a: BackendsArgs) -> Self {
+        backends::BackendsConfig {
+            models: a.models,
+            steps: a.steps,
+            batches: a.batches,
+            backends: a.backends,
+            threads: a.threads,
+            runs: a.runs,
+            data: a.data,
+            seed: a.seed,
+            variants: a.variants,
+            latency: a.latency.into(),
+            out: a.out,
+        }
     }
-    let mut us = Vec::with_capacity(repeats);
-    for i in 0..repeats {
-        let t0 = Instant::now();
-        call(i % n)?;
-        let dt = t0.elapsed().as_secs_f64();
-        us.push(dt * 1e6 / batch as f64);
+}
+
+#[derive(Args)]
+pub struct MacsArgs {
+    /// Hidden widths of mlp-sweep.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,64,256,1024,2048")]
+    pub widths: Vec<usize>,
+    /// Numbers of hidden layers of mlp-sweep.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4")]
+    pub depths: Vec<usize>,
+    /// Batch sizes.
+    #[arg(long, value_delimiter = ',', default_value = "1,64")]
+    pub batches: Vec<usize>,
+    /// Engines: native (dense), tract, ort.
+    #[arg(long, value_delimiter = ',', default_value = "native,tract,ort")]
+    pub backends: Vec<String>,
+    /// Worker threads of every engine (tract always runs one).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Folder with mnist/t10k-images-idx3-ubyte[.gz] (default: $JOULEBENCH_DATA); synthetic
+    /// digit-like images when absent.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Seed of the random weights and synthetic images.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub latency: LatencyArgs,
+    /// Output folder (macs.json/csv/md, plots/, macs-models/).
+    #[arg(long, default_value = "out/bench")]
+    pub out: PathBuf,
+}
+
+impl From<MacsArgs> for macs::MacsConfig {
+    fn from(a: MacsArgs) -> Self {
+        macs::MacsConfig {
+            widths: a.widths,
+            depths: a.depths,
+            batches: a.batches,
+            backends: a.backends,
+            threads: a.threads,
+            data: a.data,
+            seed: a.seed,
+            latency: a.latency.into(),
+            out: a.out,
+        }
     }
-    us.sort_by(|a, b| a.total_cmp(b));
-    let q = |p: f64| us[((us.len() - 1) as f64 * p).round() as usize];
-    Ok(Timing {
-        median_us: q(0.5),
-        mean_us: us.iter().sum::<f64>() / us.len().max(1) as f64,
-        p10_us: q(0.1),
-        p90_us: q(0.9),
-        min_us: us[0],
-        max_us: us[us.len() - 1],
-        repeats,
-    })
 }
 
-#[derive(Debug, Clone, Serialize)]
-struct Point {
-    /// Requested input spike rate (fraction).
-    input_rate: f64,
-    /// Measured input spikes per sample per step.
-    input_spikes_per_step: f64,
-    /// Spike rate of each LIF layer (fraction of its neurons per step).
-    lif_rates: Vec<f64>,
-    /// Effective synaptic operations per inference (NeuroBench: ACs on spikes, MACs on analog).
-    effective_ops: f64,
-    /// Synaptic operations the event engine performed per inference: `effective_ops` less
-    /// those its baseline of frequent inputs saved (counted by the engine).
-    performed_ops: f64,
-    dense_macs: f64,
-    /// The event engine fed the `f32` spike tensor (`Backend::run`).
-    event: Timing,
-    /// The event engine fed the same spikes bit-packed (`EventEngine::run_spikes`; packing is
-    /// done once beforehand, not timed).
-    event_packed: Timing,
-    native_dense: Option<Timing>,
-    engine_dense: Timing,
-    /// native dense median / event median (engine dense when native is missing).
-    speedup: f64,
-    /// The same reference / event (bit-packed input) median.
-    speedup_packed: f64,
-}
-
-#[derive(Debug, Serialize)]
-struct Report {
-    what: &'static str,
-    how: String,
-    machine: Machine,
-    model: String,
-    weights: String,
-    steps: usize,
-    batch: usize,
+#[derive(Args)]
+pub struct FixedPointArgs {
+    /// A trained run folder of a fully connected spiking model (spec.json +
+    /// weights.safetensors); default: snn-temporal 784-256-128-10 with seeded random weights
+    /// (accuracy is then chance level, agreement still meaningful).
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// Dataset of the test samples (mnist, fashion-mnist, mnist1d); default: mnist1d for
+    /// models of 40-point inputs, else mnist.
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Dataset folder (default: $JOULEBENCH_DATA/DATASET, as `joulebench eval`).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Test samples to evaluate (the first N of the test split).
+    #[arg(long, default_value_t = 1000)]
+    count: usize,
+    /// Samples per engine call.
+    #[arg(long, default_value_t = 100)]
+    chunk: usize,
+    /// Worker threads of both engines.
+    #[arg(long, default_value_t = 2)]
     threads: usize,
-    event_isa: String,
-    event_temporal_block: bool,
-    /// Whether the event engine formed currents against a baseline of frequent inputs.
-    event_baseline: bool,
-    headline_input: String,
-    headline: Point,
-    sweep: Vec<Point>,
-    /// Input spike rate where the event engine's median time reaches the dense reference's
-    /// (linear interpolation between sweep points); `None` when it wins everywhere.
-    crossover_rate: Option<f64>,
-    crossover_note: String,
+    /// Time steps for the default model (a run folder uses its own).
+    #[arg(long, default_value_t = 100)]
+    steps: usize,
+    /// Seed of the spike encoding (and of the default model's weights).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write fixed_point.json here (atomically).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
-#[derive(Debug, Serialize)]
-struct Machine {
-    cpu: String,
-    logical_cores: usize,
-    load_average_1m: Option<f64>,
-}
-
-fn machine() -> Machine {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok());
-    Machine {
-        cpu,
-        logical_cores: std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
-        load_average_1m: load,
-    }
-}
-
-fn load_model(args: &SpikeRateArgs) -> anyhow::Result<(ModelSpec, Weights, String)> {
-    let (spec, weights, what) =
-        super::bench_backends::run_or_untrained_snn(args.run.as_deref(), args.steps, args.seed)?;
-    if spec.input_shape.iter().product::<usize>() != 784 {
-        bail!(
-            "{}: bench spike-rate needs a model of 28×28 inputs, this one takes {:?}",
-            args.run
-                .as_deref()
-                .unwrap_or(Path::new("the model"))
-                .display(),
-            spec.input_shape
-        );
-    }
-    Ok((spec, weights, what))
-}
-
-fn mnist_images(args: &SpikeRateArgs, count: usize) -> anyhow::Result<Option<(Tensor, String)>> {
-    let dir = args
-        .data
-        .clone()
-        .or_else(|| std::env::var_os("JOULEBENCH_DATA").map(PathBuf::from));
-    let Some(dir) = dir else { return Ok(None) };
-    let base = dir.join("mnist");
-    let path = [
-        base.join("t10k-images-idx3-ubyte.gz"),
-        base.join("t10k-images-idx3-ubyte"),
-    ]
-    .into_iter()
-    .find(|p| p.is_file());
-    let Some(path) = path else { return Ok(None) };
-    let imgs = joulebench_data::idx::read_idx_images(&path)
-        .with_context(|| format!("reading {}", path.display()))?;
-    if imgs.rows * imgs.cols != 784 || imgs.count < count {
-        bail!("{}: expected at least {count} 28×28 images", path.display());
-    }
-    let data = imgs.pixels[..count * 784]
-        .iter()
-        .map(|&b| b as f32 / 255.0)
-        .collect();
-    Ok(Some((
-        Tensor::new(vec![count, 1, 28, 28], data)?,
-        format!("MNIST test images 0..{count} from {}", path.display()),
-    )))
-}
-
-fn measure(
-    event: &mut EventEngine,
-    dense: &mut EventEngine,
-    native: Option<&mut NativeBackend>,
-    inputs: &[Tensor],
-    args: &SpikeRateArgs,
-    input_rate: f64,
-) -> anyhow::Result<Point> {
-    let ev = time_backend(event, inputs, args.warmup, args.repeats)?;
-    let packed = inputs
-        .iter()
-        .map(SpikeBatch::from_tensor)
-        .collect::<Result<Vec<_>, _>>()?;
-    let batch = inputs[0].shape[1];
-    let evp = time_calls(packed.len(), batch, args.warmup, args.repeats, |i| {
-        std::hint::black_box(event.run_spikes(&packed[i])?);
-        Ok(())
-    })?;
-    // Activity of one call on the first input.
-    event.run(&inputs[0])?;
-    let act = event
-        .activity()
-        .context("event engine reports activity")?
-        .clone();
-    let input_spikes: f64 = act
-        .layers
-        .first()
-        .map(|l| (1.0 - l.input_sparsity) * 784.0)
-        .unwrap_or(0.0);
-    let lif_rates = act
-        .layers
-        .iter()
-        .filter(|l| l.membrane_updates > 0)
-        .map(|l| l.spikes_per_step.iter().sum::<u64>() as f64 / l.membrane_updates as f64)
-        .collect();
-    let dn = time_backend(dense, inputs, args.warmup.min(2), args.repeats)?;
-    let nat = match native {
-        Some(n) => Some(time_backend(n, inputs, args.warmup.min(2), args.repeats)?),
-        None => None,
-    };
-    let base = nat.as_ref().unwrap_or(&dn).median_us;
-    Ok(Point {
-        input_rate,
-        input_spikes_per_step: input_spikes,
-        lif_rates,
-        effective_ops: act.total_effective_ops() as f64 / act.batch as f64,
-        performed_ops: act.layers.iter().map(|l| l.performed_ops).sum::<u64>() as f64
-            / act.batch as f64,
-        dense_macs: act.total_dense_macs() as f64 / act.batch as f64,
-        speedup: base / ev.median_us,
-        speedup_packed: base / evp.median_us,
-        event: ev,
-        event_packed: evp,
-        native_dense: nat,
-        engine_dense: dn,
-    })
-}
-
-fn spike_rate(args: SpikeRateArgs) -> anyhow::Result<()> {
-    if args.steps == 0 || args.batch == 0 || args.threads == 0 || args.repeats == 0 {
-        bail!("--steps, --batch, --threads and --repeats must be at least 1");
-    }
-    if let Some(r) = args.rates.iter().find(|r| !(0.0..=100.0).contains(*r)) {
-        bail!("--rates: {r} is not a percentage in 0..=100");
-    }
-    let (spec, weights, wdesc) = load_model(&args)?;
-    if !spec.is_spiking() {
-        bail!(
-            "bench spike-rate needs a spiking model; `{}` has no LIF layer",
-            spec.preset
-        );
-    }
-    let mut event = EventEngine::new(&spec, &weights, args.threads)?;
-    event.set_temporal_blocking(!args.no_temporal_block);
-    event.set_baseline(!args.no_baseline);
-    if let Some(name) = &args.isa {
-        let isa = Isa::parse(name)
-            .with_context(|| format!("--isa {name}: expected avx512, avx2 or scalar"))?;
-        event
-            .set_isa(isa)
-            .with_context(|| format!("--isa {name}"))?;
-    }
-    let mut dense = EventEngine::with_mode(&spec, &weights, args.threads, ExecMode::Dense)?;
-    let mut native = match NativeBackend::new(&spec, &weights, args.threads) {
-        Ok(n) => Some(n),
-        Err(e) => {
-            eprintln!(
-                "note: native dense backend unavailable for this model ({e}); comparing with the engine's dense mode"
-            );
-            None
+impl From<FixedPointArgs> for fixed_point::FixedPointConfig {
+    fn from(a: FixedPointArgs) -> Self {
+        fixed_point::FixedPointConfig {
+            run: a.run,
+            dataset: a.dataset,
+            data: a.data,
+            count: a.count,
+            chunk: a.chunk,
+            threads: a.threads,
+            steps: a.steps,
+            seed: a.seed,
+            out: a.out,
         }
-    };
-    let sample = spec.input_shape.clone();
-    let variants = args.variants;
-    if variants == 0 {
-        bail!("--variants must be at least 1");
     }
+}
 
-    // Headline: rate-coded MNIST (or synthetic digits).
-    let count = args.batch * variants;
-    let (images, headline_input) = match mnist_images(&args, count)? {
-        Some(x) => x,
-        None => {
-            let imgs = synthetic_digits(count, args.seed);
-            let (nz, mean) = image_stats(&imgs);
-            (
-                imgs,
-                format!(
-                    "synthetic digit-like images (MNIST not found; {:.1} % pixels non-zero, mean {:.3})",
-                    nz * 100.0,
-                    mean
-                ),
-            )
+#[derive(Args)]
+pub struct TableArgs {
+    /// Folder written by `bench backends` (backends.json) and `scripts/peers` (peers.json).
+    #[arg(default_value = "out/bench")]
+    pub dir: PathBuf,
+    /// The peers' results (default: DIR/peers.json; the table has no peer columns without it).
+    #[arg(long)]
+    pub peers: Option<PathBuf>,
+    /// Also write the whole benchmark page (Markdown) here, e.g. docs/benchmarks.md.
+    #[arg(long)]
+    pub doc: Option<PathBuf>,
+}
+
+impl From<TableArgs> for table::TableConfig {
+    fn from(a: TableArgs) -> Self {
+        table::TableConfig {
+            dir: a.dir,
+            peers: a.peers,
+            doc: a.doc,
         }
-    };
-    let inputs: Vec<Tensor> = (0..variants)
-        .map(|v| {
-            let chunk = Tensor {
-                shape: vec![args.batch, 1, 28, 28],
-                data: images.data[v * args.batch * 784..(v + 1) * args.batch * 784].to_vec(),
-            };
-            rate_encode(&chunk, args.steps, args.seed + v as u64)
-        })
-        .collect();
-    eprintln!("measuring the headline case ({headline_input}) ...");
-    let mean_px = images.data.iter().map(|&v| v as f64).sum::<f64>() / images.data.len() as f64;
-    let headline = measure(
-        &mut event,
-        &mut dense,
-        native.as_mut(),
-        &inputs,
-        &args,
-        mean_px,
-    )?;
-
-    let mut sweep = Vec::new();
-    for &r in &args.rates {
-        eprintln!("measuring input spike rate {r} % ...");
-        let inputs: Vec<Tensor> = (0..variants)
-            .map(|v| {
-                uniform_spikes(
-                    &sample,
-                    args.steps,
-                    args.batch,
-                    r / 100.0,
-                    args.seed * 1000 + v as u64 + (r * 100.0) as u64,
-                )
-            })
-            .collect();
-        sweep.push(measure(
-            &mut event,
-            &mut dense,
-            native.as_mut(),
-            &inputs,
-            &args,
-            r / 100.0,
-        )?);
     }
-    let (crossover_rate, crossover_note) = crossover(&sweep);
-
-    let how = format!(
-        "wall-clock time measured on this machine (std::time::Instant), per inference = call time / batch; \
-         {} timed repeats after {} warm-up calls per point, cycling {variants} different inputs; median with p10–p90, and the mean over the timed calls; \
-         the CPU may be shared with other work (see load average)",
-        args.repeats, args.warmup
-    );
-    let report = Report {
-        what: "spike-rate",
-        how,
-        machine: machine(),
-        model: format!(
-            "{} {:?} → {} classes",
-            spec.preset, spec.input_shape, spec.num_classes
-        ),
-        weights: wdesc,
-        steps: args.steps,
-        batch: args.batch,
-        threads: args.threads,
-        event_isa: event.isa().name().to_string(),
-        event_temporal_block: !args.no_temporal_block,
-        event_baseline: !args.no_baseline,
-        headline_input,
-        headline,
-        sweep,
-        crossover_rate,
-        crossover_note,
-    };
-    print_table(&report);
-    if let Some(dir) = &args.out {
-        write_outputs(dir, &report)?;
-        println!(
-            "wrote {}, {} and the plot {} (.png); `joulebench report {}` shows it",
-            dir.join("spike_rate.json").display(),
-            dir.join("spike_rate.csv").display(),
-            dir.join("spike_rate.svg").display(),
-            dir.display()
-        );
-    }
-    Ok(())
 }
 
-/// Reference time of a point: native dense when available, else the engine's dense mode.
-fn reference(p: &Point) -> f64 {
-    p.native_dense.as_ref().unwrap_or(&p.engine_dense).median_us
+#[derive(Args, Debug)]
+pub struct TrainingArgs {
+    /// Cases to measure: mlp-sweep (784-1024-1024-10, batch 64, Adam 1e-3) and/or snn-temporal
+    /// (784-256-128-10 LIF, rate-coded T = 100, batch 128, Adam 1e-4).
+    #[arg(long, value_delimiter = ',', default_value = "mlp-sweep,snn-temporal")]
+    pub cases: Vec<String>,
+    /// Threads on both sides: libtorch intra-op threads (ours and the peers'
+    /// torch.set_num_threads) and our spike encoder's rayon threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Folder holding mnist/ with the IDX files (or the IDX files themselves); default:
+    /// $JOULEBENCH_DATA, else the `joulebench data fetch mnist` folder.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Train on the first N training samples only (a quick, partial epoch; the table says so).
+    #[arg(long)]
+    pub limit_train: Option<usize>,
+    /// Seed of both sides (weights, shuffle, spike encoding).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Only our trainer; no Python peers (no ratios, targets shown as not measured).
+    #[arg(long)]
+    pub no_peers: bool,
+    /// Peers to run: pytorch-eager and/or snntorch (snntorch applies to snn-temporal only).
+    #[arg(long, value_delimiter = ',', default_value = "pytorch-eager,snntorch")]
+    pub peers: Vec<String>,
+    /// Python with torch and snnTorch (default: $JOULEBENCH_PYTHON, set by scripts/jb-env,
+    /// else the project's .jb/venv/bin/python).
+    #[arg(long)]
+    pub python: Option<PathBuf>,
+    /// The peers' script (default: scripts/peers_train.py of this source tree).
+    #[arg(long)]
+    pub peer_script: Option<PathBuf>,
+    /// Output folder: training.json, training.md, runs/CASE/ (our run folders) and
+    /// training-peers-CASE.json (the peers' raw output).
+    #[arg(long, default_value = "out/bench")]
+    pub out: PathBuf,
 }
 
-fn crossover(sweep: &[Point]) -> (Option<f64>, String) {
-    let mut prev: Option<&Point> = None;
-    for p in sweep {
-        let ratio = p.event.median_us / reference(p);
-        if ratio >= 1.0 {
-            return match prev {
-                None => (
-                    Some(p.input_rate),
-                    format!(
-                        "event-driven is not faster even at the lowest rate ({:.1} %)",
-                        p.input_rate * 100.0
-                    ),
-                ),
-                Some(q) => {
-                    let rq = q.event.median_us / reference(q);
-                    let x =
-                        q.input_rate + (1.0 - rq) / (ratio - rq) * (p.input_rate - q.input_rate);
-                    (
-                        Some(x),
-                        format!(
-                            "event-driven stops winning at about {:.1} % input spike rate (interpolated)",
-                            x * 100.0
-                        ),
-                    )
-                }
-            };
+impl From<TrainingArgs> for training::TrainingConfig {
+    fn from(a: TrainingArgs) -> Self {
+        training::TrainingConfig {
+            cases: a.cases,
+            threads: a.threads,
+            data: a.data,
+            limit_train: a.limit_train,
+            seed: a.seed,
+            no_peers: a.no_peers,
+            peers: a.peers,
+            python: a.python,
+            peer_script: a.peer_script,
+            out: a.out,
         }
-        prev = Some(p);
     }
-    (None, "event-driven is faster at every measured rate".into())
 }
 
-fn fmt_t(t: &Timing) -> String {
-    format!("{:>9.1} [{:.1}–{:.1}]", t.median_us, t.p10_us, t.p90_us)
+/// Latency settings of the profiler's harness (warm-up, then timed queries until a count and a
+/// duration are both reached, or a time cap). `None` keeps the command's default.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LatencyArgs {
+    /// Untimed warm-up calls per measurement (at least this many, and at least --warmup-seconds).
+    #[arg(long)]
+    pub warmup: Option<usize>,
+    /// Minimum warm-up duration per measurement, seconds.
+    #[arg(long)]
+    pub warmup_seconds: Option<f64>,
+    /// Minimum number of timed calls per measurement (the repeats behind median and spread).
+    #[arg(long)]
+    pub repeats: Option<usize>,
+    /// Minimum duration of the timed phase per measurement, seconds.
+    #[arg(long)]
+    pub min_seconds: Option<f64>,
+    /// Stop a measurement's timed phase after this many seconds even if --repeats is not reached.
+    #[arg(long)]
+    pub max_seconds: Option<f64>,
 }
 
-fn print_table(r: &Report) {
-    println!("joulebench bench spike-rate — {}", r.model);
-    println!(
-        "weights: {}; T = {}, batch = {}, threads = {}, event kernels: {}",
-        r.weights, r.steps, r.batch, r.threads, r.event_isa
-    );
-    let on_off = |b: bool| if b { "on" } else { "off" };
-    println!(
-        "event input-layer temporal blocking: {}, baseline of frequent inputs: {}",
-        on_off(r.event_temporal_block),
-        on_off(r.event_baseline)
-    );
-    println!(
-        "machine: {} ({} logical cores, load average {:?})",
-        r.machine.cpu, r.machine.logical_cores, r.machine.load_average_1m
-    );
-    println!("how: {}", r.how);
-    println!();
-    println!(
-        "µs per inference, median [p10–p90]; ops %: synaptic operations the event engine \
-         performed, of the effective ones (NeuroBench: spikes × fan-out)"
-    );
-    println!(
-        "{:>8} {:>9} {:>20} {:>7} {:>26} {:>26} {:>26} {:>26} {:>8} {:>8}",
-        "input %",
-        "in sp/st",
-        "LIF rates %",
-        "ops %",
-        "event (f32 input)",
-        "event (packed input)",
-        "native dense",
-        "engine dense",
-        "speedup",
-        "packed"
-    );
-    let row = |label: String, p: &Point| {
-        let rates = p
-            .lif_rates
-            .iter()
-            .map(|r| format!("{:.1}", r * 100.0))
-            .collect::<Vec<_>>()
-            .join("/");
-        println!(
-            "{:>8} {:>9.1} {:>20} {:>7} {:>26} {:>26} {:>26} {:>26} {:>7.2}× {:>7.2}×",
-            label,
-            p.input_spikes_per_step,
-            rates,
-            if p.effective_ops > 0.0 {
-                format!("{:.0}", 100.0 * p.performed_ops / p.effective_ops)
-            } else {
-                "–".into()
-            },
-            fmt_t(&p.event),
-            fmt_t(&p.event_packed),
-            p.native_dense
-                .as_ref()
-                .map(fmt_t)
-                .unwrap_or_else(|| "n/a".into()),
-            fmt_t(&p.engine_dense),
-            p.speedup,
-            p.speedup_packed
-        );
-    };
-    row("headline".into(), &r.headline);
-    for p in &r.sweep {
-        row(format!("{}", p.input_rate * 100.0), p);
+impl From<LatencyArgs> for harness::LatencyOverrides {
+    fn from(a: LatencyArgs) -> Self {
+        harness::LatencyOverrides {
+            warmup: a.warmup,
+            warmup_seconds: a.warmup_seconds,
+            repeats: a.repeats,
+            min_seconds: a.min_seconds,
+            max_seconds: a.max_seconds,
+        }
     }
-    println!();
-    let h = &r.headline;
-    println!(
-        "headline mean over all timed calls: event {:.1} µs, packed {:.1} µs, native dense {}",
-        h.event.mean_us,
-        h.event_packed.mean_us,
-        h.native_dense
-            .as_ref()
-            .map(|t| format!(
-                "{:.1} µs ({:.2}× the event engine's)",
-                t.mean_us,
-                t.mean_us / h.event.mean_us
-            ))
-            .unwrap_or_else(|| "n/a".into())
-    );
-    println!("headline input: {}", r.headline_input);
-    println!("crossover: {}", r.crossover_note);
-}
-
-fn write_outputs(dir: &Path, r: &Report) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let json = serde_json::to_string_pretty(r)?;
-    write_atomic(&dir.join("spike_rate.json"), json.as_bytes())?;
-    // The plot reads the file's own contents back (one definition of what it holds).
-    let study: joulebench_report::spike_rate::SpikeRateStudy =
-        serde_json::from_str(&json).context("re-reading spike_rate.json for the plot")?;
-    joulebench_report::spike_rate::write_spike_rate_plot(dir, &study)?;
-    let mut csv = String::from(
-        "case,input_rate,input_spikes_per_step,effective_ops,dense_macs,event_median_us,event_p10_us,event_p90_us,\
-         native_dense_median_us,native_dense_p10_us,native_dense_p90_us,engine_dense_median_us,speedup,\
-         event_packed_median_us,event_packed_p10_us,event_packed_p90_us,speedup_packed,performed_ops\n",
-    );
-    let mut line = |case: &str, p: &Point| {
-        let (nm, n10, n90) = p
-            .native_dense
-            .as_ref()
-            .map(|t| {
-                (
-                    t.median_us.to_string(),
-                    t.p10_us.to_string(),
-                    t.p90_us.to_string(),
-                )
-            })
-            .unwrap_or_default();
-        csv.push_str(&format!(
-            "{case},{},{},{},{},{},{},{},{nm},{n10},{n90},{},{},{},{},{},{},{}\n",
-            p.input_rate,
-            p.input_spikes_per_step,
-            p.effective_ops,
-            p.dense_macs,
-            p.event.median_us,
-            p.event.p10_us,
-            p.event.p90_us,
-            p.engine_dense.median_us,
-            p.speedup,
-            p.event_packed.median_us,
-            p.event_packed.p10_us,
-            p.event_packed.p90_us,
-            p.speedup_packed,
-            p.performed_ops
-        ));
-    };
-    line("headline", &r.headline);
-    for p in &r.sweep {
-        line("sweep", p);
-    }
-    write_atomic(&dir.join("spike_rate.csv"), csv.as_bytes())?;
-    Ok(())
 }

@@ -9,11 +9,13 @@ use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use joulebench_data::{apply_preprocess, encode, Dataset, DatasetKind};
-use joulebench_inference::{open_backend, Backend, BackendKind, BackendOptions, ModelSource};
-use joulebench_models::{ModelSpec, Normalize, RunDir, Tensor};
+use joulebench_inference::{open_backend, BackendKind, BackendOptions, ModelSource};
+use joulebench_models::{ModelSpec, Normalize, Tensor};
 use serde::Serialize;
 
-use crate::cli::agreement::{check_logits, no_reference_reason, reference_backend, AgreementTally};
+use joulebench_bench::agreement::{
+    check_logits, no_reference_reason, reference_backend, AgreementTally,
+};
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -106,7 +108,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         bail!("--threads must be at least 1");
     }
     let kind_ds: DatasetKind = args.dataset.parse()?;
-    let (source, spec) = model_source(&args)?;
+    let resolved = ModelSource::from_path(&args.model, args.input_shape.as_deref())?;
+    let (source, spec) = (resolved.source, resolved.spec);
     let kind: BackendKind = match &args.backend {
         Some(b) => b.parse()?,
         None if spec.is_some() => BackendKind::Native,
@@ -114,6 +117,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     };
     let opts = BackendOptions {
         threads: args.threads,
+        cuda: args.cuda,
         ..Default::default()
     };
 
@@ -139,13 +143,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         ModelSource::Onnx { path, input_shape } => (Some(path.clone()), input_shape.clone()),
         _ => (None, data.sample_shape().to_vec()),
     };
-    super::memory_check::refuse_if_too_big(
+    joulebench_models::memory::refuse_if_too_big(
         spec.as_ref(),
         onnx_file.as_deref(),
         &sample_shape,
         args.batch.min(n),
     )?;
-    let mut backend = open(kind, &source, &opts, args.cuda)?;
+    let mut backend = open_backend(kind, &source, &opts)?;
     let mut reference = reference_backend(kind, &source, args.threads, args.cuda);
     let (mut reference, agreement_note) = match reference.take() {
         Some(Ok(r)) => (Some(r), None),
@@ -229,88 +233,6 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         print_report(&report);
     }
     Ok(())
-}
-
-fn model_source(args: &EvalArgs) -> anyhow::Result<(ModelSource, Option<ModelSpec>)> {
-    let p = &args.model;
-    if p.is_dir() {
-        if !RunDir::exists(p) {
-            bail!(
-                "{} is a folder but not a run folder (no spec.json)",
-                p.display()
-            );
-        }
-        let run = RunDir::new(p);
-        let spec = run.spec()?;
-        return Ok((ModelSource::Run(run), Some(spec)));
-    }
-    if !p.is_file() {
-        bail!(
-            "{} does not exist (expected a run folder or an .onnx file)",
-            p.display()
-        );
-    }
-    if args.input_shape.is_none() {
-        // Our own exports carry their spec: its input shape, preprocessing and encoding apply.
-        let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-        let summary = joulebench_models::onnx::summarize_onnx(&bytes)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
-        if let Some(js) = summary.metadata.get(joulebench_models::onnx::SPEC_KEY) {
-            let spec = ModelSpec::from_json(js)
-                .map_err(|e| anyhow::anyhow!("{}: embedded spec: {e}", p.display()))?;
-            if spec.is_spiking() {
-                bail!(
-                    "{}: spiking ONNX exports take [T, batch, …]; evaluate their run folder instead",
-                    p.display()
-                );
-            }
-            return Ok((
-                ModelSource::Onnx {
-                    path: p.clone(),
-                    input_shape: spec.input_shape.clone(),
-                },
-                Some(spec),
-            ));
-        }
-    }
-    let shape = args.input_shape.clone().with_context(|| {
-        format!(
-            "{} is an ONNX file: give the shape of one input sample with --input-shape (e.g. 1,28,28)",
-            p.display()
-        )
-    })?;
-    if shape.is_empty() || shape.contains(&0) {
-        bail!("--input-shape {shape:?} must list positive dimensions");
-    }
-    Ok((
-        ModelSource::Onnx {
-            path: p.clone(),
-            input_shape: shape,
-        },
-        None,
-    ))
-}
-
-fn open(
-    kind: BackendKind,
-    source: &ModelSource,
-    opts: &BackendOptions,
-    cuda: bool,
-) -> anyhow::Result<Box<dyn Backend>> {
-    if kind == BackendKind::Tch {
-        #[cfg(feature = "training")]
-        {
-            let ModelSource::Run(run) = source else {
-                bail!("the tch backend needs a run folder, not an ONNX file");
-            };
-            return Ok(joulebench_training::open_tch_backend(run, opts, cuda)?);
-        }
-        #[cfg(not(feature = "training"))]
-        {
-            let _ = cuda;
-        }
-    }
-    Ok(open_backend(kind, source, opts)?)
 }
 
 /// Raw `[b, sample…]` values in [0, 1] → the backend's input: the run's preprocessing and spike

@@ -1,20 +1,9 @@
-//! One module per command, plus helpers two commands share (`agreement`, `epoch_meter`).
+//! One module per command: each parses its flags and calls the libraries.
 
-pub mod agreement;
 pub mod bench;
-pub mod bench_backends;
-pub mod bench_common;
-pub mod bench_fixed;
-pub mod bench_macs;
-pub mod bench_table;
-#[cfg(feature = "training")]
-pub mod bench_training;
 pub mod data;
-#[cfg(feature = "training")]
-pub mod epoch_meter;
 pub mod eval;
 pub mod export;
-pub mod memory_check;
 pub mod meters;
 pub mod models;
 pub mod profile;

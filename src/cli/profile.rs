@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use clap::Args;
 use joulebench_inference::{open_backend, BackendKind, BackendOptions, ModelSource};
-use joulebench_models::{write_atomic, ModelSpec, RunDir};
+use joulebench_models::write_atomic;
 use joulebench_profiler::{
     count_onnx, profile, select, spec_counts, table, EnergyConfig, InputGenerator, LatencyConfig,
     MeterChoice, ModelInfo, MonotonicClock, ProfileConfig, ProfileRequest, SampleSource,
@@ -82,90 +82,21 @@ pub struct ProfileArgs {
     out: Option<PathBuf>,
 }
 
-/// The model behind TARGET: source, spec (when known) and ONNX file (when there is one).
-fn resolve(
-    args: &ProfileArgs,
-) -> anyhow::Result<(ModelSource, Option<ModelSpec>, Option<PathBuf>)> {
-    let t = &args.target;
-    if t.is_dir() {
-        if !RunDir::exists(t) {
-            bail!(
-                "{} is a folder without spec.json: not a run folder",
-                t.display()
-            );
-        }
-        let run = RunDir::new(t);
-        let spec = run.spec()?;
-        let onnx = Some(run.onnx_path()).filter(|p| p.is_file());
-        return Ok((ModelSource::Run(run), Some(spec), onnx));
-    }
-    if !t.is_file() {
-        bail!("{}: no such run folder or ONNX file", t.display());
-    }
-    let bytes = std::fs::read(t).with_context(|| format!("reading {}", t.display()))?;
-    let summary = joulebench_models::onnx::summarize_onnx(&bytes)
-        .map_err(|e| anyhow!("{}: {e}", t.display()))?;
-    let spec = match summary.metadata.get(joulebench_models::onnx::SPEC_KEY) {
-        Some(js) => Some(
-            ModelSpec::from_json(js).map_err(|e| anyhow!("{}: embedded spec: {e}", t.display()))?,
-        ),
-        None => None,
-    };
-    let input_shape = match (&args.input_shape, &spec) {
-        (Some(s), _) => s.clone(),
-        (None, Some(spec)) => spec.input_shape.clone(),
-        (None, None) => bail!(
-            "{}: give the shape of one sample with --input-shape (e.g. 1,28,28)",
-            t.display()
-        ),
-    };
-    if spec.as_ref().is_some_and(|s| s.is_spiking()) {
-        bail!(
-            "{}: spiking ONNX exports take [T, batch, …]; profile their run folder instead",
-            t.display()
-        );
-    }
-    Ok((
-        ModelSource::Onnx {
-            path: t.clone(),
-            input_shape,
-        },
-        spec,
-        Some(t.clone()),
-    ))
-}
-
-fn open(
-    kind: BackendKind,
-    source: &ModelSource,
-    opts: &BackendOptions,
-    cuda: bool,
-) -> anyhow::Result<Box<dyn joulebench_inference::Backend>> {
-    if kind == BackendKind::Tch {
-        #[cfg(feature = "training")]
-        {
-            let ModelSource::Run(run) = source else {
-                bail!("the tch backend needs a run folder (it loads the trained weights), not an ONNX file");
-            };
-            return Ok(joulebench_training::open_tch_backend(run, opts, cuda)?);
-        }
-    }
-    let _ = cuda;
-    Ok(open_backend(kind, source, opts)?)
-}
-
 pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
     let kind = BackendKind::from_str(&args.backend)?;
     let meter_choice = MeterChoice::parse(&args.meter).map_err(|e| anyhow!(e))?;
     if args.batch.is_empty() || args.batch.contains(&0) {
         bail!("--batch sizes must be at least 1");
     }
-    let (source, spec, onnx) = resolve(&args)?;
+    let resolved = ModelSource::from_path(&args.target, args.input_shape.as_deref())?;
+    let onnx = resolved.onnx_path();
+    let (source, spec) = (resolved.source, resolved.spec);
+    let cuda = args.device == "cuda";
     let opts = BackendOptions {
         threads: args.threads,
         gpu: args.gpu as usize,
+        cuda,
     };
-    let cuda = args.device == "cuda";
     if cuda && kind != BackendKind::Tch {
         bail!("--device cuda applies to the tch backend; for ONNX Runtime on the GPU use --backend ort-cuda");
     }
@@ -176,9 +107,14 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
         (None, ModelSource::Run(_)) => unreachable!("a run always has a spec"),
     };
     for &b in args.batch.iter().chain(args.offline_batch.as_ref()) {
-        super::memory_check::refuse_if_too_big(spec.as_ref(), onnx.as_deref(), &sample_shape, b)?;
+        joulebench_models::memory::refuse_if_too_big(
+            spec.as_ref(),
+            onnx.as_deref(),
+            &sample_shape,
+            b,
+        )?;
     }
-    let mut backend = open(kind, &source, &opts, cuda)?;
+    let mut backend = open_backend(kind, &source, &opts)?;
 
     let counts = spec.as_ref().map(spec_counts).transpose()?;
     let onnx_counts = match &onnx {

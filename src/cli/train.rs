@@ -13,7 +13,7 @@ use joulebench_training::{
     load_dataset, train, DeviceChoice, EpochHook, TrainConfig, TrainOptions, TrainOverrides,
 };
 
-use crate::cli::epoch_meter::{open_training_meter, parse_training_meter};
+use joulebench_bench::epoch_meter::{open_training_meter, parse_training_meter};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {

@@ -29,7 +29,7 @@ pub use error::{Result, TrainError};
 pub use metrics::{EpochEnergy, EpochHook, EpochMetrics, Metrics};
 pub use net::{Net, NetOutput};
 pub use sweep::{run_sweep, SweepFile, SweepOptions, SweepReport, SweepRow};
-pub use tch_backend::{open_tch_backend, TchBackend};
+pub use tch_backend::{open_tch_backend, register_engines, TchBackend};
 pub use trainer::{
     augment_batch, evaluate, load_dataset, load_net, spec_for, train, TrainOptions, TrainOutcome,
 };

@@ -1,7 +1,7 @@
 //! The `tch` inference backend: the trained libtorch module itself, the reference every other
 //! engine is compared against.
 
-use joulebench_inference::{Backend, BackendOptions, InferenceError};
+use joulebench_inference::{Backend, BackendKind, BackendOptions, InferenceError, ModelSource};
 use joulebench_models::{RunDir, Tensor as JTensor};
 use tch::Device;
 
@@ -84,6 +84,21 @@ impl Backend for TchBackend {
     fn threads(&self) -> usize {
         self.threads
     }
+}
+
+/// Registers the engines of this crate with the inference crate's engine registry: `tch` (the
+/// trained libtorch module, on a run folder; CUDA when `BackendOptions::cuda`). Call once at
+/// start, before any engine is opened by name.
+pub fn register_engines() {
+    joulebench_inference::register(BackendKind::Tch, |source, opts| {
+        match source {
+        ModelSource::Run(run) => open_tch_backend(run, opts, opts.cuda),
+        ModelSource::Onnx { path, .. } => Err(InferenceError::Unavailable(format!(
+            "the tch backend needs a run folder (it loads the trained weights), not an ONNX file ({})",
+            path.display()
+        ))),
+    }
+    });
 }
 
 /// Opens the tch backend on a run folder for the CLI: CPU unless `cuda`, in which case GPU

@@ -8,23 +8,21 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use clap::Args;
+use joulebench_inference::BackendKind;
 use joulebench_models::write_atomic;
 use serde::{Deserialize, Serialize};
 
-use super::bench_backends::BackendsReport;
-use super::bench_common::fmt_load;
+use joulebench_profiler::fmt_load;
 
-#[derive(Args)]
-pub struct TableArgs {
+use crate::backends::{markdown as backends_markdown, BackendsReport};
+
+#[derive(Debug, Clone)]
+pub struct TableConfig {
     /// Folder written by `bench backends` (backends.json) and `scripts/peers` (peers.json).
-    #[arg(default_value = "out/bench")]
     pub dir: PathBuf,
     /// The peers' results (default: DIR/peers.json; the table has no peer columns without it).
-    #[arg(long)]
     pub peers: Option<PathBuf>,
     /// Also write the whole benchmark page (Markdown) here, e.g. docs/benchmarks.md.
-    #[arg(long)]
     pub doc: Option<PathBuf>,
 }
 
@@ -67,7 +65,11 @@ pub struct PeersReport {
 }
 
 /// Columns of the merged table: ours, then the peers.
-pub const OURS: [&str; 4] = ["event", "native", "tract", "ort"];
+pub const OURS: [&str; 4] = [EVENT, NATIVE, TRACT, ORT];
+const EVENT: &str = BackendKind::Event.name();
+const NATIVE: &str = BackendKind::Native.name();
+const TRACT: &str = BackendKind::Tract.name();
+const ORT: &str = BackendKind::Ort.name();
 pub const PEERS: [&str; 3] = ["onnxruntime-py", "pytorch-eager", "snntorch"];
 
 /// One line of the merged table: median µs per sample per engine, and the ratios.
@@ -146,17 +148,17 @@ pub fn merge(ours: &BackendsReport, peers: Option<&PeersReport>) -> Vec<MergedRo
             let g = |k: &str| m.get(k).copied();
             let best_ours = best(&m, OURS.iter().copied());
             let best_peer = best(&m, PEERS.iter().copied());
-            let best_onnx = best(&m, ["tract", "ort"].into_iter()).map(|b| b.1);
+            let best_onnx = best(&m, [TRACT, ORT].into_iter()).map(|b| b.1);
             MergedRow {
                 best_peer_over_best_ours: ratio(
                     best_peer.as_ref().map(|b| b.1),
                     best_ours.as_ref().map(|b| b.1),
                 ),
-                snntorch_over_event: ratio(g("snntorch"), g("event")),
-                torch_over_native: ratio(g("pytorch-eager"), g("native")),
-                native_over_best_onnx: ratio(g("native"), best_onnx),
-                native_over_event: ratio(g("native"), g("event")),
-                ortpy_over_ort: ratio(g("onnxruntime-py"), g("ort")),
+                snntorch_over_event: ratio(g("snntorch"), g(EVENT)),
+                torch_over_native: ratio(g("pytorch-eager"), g(NATIVE)),
+                native_over_best_onnx: ratio(g(NATIVE), best_onnx),
+                native_over_event: ratio(g(NATIVE), g(EVENT)),
+                ortpy_over_ort: ratio(g("onnxruntime-py"), g(ORT)),
                 case,
                 batch,
                 median_us: m,
@@ -262,7 +264,7 @@ fn load_str(l: &Option<Vec<f64>>) -> String {
     }
 }
 
-pub fn run(args: TableArgs) -> anyhow::Result<()> {
+pub fn run(args: TableConfig) -> anyhow::Result<()> {
     let bpath = args.dir.join("backends.json");
     if !bpath.is_file() {
         bail!(
@@ -415,7 +417,7 @@ fn doc_page(
     s.push_str(&targets(rows));
     s.push_str("\n## Every row of our engines (spread, repeats, agreement, load)\n\n");
     let md = std::fs::read_to_string(dir.join("backends.md"))
-        .unwrap_or_else(|_| super::bench_backends::markdown(ours));
+        .unwrap_or_else(|_| backends_markdown(ours));
     s.push_str(&md);
     let macs = dir.join("macs.md");
     if let Ok(m) = std::fs::read_to_string(&macs) {
@@ -470,14 +472,14 @@ pub fn targets(rows: &[MergedRow]) -> String {
             r.map(|r| r <= 1.5),
         );
     }
-    let ev = get("snn-temporal-T100", 1, "event");
+    let ev = get("snn-temporal-T100", 1, EVENT);
     line(
         "snn-temporal T = 100, batch 1, one thread: event-driven ≤ 80 µs".into(),
         ev,
         "µs",
         ev.map(|v| v <= 80.0),
     );
-    let dense = ["native", "tract"]
+    let dense = [NATIVE, TRACT]
         .iter()
         .filter_map(|e| get("snn-temporal-T100", 1, e))
         .min_by(|a, b| a.total_cmp(b));

@@ -2,34 +2,30 @@
 //! preprocessed tensor, the same spike tensor for spiking models). Shared by `eval` and `run`.
 
 use anyhow::{bail, Context};
-use joulebench_inference::{Backend, BackendKind, ModelSource};
+use joulebench_inference::{
+    open_backend, registry::is_available, Backend, BackendKind, BackendOptions, ModelSource,
+};
 use joulebench_models::Tensor;
 
-/// The tch reference for a run folder when the `training` feature is on and the evaluated backend
-/// is not tch itself (`None` then). `Some(Err(why))` when it could not be opened.
-#[allow(unused_variables)]
+/// The tch reference for a run folder when the evaluated backend is not tch itself (`None`
+/// then, and for ONNX files). `Some(Err(why))` when it could not be opened (e.g. built without
+/// the `training` feature, which registers tch).
 pub fn reference_backend(
     kind: BackendKind,
     source: &ModelSource,
     threads: usize,
     cuda: bool,
 ) -> Option<Result<Box<dyn Backend>, String>> {
-    #[cfg(feature = "training")]
-    {
-        if kind != BackendKind::Tch {
-            if let ModelSource::Run(run) = source {
-                let opts = joulebench_inference::BackendOptions {
-                    threads,
-                    ..Default::default()
-                };
-                return Some(
-                    joulebench_training::open_tch_backend(run, &opts, cuda)
-                        .map_err(|e| e.to_string()),
-                );
-            }
-        }
+    let is_run = matches!(source, ModelSource::Run(_));
+    if kind == BackendKind::Tch || !is_run || !is_available(BackendKind::Tch) {
+        return None;
     }
-    None
+    let opts = BackendOptions {
+        threads,
+        cuda,
+        ..Default::default()
+    };
+    Some(open_backend(BackendKind::Tch, source, &opts).map_err(|e| e.to_string()))
 }
 
 /// Why [`reference_backend`] gave no reference.

@@ -6,7 +6,7 @@
 //! the numbers do not depend on a dataset being present), rate-coded with the data crate's
 //! encoder for snn-temporal (seed 0), the analog values for snn-1step. Weights: seeded
 //! PyTorch-style random init. ort is skipped (with a note) when `ORT_DYLIB_PATH` is not set:
-//! run through `scripts/jb-env cargo bench --bench peers_matrix`.
+//! run through `scripts/jb-env cargo bench -p joulebench-bench --bench peers_matrix`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use joulebench_inference::event::workload::synthetic_digits;

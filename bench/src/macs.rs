@@ -6,46 +6,37 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use clap::Args;
-use joulebench_models::{build_preset, write_atomic, write_onnx, PresetOptions, Weights};
+use joulebench_models::{build_preset, write_atomic, write_onnx, PresetOptions, RunDir, Weights};
 use joulebench_profiler::LatencyConfig;
 use joulebench_report::latency_macs::{latency_vs_macs, MacsPoint, MacsSeries};
 use serde::{Deserialize, Serialize};
 
-use super::bench_backends::{command_line, open_engine};
-use super::bench_common::{
-    check_and_time, csv_field, harness_how, images_for_batches, measure_row, model_inputs,
-    write_report_files, LatencyArgs, ReportHeader, RowStamp, Timing,
-};
+use joulebench_inference::{open_backend, BackendKind, BackendOptions, ModelSource};
 
-#[derive(Args)]
-pub struct MacsArgs {
+use crate::backends::{command_line, parse_engines};
+use crate::harness::{check_and_time, harness_how, LatencyOverrides, Timing};
+use crate::inputs::{images_for_batches, mnist_data_shape, model_inputs};
+use crate::record::{csv_field, measure_row, write_report_files, ReportHeader, RowStamp};
+
+#[derive(Debug, Clone)]
+pub struct MacsConfig {
     /// Hidden widths of mlp-sweep.
-    #[arg(long, value_delimiter = ',', default_value = "1,8,64,256,1024,2048")]
     pub widths: Vec<usize>,
     /// Numbers of hidden layers of mlp-sweep.
-    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4")]
     pub depths: Vec<usize>,
     /// Batch sizes.
-    #[arg(long, value_delimiter = ',', default_value = "1,64")]
     pub batches: Vec<usize>,
     /// Engines: native (dense), tract, ort.
-    #[arg(long, value_delimiter = ',', default_value = "native,tract,ort")]
     pub backends: Vec<String>,
     /// Worker threads of every engine (tract always runs one).
-    #[arg(long, default_value_t = 1)]
     pub threads: usize,
     /// Folder with mnist/t10k-images-idx3-ubyte[.gz] (default: $JOULEBENCH_DATA); synthetic
     /// digit-like images when absent.
-    #[arg(long)]
     pub data: Option<PathBuf>,
     /// Seed of the random weights and synthetic images.
-    #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    #[command(flatten)]
-    pub latency: LatencyArgs,
+    pub latency: LatencyOverrides,
     /// Output folder (macs.json/csv/md, plots/, macs-models/).
-    #[arg(long, default_value = "out/bench")]
     pub out: PathBuf,
 }
 
@@ -92,7 +83,7 @@ pub fn default_latency() -> LatencyConfig {
     }
 }
 
-pub fn run(args: MacsArgs) -> anyhow::Result<()> {
+pub fn run(args: MacsConfig) -> anyhow::Result<()> {
     if args.threads == 0 {
         bail!("--threads must be at least 1");
     }
@@ -105,11 +96,11 @@ pub fn run(args: MacsArgs) -> anyhow::Result<()> {
     if args.batches.is_empty() || args.batches.contains(&0) {
         bail!("--batches: every batch size must be at least 1");
     }
-    for b in &args.backends {
-        if !["native", "tract", "ort"].contains(&b.as_str()) {
-            bail!("--backends: `{b}` (bench macs times native, tract and ort: mlp-sweep is not spiking)");
-        }
-    }
+    let kinds = parse_engines(
+        &args.backends,
+        &[BackendKind::Native, BackendKind::Tract, BackendKind::Ort],
+        "--backends (mlp-sweep is not spiking)",
+    )?;
     let cfg = args.latency.config(default_latency())?;
     let out = &args.out;
     let mdir = out.join("macs-models");
@@ -124,7 +115,7 @@ pub fn run(args: MacsArgs) -> anyhow::Result<()> {
         cfg.clone(),
     );
     let images = images_for_batches(args.data.as_deref(), &args.batches, variants, args.seed)?;
-    let shape = super::bench_backends::mnist_data_shape();
+    let shape = mnist_data_shape();
 
     let mut rows = Vec::new();
     for &depth in &args.depths {
@@ -139,24 +130,31 @@ pub fn run(args: MacsArgs) -> anyhow::Result<()> {
                 },
             )?;
             let weights = Weights::random(&spec, args.seed);
-            let onnx = mdir.join(format!("w{width}-d{depth}.onnx"));
-            write_onnx(&onnx, &spec, &weights, &[])?;
+            // a run folder per configuration (spec, weights, ONNX export) for every engine
+            let run = RunDir::new(mdir.join(format!("w{width}-d{depth}")));
+            std::fs::create_dir_all(&run.path)
+                .with_context(|| format!("creating {}", run.path.display()))?;
+            run.write_spec(&spec)?;
+            weights.save(&run.weights_path())?;
+            write_onnx(&run.onnx_path(), &spec, &weights, &[])?;
             let counts = spec.op_counts()?;
-            let mut native = open_engine("native", &spec, &weights, &onnx, args.threads)?;
+            let source = ModelSource::Run(run);
+            let opts = BackendOptions::with_threads(args.threads);
+            let mut native = open_backend(BackendKind::Native, &source, &opts)?;
             for &batch in &args.batches {
-                super::memory_check::refuse_if_too_big(Some(&spec), None, &[], batch)?;
+                joulebench_models::memory::refuse_if_too_big(Some(&spec), None, &[], batch)?;
                 let inputs = model_inputs(&spec, &images.tensor, batch, variants, args.seed)?;
                 let reference = inputs
                     .iter()
                     .map(|x| native.run(x))
                     .collect::<Result<Vec<_>, _>>()?;
-                for name in &args.backends {
+                for &name in &kinds {
                     let m = measure_row(&header.machine, || {
                         eprintln!("timing mlp-sweep {width}×{depth} batch {batch} on {name} ...");
-                        let mut e = if name == "native" {
+                        let mut e = if name == BackendKind::Native {
                             None
                         } else {
-                            Some(open_engine(name, &spec, &weights, &onnx, args.threads))
+                            Some(open_backend(name, &source, &opts))
                                 .transpose()
                                 .map_err(|e| format!("unavailable: {e:#}"))?
                         };
@@ -171,8 +169,8 @@ pub fn run(args: MacsArgs) -> anyhow::Result<()> {
                         width,
                         depth,
                         batch,
-                        backend: name.clone(),
-                        threads: if name == "tract" { 1 } else { args.threads },
+                        backend: name.to_string(),
+                        threads: name.threads_used(args.threads),
                         macs_per_sample: counts.total_macs,
                         params: counts.total_params,
                         status: m.status,

@@ -25,7 +25,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context};
-use clap::Args;
 use joulebench_data::{default_fetch_dir, DatasetKind};
 use joulebench_models::{preset_info, write_atomic, RunDir};
 use joulebench_training::{
@@ -33,7 +32,9 @@ use joulebench_training::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::bench_common::{fmt_load, load_average, md_cell, utc_now, Machine};
+use joulebench_profiler::{fmt_load, load_average, Machine, UtcTime};
+
+use crate::record::md_cell;
 
 /// The cases this command knows, in table order.
 pub const CASES: [&str; 2] = ["mlp-sweep", "snn-temporal"];
@@ -42,42 +43,32 @@ pub const MNIST_TRAIN: usize = 60_000;
 /// The peers `scripts/peers_train.py` runs.
 pub const PEERS: [&str; 2] = ["pytorch-eager", "snntorch"];
 
-#[derive(Args, Debug)]
-pub struct TrainingArgs {
+#[derive(Debug, Clone)]
+pub struct TrainingConfig {
     /// Cases to measure: mlp-sweep (784-1024-1024-10, batch 64, Adam 1e-3) and/or snn-temporal
     /// (784-256-128-10 LIF, rate-coded T = 100, batch 128, Adam 1e-4).
-    #[arg(long, value_delimiter = ',', default_value = "mlp-sweep,snn-temporal")]
     pub cases: Vec<String>,
     /// Threads on both sides: libtorch intra-op threads (ours and the peers'
     /// torch.set_num_threads) and our spike encoder's rayon threads (default: all cores).
-    #[arg(long)]
     pub threads: Option<usize>,
     /// Folder holding mnist/ with the IDX files (or the IDX files themselves); default:
     /// $JOULEBENCH_DATA, else the `joulebench data fetch mnist` folder.
-    #[arg(long)]
     pub data: Option<PathBuf>,
     /// Train on the first N training samples only (a quick, partial epoch; the table says so).
-    #[arg(long)]
     pub limit_train: Option<usize>,
     /// Seed of both sides (weights, shuffle, spike encoding).
-    #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Only our trainer; no Python peers (no ratios, targets shown as not measured).
-    #[arg(long)]
     pub no_peers: bool,
     /// Peers to run: pytorch-eager and/or snntorch (snntorch applies to snn-temporal only).
-    #[arg(long, value_delimiter = ',', default_value = "pytorch-eager,snntorch")]
     pub peers: Vec<String>,
     /// Python with torch and snnTorch (default: $JOULEBENCH_PYTHON, set by scripts/jb-env,
     /// else the project's .jb/venv/bin/python).
-    #[arg(long)]
     pub python: Option<PathBuf>,
     /// The peers' script (default: scripts/peers_train.py of this source tree).
-    #[arg(long)]
     pub peer_script: Option<PathBuf>,
     /// Output folder: training.json, training.md, runs/CASE/ (our run folders) and
     /// training-peers-CASE.json (the peers' raw output).
-    #[arg(long, default_value = "out/bench")]
     pub out: PathBuf,
 }
 
@@ -255,7 +246,7 @@ struct PeerSetup {
     script: PathBuf,
 }
 
-fn peer_setup(args: &TrainingArgs, need_snntorch: bool) -> anyhow::Result<PeerSetup> {
+fn peer_setup(args: &TrainingConfig, need_snntorch: bool) -> anyhow::Result<PeerSetup> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = args
         .python
@@ -301,7 +292,7 @@ fn ratio(ours: f64, peer: f64) -> Option<f64> {
 /// Trains one epoch of `case` with our trainer into `DIR/runs/CASE`.
 fn ours(
     case: &str,
-    args: &TrainingArgs,
+    args: &TrainingConfig,
     threads: usize,
     data: &Path,
 ) -> anyhow::Result<(EpochResult, PathBuf)> {
@@ -353,7 +344,7 @@ fn ours(
 /// Runs the peers of `case`; returns their results and the versions they report.
 fn peers(
     case: &str,
-    args: &TrainingArgs,
+    args: &TrainingConfig,
     setup: &PeerSetup,
     threads: usize,
     data: &Path,
@@ -413,7 +404,7 @@ fn peers(
     Ok((results, doc.versions))
 }
 
-pub fn run(args: TrainingArgs) -> anyhow::Result<()> {
+pub fn run(args: TrainingConfig) -> anyhow::Result<()> {
     for c in &args.cases {
         if !CASES.contains(&c.as_str()) {
             bail!(
@@ -503,7 +494,7 @@ pub fn run(args: TrainingArgs) -> anyhow::Result<()> {
               the peers' from time.perf_counter in scripts/peers_train.py; one run each (no \
               repeats), so load from other processes shows directly — see the load averages"
                 .into(),
-        date: utc_now(),
+        date: UtcTime::now().iso(),
         machine: Machine::collect(),
         threads,
         data: data.clone(),

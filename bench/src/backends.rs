@@ -12,66 +12,69 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use clap::Args;
-use joulebench_inference::ort_backend::ort_environment;
-use joulebench_inference::{
-    expected_dims, Backend, BackendOptions, EventEngine, NativeBackend, OrtBackend, OrtDevice,
-    TractBackend,
-};
-use joulebench_models::{
-    build_preset, write_onnx, DataShape, ModelSpec, Normalize, PresetOptions, RunDir, Tensor,
-    Weights,
-};
+use joulebench_inference::{open_backend, Backend, BackendKind, BackendOptions, ModelSource};
+use joulebench_models::{build_preset, write_onnx, PresetOptions, RunDir, Tensor, Weights};
 use joulebench_profiler::LatencyConfig;
 use serde::{Deserialize, Serialize};
 
-use super::bench_common::{
-    check_and_time, csv_field, harness_how, images_for_batches, md_cell, measure_row, model_inputs,
-    write_report_files, LatencyArgs, ReportHeader, RowStamp, Timing,
-};
+use crate::harness::{check_and_time, harness_how, LatencyOverrides, Timing};
+use crate::inputs::{images_for_batches, load_model, mnist_data_shape, model_inputs};
+use crate::record::{csv_field, md_cell, measure_row, write_report_files, ReportHeader, RowStamp};
 
-/// Engines `bench backends` knows, in table order.
-pub const ENGINES: [&str; 4] = ["event", "native", "tract", "ort"];
+/// Engines `bench backends` times, in table order.
+pub const ENGINES: [BackendKind; 4] = [
+    BackendKind::Event,
+    BackendKind::Native,
+    BackendKind::Tract,
+    BackendKind::Ort,
+];
 
-#[derive(Args)]
-pub struct BackendsArgs {
+/// The engines named in `names`, each one of `allowed` (an error naming `flag` otherwise).
+pub fn parse_engines(
+    names: &[String],
+    allowed: &[BackendKind],
+    flag: &str,
+) -> anyhow::Result<Vec<BackendKind>> {
+    let list = || {
+        allowed
+            .iter()
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    names
+        .iter()
+        .map(|n| match n.parse::<BackendKind>() {
+            Ok(k) if allowed.contains(&k) => Ok(k),
+            _ => bail!("{flag}: unknown engine `{n}` (expected one of: {})", list()),
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct BackendsConfig {
     /// Model presets (MNIST-shaped; temporal spiking presets get one case per --steps value).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "ann,snn-1step,snn-temporal"
-    )]
     pub models: Vec<String>,
     /// Time steps T for temporal spiking presets.
-    #[arg(long, value_delimiter = ',', default_value = "25,100")]
     pub steps: Vec<usize>,
     /// Batch sizes.
-    #[arg(long, value_delimiter = ',', default_value = "1,64")]
     pub batches: Vec<usize>,
     /// Engines to time: event (spiking models only), native (dense), tract, ort.
-    #[arg(long, value_delimiter = ',', default_value = "event,native,tract,ort")]
     pub backends: Vec<String>,
     /// Worker threads of every engine (ONNX Runtime intra-op threads; tract always runs one).
-    #[arg(long, default_value_t = 1)]
     pub threads: usize,
     /// A folder of trained run folders named by preset (e.g. out/run/runs): DIR/PRESET/spec.json
     /// and weights.safetensors are used when present; otherwise seeded random weights.
-    #[arg(long)]
     pub runs: Option<PathBuf>,
     /// Folder with mnist/t10k-images-idx3-ubyte[.gz] (default: $JOULEBENCH_DATA); synthetic
     /// digit-like images when absent (the output says which).
-    #[arg(long)]
     pub data: Option<PathBuf>,
     /// Seed of the random weights, the synthetic images and the rate coder.
-    #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Different input batches cycled through while timing (also saved for the peers).
-    #[arg(long, default_value_t = 2)]
     pub variants: usize,
-    #[command(flatten)]
-    pub latency: LatencyArgs,
+    pub latency: LatencyOverrides,
     /// Output folder: backends.json/csv/md, models/, inputs/.
-    #[arg(long, default_value = "out/bench")]
     pub out: PathBuf,
 }
 
@@ -150,132 +153,6 @@ pub fn default_latency() -> LatencyConfig {
     }
 }
 
-/// MNIST's data shape (28×28, 10 classes, the usual normalization 0.1307/0.3081).
-pub fn mnist_data_shape() -> DataShape {
-    DataShape {
-        dataset: "mnist".into(),
-        sample_shape: vec![1, 28, 28],
-        num_classes: 10,
-        normalize: Some(Normalize {
-            mean: 0.1307,
-            std: 0.3081,
-        }),
-    }
-}
-
-/// The spec and weights of `preset` at `steps` (for temporal presets): from `runs/PRESET`
-/// when it holds a run folder, else seeded random weights.
-pub fn load_model(
-    preset: &str,
-    steps: Option<usize>,
-    runs: Option<&Path>,
-    seed: u64,
-) -> anyhow::Result<(ModelSpec, Weights, String)> {
-    let run_folder = runs
-        .map(|r| r.join(preset))
-        .filter(|d| d.join("spec.json").is_file());
-    if let Some(dir) = run_folder
-        .as_ref()
-        .filter(|d| !d.join("weights.safetensors").is_file())
-    {
-        eprintln!(
-            "note: {} has no weights.safetensors (training not finished?); {preset} uses random weights",
-            dir.display()
-        );
-    }
-    if let Some(dir) = run_folder.filter(|d| d.join("weights.safetensors").is_file()) {
-        let run = RunDir::new(&dir);
-        let mut spec = run
-            .spec()
-            .with_context(|| format!("reading the model spec in {}", dir.display()))?;
-        if spec.input_shape != [1, 28, 28] {
-            bail!(
-                "{}: bench backends needs a model of MNIST images [1, 28, 28], this one takes {:?}",
-                dir.display(),
-                spec.input_shape
-            );
-        }
-        let weights = run.weights(&spec)?;
-        if let Some(t) = steps {
-            spec.steps = t;
-        }
-        return Ok((spec, weights, format!("trained, from {}", dir.display())));
-    }
-    untrained_mnist_model(preset, steps, seed)
-}
-
-/// The spiking model of a spike benchmark: the spec and weights of the trained run folder `run`,
-/// else snn-temporal at `steps` with seeded random weights ([`untrained_mnist_model`]); with the
-/// description of those weights for the reports.
-pub fn run_or_untrained_snn(
-    run: Option<&Path>,
-    steps: usize,
-    seed: u64,
-) -> anyhow::Result<(ModelSpec, Weights, String)> {
-    if let Some(dir) = run {
-        let run = RunDir::new(dir);
-        let spec = run
-            .spec()
-            .with_context(|| format!("reading the model spec of {}", dir.display()))?;
-        let weights = run.weights(&spec)?;
-        return Ok((spec, weights, format!("trained, from {}", dir.display())));
-    }
-    untrained_mnist_model("snn-temporal", Some(steps), seed)
-}
-
-/// Preset `preset` on MNIST images (`steps` time steps if given) with seeded PyTorch-style random
-/// weights (`Weights::random`), and the description of those weights for the reports.
-pub fn untrained_mnist_model(
-    preset: &str,
-    steps: Option<usize>,
-    seed: u64,
-) -> anyhow::Result<(ModelSpec, Weights, String)> {
-    let spec = build_preset(
-        preset,
-        &mnist_data_shape(),
-        &PresetOptions {
-            steps,
-            ..Default::default()
-        },
-    )?;
-    let weights = Weights::random(&spec, seed);
-    Ok((
-        spec,
-        weights,
-        format!("untrained: PyTorch-style uniform ±1/√fan_in init, seed {seed}"),
-    ))
-}
-
-/// Opens engine `name` on a model (the ONNX file is used by tract and ort).
-pub fn open_engine(
-    name: &str,
-    spec: &ModelSpec,
-    weights: &Weights,
-    onnx: &Path,
-    threads: usize,
-) -> anyhow::Result<Box<dyn Backend>> {
-    Ok(match name {
-        "event" => {
-            if !spec.is_spiking() {
-                bail!("not a spiking model (the event-driven engine runs LIF networks only)");
-            }
-            Box::new(EventEngine::new(spec, weights, threads)?)
-        }
-        "native" => Box::new(NativeBackend::new(spec, weights, threads)?),
-        "tract" => Box::new(TractBackend::load(onnx, &expected_dims(spec))?),
-        "ort" => {
-            ort_environment()?;
-            Box::new(OrtBackend::load(
-                onnx,
-                &expected_dims(spec),
-                &BackendOptions::with_threads(threads),
-                OrtDevice::Cpu,
-            )?)
-        }
-        other => bail!("unknown engine `{other}` (expected event, native, tract or ort)"),
-    })
-}
-
 /// The command line of this process, for the record (prefixed with `JOULEBENCH_DATA=…` when
 /// that variable is set, since it decides which images are used).
 pub fn command_line() -> String {
@@ -288,7 +165,7 @@ pub fn command_line() -> String {
         .join(" ")
 }
 
-pub fn run(args: BackendsArgs) -> anyhow::Result<()> {
+pub fn run(args: BackendsConfig) -> anyhow::Result<()> {
     if args.threads == 0 || args.variants == 0 {
         bail!("--threads and --variants must be at least 1");
     }
@@ -298,11 +175,7 @@ pub fn run(args: BackendsArgs) -> anyhow::Result<()> {
     if args.steps.contains(&0) {
         bail!("--steps: every T must be at least 1");
     }
-    for b in &args.backends {
-        if !ENGINES.contains(&b.as_str()) {
-            bail!("--backends: unknown engine `{b}` (expected event, native, tract or ort)");
-        }
-    }
+    let kinds = parse_engines(&args.backends, &ENGINES, "--backends")?;
     let cfg = args.latency.config(default_latency())?;
     let out = &args.out;
     for sub in ["models", "inputs"] {
@@ -350,31 +223,29 @@ pub fn run(args: BackendsArgs) -> anyhow::Result<()> {
         weights.save(&run_dir.weights_path())?;
         write_onnx(&run_dir.onnx_path(), &spec, &weights, &[])?;
         let macs = spec.op_counts()?.total_macs;
-        let mut engines: Vec<(String, anyhow::Result<Box<dyn Backend>>)> = args
-            .backends
+        let source = ModelSource::Run(run_dir.clone());
+        let opts = BackendOptions::with_threads(args.threads);
+        let mut engines: Vec<(BackendKind, anyhow::Result<Box<dyn Backend>>)> = kinds
             .iter()
             // The event-driven engine runs LIF networks only: no row for the others.
-            .filter(|name| name.as_str() != "event" || spec.is_spiking())
-            .map(|name| {
-                let e = open_engine(name, &spec, &weights, &run_dir.onnx_path(), args.threads);
-                (name.clone(), e)
-            })
+            .filter(|k| !k.spiking_only() || spec.is_spiking())
+            .map(|&k| (k, open_backend(k, &source, &opts).map_err(Into::into)))
             .collect();
         for &batch in &args.batches {
-            super::memory_check::refuse_if_too_big(Some(&spec), None, &[], batch)?;
+            joulebench_models::memory::refuse_if_too_big(Some(&spec), None, &[], batch)?;
             let inputs = model_inputs(&spec, &images.tensor, batch, args.variants, args.seed)?;
             // Reference logits: native dense, else the first engine that runs.
             let mut reference: Option<(String, Vec<Tensor>)> = None;
             let order: Vec<usize> = {
                 let mut o: Vec<usize> = (0..engines.len()).collect();
-                o.sort_by_key(|&i| engines[i].0 != "native");
+                o.sort_by_key(|&i| engines[i].0 != BackendKind::Native);
                 o
             };
             for i in order {
                 if let (name, Ok(e)) = &mut engines[i] {
                     let logits: Result<Vec<Tensor>, _> = inputs.iter().map(|x| e.run(x)).collect();
                     if let Ok(l) = logits {
-                        reference = Some((name.clone(), l));
+                        reference = Some((name.to_string(), l));
                         break;
                     }
                 }
@@ -415,8 +286,8 @@ pub fn run(args: BackendsArgs) -> anyhow::Result<()> {
                     preset: preset.clone(),
                     steps: spec.steps,
                     batch,
-                    backend: name.clone(),
-                    threads: if name == "tract" { 1 } else { args.threads },
+                    backend: name.to_string(),
+                    threads: name.threads_used(args.threads),
                     status: m.status,
                     max_abs_diff_vs_reference: m.value.as_ref().map(|c| c.max_abs_diff),
                     argmax_agreement: m.value.as_ref().map(|c| c.argmax_agreement),

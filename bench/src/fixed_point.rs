@@ -8,45 +8,35 @@ use std::str::FromStr;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use clap::Args;
 use joulebench_data::{apply_preprocess, encode, Dataset, DatasetKind};
 use joulebench_inference::event::{EventEngine, LayerQuant, Precision};
 use joulebench_inference::Backend;
 use joulebench_models::{write_atomic, ModelSpec, Tensor, Weights};
 use serde::Serialize;
 
-#[derive(Args)]
-pub struct FixedPointArgs {
+#[derive(Debug, Clone)]
+pub struct FixedPointConfig {
     /// A trained run folder of a fully connected spiking model (spec.json +
     /// weights.safetensors); default: snn-temporal 784-256-128-10 with seeded random weights
     /// (accuracy is then chance level, agreement still meaningful).
-    #[arg(long)]
-    run: Option<PathBuf>,
+    pub run: Option<PathBuf>,
     /// Dataset of the test samples (mnist, fashion-mnist, mnist1d); default: mnist1d for
     /// models of 40-point inputs, else mnist.
-    #[arg(long)]
-    dataset: Option<String>,
+    pub dataset: Option<String>,
     /// Dataset folder (default: $JOULEBENCH_DATA/DATASET, as `joulebench eval`).
-    #[arg(long)]
-    data: Option<PathBuf>,
+    pub data: Option<PathBuf>,
     /// Test samples to evaluate (the first N of the test split).
-    #[arg(long, default_value_t = 1000)]
-    count: usize,
+    pub count: usize,
     /// Samples per engine call.
-    #[arg(long, default_value_t = 100)]
-    chunk: usize,
+    pub chunk: usize,
     /// Worker threads of both engines.
-    #[arg(long, default_value_t = 2)]
-    threads: usize,
+    pub threads: usize,
     /// Time steps for the default model (a run folder uses its own).
-    #[arg(long, default_value_t = 100)]
-    steps: usize,
+    pub steps: usize,
     /// Seed of the spike encoding (and of the default model's weights).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    pub seed: u64,
     /// Write fixed_point.json here (atomically).
-    #[arg(long)]
-    out: Option<PathBuf>,
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,8 +65,8 @@ struct FixedReport {
     quantization: Vec<LayerQuant>,
 }
 
-fn load_model(args: &FixedPointArgs) -> anyhow::Result<(ModelSpec, Weights, String)> {
-    super::bench_backends::run_or_untrained_snn(args.run.as_deref(), args.steps, args.seed)
+fn load_model(args: &FixedPointConfig) -> anyhow::Result<(ModelSpec, Weights, String)> {
+    crate::inputs::run_or_untrained_snn(args.run.as_deref(), args.steps, args.seed)
 }
 
 fn argmax(row: &[f32]) -> usize {
@@ -89,16 +79,7 @@ fn argmax(row: &[f32]) -> usize {
     best
 }
 
-fn load_average() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-pub fn run(args: FixedPointArgs) -> anyhow::Result<()> {
+pub fn run(args: FixedPointConfig) -> anyhow::Result<()> {
     if args.count == 0 || args.chunk == 0 || args.threads == 0 || args.steps == 0 {
         bail!("--count, --chunk, --threads and --steps must be at least 1");
     }
@@ -203,7 +184,7 @@ pub fn run(args: FixedPointArgs) -> anyhow::Result<()> {
         mean_abs_logit_diff: sum_d / (nf * classes as f64),
         f32_us_per_inference: t_f * 1e6 / nf,
         int8_us_per_inference: t_q * 1e6 / nf,
-        load_average_1m: load_average(),
+        load_average_1m: joulebench_profiler::load_average().map(|l| l[0]),
         quantization: q.quantization().unwrap_or_default(),
     };
     println!("joulebench bench fixed-point — {}", report.model);

@@ -11,7 +11,7 @@
 //!
 //! Reports time per call (divide by the batch for time per inference).
 //!
-//! `scripts/jb-env cargo bench --bench backends -- --warm-up-time 1 --measurement-time 3`
+//! `scripts/jb-env cargo bench -p joulebench-bench --bench backends -- --warm-up-time 1 --measurement-time 3`
 //! (append a group name, e.g. `ann_1thread/`, to run only that group).
 
 use std::path::PathBuf;

@@ -1,0 +1,861 @@
+//! `joulebench run`: the main job. Trains every preset that fits the dataset, exports ONNX,
+//! evaluates and profiles every backend, and writes `results.json`, `results.csv`, the plots
+//! and `report.html` into `--out`.
+//!
+//! Layout and resumption: `OUT/runs/<preset>/` is a run folder (its `done` marker says training
+//! finished), `model.onnx` in it says the export finished, `OUT/runs/<preset>/results/<backend>.json`
+//! holds one backend's finished evaluation + profile. A stage whose output exists is skipped, so
+//! a run killed at any point (Ctrl-C, SIGKILL) continues where it stopped; every file is written
+//! atomically.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use joulebench_data::{apply_preprocess, encode, Dataset, DatasetKind};
+use joulebench_inference::{
+    open_backend, Backend, BackendKind, BackendOptions, EventEngine, ModelSource,
+};
+use joulebench_models::memory::{check_fits_here, MemoryEstimate};
+use joulebench_models::onnx::export_onnx;
+use joulebench_models::{
+    write_atomic, DataShape, ModelSpec, Op, PresetOptions, RunDir, Tensor, PRESETS,
+};
+use joulebench_profiler::{
+    profile, select, spec_counts, EnergyConfig, InputGenerator, LatencyConfig, MeterChoice,
+    ModelInfo, MonotonicClock, ProfileConfig, ProfileRequest, ProfileResult, SampleSource,
+    SystemInfo, UtcTime,
+};
+use joulebench_report::{
+    EnergyPerInference, EnergySource, EpochMetrics, FirstLayerWeights, InferenceResult,
+    LatencyStats, LayerSpiking, MachineInfo, MeasuredEnergy, ModelResult, RasterLayer, ReportData,
+    SpikingActivity, TrainingSummary,
+};
+use joulebench_training::{
+    load_dataset, train, DeviceChoice, EpochHook, Metrics, TrainConfig, TrainOptions,
+    TrainOverrides,
+};
+
+use crate::agreement::{reference_backend, AgreementTally};
+use crate::epoch_meter::{open_training_meter, MeterHook};
+
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Dataset: mnist1d (generated, no download), mnist or fashion-mnist.
+    pub dataset: String,
+    /// Folder of the dataset files (default: $JOULEBENCH_DATA/NAME, or generated for mnist1d).
+    pub data_dir: Option<PathBuf>,
+    /// Presets to run, comma-separated, or `all` (every preset that fits the dataset).
+    pub models: Vec<String>,
+    /// Quick run: T ≤ 10 for temporal SNNs, short profiling windows, batch sizes 1 and 16; on
+    /// MNIST-1D (small) at most 10 epochs and the whole test split, on MNIST/Fashion-MNIST 2
+    /// epochs and a 500-sample test slice. Minutes instead of hours; numbers are indicative.
+    pub quick: bool,
+    /// No progress display; only errors (for scripts).
+    pub quiet: bool,
+    /// Backends to evaluate and profile, comma-separated (event runs on spiking models only).
+    pub backends: Vec<String>,
+    /// Worker threads of every backend (like for like; 1 for latency work).
+    pub threads: usize,
+    /// Energy meter: auto (RAPL/NVML when readable, else the estimate), rapl, nvml, estimate.
+    /// Training epochs use the same meter (NVML when training on a GPU, RAPL on the CPU) and are
+    /// never estimated: with `estimate` or no readable counter their energy stays empty.
+    pub meter: String,
+    /// Seed of training, spike encoding and profiling inputs.
+    pub seed: u64,
+    /// Output folder (created; an existing one is continued).
+    pub out: PathBuf,
+}
+
+/// Settings that differ between a quick and a full run.
+struct Plan {
+    epochs: Option<usize>,
+    steps_cap: Option<usize>,
+    test_limit: Option<usize>,
+    batches: Vec<usize>,
+    latency: LatencyConfig,
+    energy: EnergyConfig,
+}
+
+impl Plan {
+    fn new(quick: bool, dataset: &str) -> Self {
+        // MNIST-1D is 4000 training samples of 40 points: the presets' own epoch counts (≤ 20)
+        // cost seconds, so a quick run keeps enough of them for the accuracies to mean something.
+        let small = dataset == "mnist1d";
+        if quick {
+            Plan {
+                epochs: Some(if small { 10 } else { 2 }),
+                steps_cap: Some(10),
+                test_limit: if small { None } else { Some(500) },
+                batches: vec![1, 16],
+                latency: LatencyConfig {
+                    warmup_queries: 3,
+                    warmup_seconds: 0.0,
+                    min_queries: 30,
+                    min_seconds: 0.1,
+                    max_seconds: Some(1.0),
+                },
+                energy: EnergyConfig {
+                    idle_seconds: 0.5,
+                    min_window_seconds: 0.2,
+                    windows: 5,
+                },
+            }
+        } else {
+            Plan {
+                epochs: None,
+                steps_cap: None,
+                test_limit: None,
+                batches: vec![1, 8, 64],
+                latency: LatencyConfig {
+                    warmup_queries: 10,
+                    warmup_seconds: 0.0,
+                    min_queries: 1024,
+                    min_seconds: 1.0,
+                    max_seconds: Some(30.0),
+                },
+                energy: EnergyConfig {
+                    idle_seconds: 5.0,
+                    min_window_seconds: 1.0,
+                    windows: 5,
+                },
+            }
+        }
+    }
+}
+
+/// One unit of work, shown as a line and a tick of the overall bar.
+enum Stage {
+    Train(String),
+    Export(String),
+    Bench(String, BackendKind),
+    Report,
+}
+
+impl Stage {
+    fn label(&self) -> String {
+        match self {
+            Stage::Train(p) => format!("train {p}"),
+            Stage::Export(p) => format!("export {p}"),
+            Stage::Bench(p, b) => format!("evaluate + profile {p} on {b}"),
+            Stage::Report => "report".into(),
+        }
+    }
+}
+
+fn run_dir(out: &Path, preset: &str) -> RunDir {
+    RunDir::new(out.join("runs").join(preset))
+}
+
+fn bench_path(out: &Path, preset: &str, b: BackendKind) -> PathBuf {
+    out.join("runs")
+        .join(preset)
+        .join("results")
+        .join(format!("{}.json", b.name()))
+}
+
+/// Presets to run: `all` = every preset that fits the dataset's shape.
+fn presets_for(args: &RunConfig, shape: &DataShape) -> anyhow::Result<Vec<String>> {
+    if args.models.iter().any(|m| m == "all") {
+        return Ok(PRESETS
+            .iter()
+            .filter(|p| {
+                joulebench_models::build_preset(p.name, shape, &PresetOptions::default()).is_ok()
+            })
+            .map(|p| p.name.to_string())
+            .collect());
+    }
+    for m in &args.models {
+        joulebench_models::build_preset(m, shape, &PresetOptions::default())?;
+    }
+    Ok(args.models.clone())
+}
+
+/// Runs the main job (see the module documentation).
+pub fn run(args: RunConfig) -> anyhow::Result<()> {
+    let started = Instant::now();
+    if args.threads == 0 {
+        bail!("--threads must be at least 1");
+    }
+    let kind = DatasetKind::from_str(&args.dataset)?;
+    let meter_choice = MeterChoice::parse(&args.meter).map_err(|e| anyhow!(e))?;
+    let shape = DataShape {
+        dataset: kind.name().to_string(),
+        sample_shape: kind.sample_shape(),
+        num_classes: kind.num_classes(),
+        normalize: kind.normalize(),
+    };
+    let presets = presets_for(&args, &shape)?;
+    let backends: Vec<BackendKind> = args
+        .backends
+        .iter()
+        .map(|b| BackendKind::from_str(b))
+        .collect::<Result<_, _>>()?;
+    let plan = Plan::new(args.quick, &args.dataset);
+    refuse_what_would_not_fit(&args, &plan, &shape, &presets)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+
+    let data = Dataset::load(kind, args.data_dir.as_deref())
+        .with_context(|| format!("loading {}", kind.name()))?;
+    // One meter for every training stage (training runs on the default device, `auto`).
+    let train_gpu = DeviceChoice::default().resolve()?.is_cuda();
+    let train_choice = (meter_choice != MeterChoice::Estimate).then_some(meter_choice);
+    let (mut train_meter, train_meter_note) = open_training_meter(train_choice, train_gpu)?;
+    if !args.quiet && presets.iter().any(|p| !run_dir(&args.out, p).is_done()) {
+        eprintln!("training epoch energy: {train_meter_note}");
+    }
+    let mut stages = Vec::new();
+    for p in &presets {
+        let spiking = joulebench_models::preset_info(p)?.spiking;
+        stages.push(Stage::Train(p.clone()));
+        stages.push(Stage::Export(p.clone()));
+        for &b in &backends {
+            if b == BackendKind::Event && !spiking {
+                continue;
+            }
+            stages.push(Stage::Bench(p.clone(), b));
+        }
+    }
+    stages.push(Stage::Report);
+
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(stages.len() as u64)
+    };
+    if !args.quiet {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+    }
+    bar.set_style(
+        ProgressStyle::with_template(
+            "[{elapsed_precise}] [{bar:30}] {pos}/{len} stages, eta {eta} {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let mut notes = Vec::new();
+    for (i, stage) in stages.iter().enumerate() {
+        let t0 = Instant::now();
+        bar.set_message(stage.label());
+        let outcome = match stage {
+            Stage::Train(p) => stage_train(&args, &plan, p, train_meter.as_mut()),
+            Stage::Export(p) => stage_export(&args.out, p),
+            Stage::Bench(p, b) => stage_bench(&args, &plan, &data, p, *b, meter_choice),
+            Stage::Report => {
+                let report = gather(&args, &plan, &presets, &backends, &notes)?;
+                let files = joulebench_report::write_report(&report, &args.out)?;
+                Ok(format!(
+                    "{} ({} plot files)",
+                    files.html.display(),
+                    files.plots.len()
+                ))
+            }
+        };
+        let line = match outcome {
+            Ok(what) => format!(
+                "[{}/{}] {}: {what} ({:.1} s)",
+                i + 1,
+                stages.len(),
+                stage.label(),
+                t0.elapsed().as_secs_f64()
+            ),
+            Err(e) => {
+                // A failed stage is recorded and shown in the report; the rest goes on.
+                let msg = format!("{} failed: {e:#}", stage.label());
+                notes.push(msg.clone());
+                format!("[{}/{}] {msg}", i + 1, stages.len())
+            }
+        };
+        if !args.quiet && !bar.is_hidden() {
+            bar.println(line);
+        } else if !args.quiet || line.contains(" failed: ") {
+            eprintln!("{line}");
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if !args.quiet {
+        eprintln!(
+            "done in {:.1} s: {}",
+            started.elapsed().as_secs_f64(),
+            args.out.join("report.html").display()
+        );
+    }
+    Ok(())
+}
+
+/// Refuses the whole job up front (before training anything) when one preset's training batch
+/// or largest profiling batch would not fit in the memory available here.
+fn refuse_what_would_not_fit(
+    args: &RunConfig,
+    plan: &Plan,
+    shape: &DataShape,
+    presets: &[String],
+) -> anyhow::Result<()> {
+    let max_batch = plan.batches.iter().copied().max().unwrap_or(1);
+    for p in presets {
+        let spec = joulebench_models::build_preset(p, shape, &quick_options(plan, p, shape)?)?;
+        if !run_dir(&args.out, p).is_done() {
+            let batch = joulebench_models::preset_info(p)?.defaults.batch_size;
+            let est = MemoryEstimate::for_training(&spec, batch)?;
+            check_fits_here(&format!("training {p} at batch {batch}"), &est)?;
+        }
+        joulebench_models::memory::refuse_if_too_big(Some(&spec), None, &[], max_batch)?;
+    }
+    Ok(())
+}
+
+/// The preset options a run trains with: temporal spiking presets get fewer steps in a quick
+/// run.
+fn quick_options(plan: &Plan, preset: &str, shape: &DataShape) -> anyhow::Result<PresetOptions> {
+    let mut options = PresetOptions::default();
+    if let Some(cap) = plan.steps_cap {
+        let default_steps = joulebench_models::build_preset(preset, shape, &options)?.steps;
+        if default_steps > cap {
+            options.steps = Some(cap);
+        }
+    }
+    Ok(options)
+}
+
+fn stage_train(
+    args: &RunConfig,
+    plan: &Plan,
+    preset: &str,
+    meter: Option<&mut MeterHook>,
+) -> anyhow::Result<String> {
+    let run = run_dir(&args.out, preset);
+    if run.is_done() {
+        return Ok("skipped (already trained)".into());
+    }
+    let info = joulebench_models::preset_info(preset)?;
+    let options = quick_options(plan, preset, &dataset_shape(&args.dataset)?)?;
+    let o = TrainOverrides {
+        data_dir: args.data_dir.clone(),
+        options,
+        epochs: plan.epochs.map(|e| e.min(info.defaults.epochs)),
+        seed: Some(args.seed),
+        threads: Some(2),
+        limit_test: plan.test_limit,
+        ..Default::default()
+    };
+    let cfg = TrainConfig::resolve(preset, &args.dataset, &o)?;
+    let ds = load_dataset(&cfg)?;
+    let out = train(
+        &cfg,
+        &ds,
+        &run,
+        TrainOptions {
+            quiet: true,
+            hook: meter.map(|m| m as &mut dyn EpochHook),
+        },
+    )?;
+    let last = out.metrics.last().map(|e| e.test_acc).unwrap_or(f64::NAN);
+    Ok(format!(
+        "{} epochs, test accuracy {:.2} %, {:.1} s training",
+        cfg.epochs,
+        100.0 * last,
+        out.metrics.train_seconds()
+    ))
+}
+
+fn dataset_shape(name: &str) -> anyhow::Result<DataShape> {
+    let kind = DatasetKind::from_str(name)?;
+    Ok(DataShape {
+        dataset: kind.name().to_string(),
+        sample_shape: kind.sample_shape(),
+        num_classes: kind.num_classes(),
+        normalize: kind.normalize(),
+    })
+}
+
+fn stage_export(out: &Path, preset: &str) -> anyhow::Result<String> {
+    let run = run_dir(out, preset);
+    if run.onnx_path().is_file() {
+        return Ok("skipped (model.onnx exists)".into());
+    }
+    if !run.is_done() {
+        bail!("{} has not finished training", run.path.display());
+    }
+    let spec = run.spec()?;
+    let weights = run.weights(&spec)?;
+    let mut metadata = Vec::new();
+    if let Ok(t) = std::fs::read_to_string(run.train_config_path()) {
+        metadata.push(("joulebench.train".to_string(), t));
+    }
+    let bytes = export_onnx(&spec, &weights, &metadata)?;
+    write_atomic(&run.onnx_path(), &bytes)?;
+    Ok(format!("{} bytes", bytes.len()))
+}
+
+/// Preprocessed (and, for spiking models, encoded) test samples `start..end`.
+fn prepare(
+    spec: &ModelSpec,
+    data: &Dataset,
+    start: usize,
+    end: usize,
+    seed: u64,
+) -> anyhow::Result<Tensor> {
+    let raw = data.test.batch_range(start, end);
+    let x = apply_preprocess(&spec.preprocess, &raw)?;
+    let mut shape = vec![end - start];
+    shape.extend_from_slice(&spec.input_shape);
+    let x = Tensor::new(shape, x.data)?;
+    Ok(if spec.is_spiking() {
+        encode(spec.encoding, &x, spec.steps, seed)?
+    } else {
+        x
+    })
+}
+
+/// Accuracy of `backend` on the first `n` test samples and, when a `reference` is given, its
+/// agreement with it on exactly the same input tensors.
+fn accuracy(
+    backend: &mut dyn Backend,
+    mut reference: Option<&mut dyn Backend>,
+    spec: &ModelSpec,
+    data: &Dataset,
+    n: usize,
+    seed: u64,
+) -> anyhow::Result<(f64, AgreementTally)> {
+    let mut correct = 0usize;
+    let mut tally = AgreementTally::default();
+    for (bi, start) in (0..n).step_by(100).enumerate() {
+        let end = (start + 100).min(n);
+        let x = prepare(spec, data, start, end, seed + bi as u64)?;
+        let logits = backend.run(&x)?;
+        let pred = logits.argmax_rows();
+        correct += pred
+            .iter()
+            .enumerate()
+            .filter(|(i, &p)| data.test.labels[start + i] as usize == p)
+            .count();
+        if let Some(r) = reference.as_deref_mut() {
+            let labels: Vec<usize> = (start..end).map(|i| data.test.labels[i] as usize).collect();
+            tally
+                .add(r, &x, &logits, &labels)
+                .with_context(|| format!("samples {start}..{end}"))?;
+        }
+    }
+    Ok((correct as f64 / n.max(1) as f64, tally))
+}
+
+fn stage_bench(
+    args: &RunConfig,
+    plan: &Plan,
+    data: &Dataset,
+    preset: &str,
+    kind: BackendKind,
+    meter: MeterChoice,
+) -> anyhow::Result<String> {
+    let path = bench_path(&args.out, preset, kind);
+    if path.is_file() {
+        return Ok("skipped (results exist)".into());
+    }
+    let run = run_dir(&args.out, preset);
+    if !run.is_done() {
+        bail!("{} has not finished training", run.path.display());
+    }
+    let spec = run.spec()?;
+    let source = ModelSource::Run(run.clone());
+    let opts = BackendOptions {
+        threads: args.threads,
+        ..Default::default()
+    };
+    let mut backend = open_backend(kind, &source, &opts)?;
+    let n = plan.test_limit.unwrap_or(usize::MAX).min(data.test.len());
+    let (mut reference, no_reference) = match reference_backend(kind, &source, args.threads, false)
+    {
+        Some(Ok(r)) => (Some(r), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    };
+    let (acc, tally) = accuracy(
+        backend.as_mut(),
+        reference.as_mut().map(|r| r.as_mut() as &mut dyn Backend),
+        &spec,
+        data,
+        n,
+        args.seed,
+    )?;
+    drop(reference);
+    let agreement = (tally.samples > 0).then_some(&tally);
+
+    let selection = select(
+        meter,
+        false,
+        Path::new(joulebench_profiler::meter::rapl::POWERCAP_ROOT),
+        0,
+    )?;
+    let req = ProfileRequest {
+        model: ModelInfo {
+            name: preset.to_string(),
+            source: run.path.display().to_string(),
+            preset: Some(preset.to_string()),
+            spiking: spec.is_spiking(),
+            steps: spec.steps,
+            sample_shape: spec.input_shape.clone(),
+        },
+        counts: Some(spec_counts(&spec)?),
+        onnx_counts: None,
+        inputs: InputGenerator::for_spec(
+            &spec,
+            SampleSource::Dataset {
+                name: data.name().into(),
+                split: data.test.clone(),
+            },
+            args.seed,
+        ),
+        meter: selection.meter,
+        meter_note: selection.note,
+        gpu_backend: false,
+        system: SystemInfo::collect(),
+    };
+    let cfg = ProfileConfig {
+        batches: plan.batches.clone(),
+        latency: plan.latency.clone(),
+        offline_batch: None,
+        energy: plan.energy.clone(),
+        input_pool: 4,
+    };
+    let prof = profile(
+        &MonotonicClock::new(),
+        backend.as_mut(),
+        req,
+        &cfg,
+        &mut |_| {},
+    )?;
+    let mut results = to_results(&prof, preset, kind.name(), acc, n, agreement);
+    if kind == BackendKind::Event {
+        if let Some(first) = results.first_mut() {
+            first.activity = Some(engine_activity(&run, &spec, data, args.seed)?);
+        }
+    }
+    write_atomic(&path, serde_json::to_string_pretty(&results)?.as_bytes())?;
+    let b1 = results
+        .first()
+        .and_then(|r| r.latency.as_ref())
+        .map(|l| l.mean_us)
+        .unwrap_or(f64::NAN);
+    let vs_tch = match (agreement, no_reference) {
+        (Some(t), _) => format!(
+            ", argmax agreement with tch {:.2} % (max |Δlogit| {:.1e})",
+            100.0 * t.argmax_agreement(),
+            t.max_abs_diff
+        ),
+        (None, Some(why)) => format!(", no tch agreement: {why}"),
+        (None, None) => String::new(),
+    };
+    Ok(format!(
+        "accuracy {:.2} % on {n}{vs_tch}, {:.1} µs per query at batch {}",
+        100.0 * acc,
+        b1,
+        plan.batches[0]
+    ))
+}
+
+/// Activity of the event-driven engine over 64 real test samples, with the raster of the first.
+fn engine_activity(
+    run: &RunDir,
+    spec: &ModelSpec,
+    data: &Dataset,
+    seed: u64,
+) -> anyhow::Result<SpikingActivity> {
+    let weights = run.weights(spec)?;
+    let mut engine = EventEngine::new(spec, &weights, 1)?;
+    engine.set_record_raster(true);
+    let n = 64.min(data.test.len());
+    let x = prepare(spec, data, 0, n, seed)?;
+    engine.run(&x)?;
+    let a = engine
+        .activity()
+        .ok_or_else(|| anyhow!("the event engine reported no activity"))?;
+    let lif: Vec<(String, usize)> = {
+        let shapes = spec.layer_shapes()?;
+        spec.layers
+            .iter()
+            .zip(shapes)
+            .filter(|(l, _)| matches!(l.op, Op::Lif(_)))
+            .map(|(l, s)| (l.name.clone(), s.iter().product()))
+            .collect()
+    };
+    let b = a.batch.max(1) as f64;
+    Ok(SpikingActivity {
+        samples: a.batch,
+        steps: a.steps,
+        layers: a
+            .layers
+            .iter()
+            .map(|l| LayerSpiking {
+                name: l.name.clone(),
+                neurons: l.neurons,
+                input_sparsity: l.input_sparsity,
+                spikes: l.spikes_per_step.iter().sum::<u64>() as f64 / b,
+                event_driven: l.event_driven,
+                effective_ops: l.effective_ops as f64 / b,
+                dense_macs: l.dense_macs as f64 / b,
+            })
+            .collect(),
+        raster: a
+            .raster
+            .as_ref()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .map(|(i, steps)| {
+                        let (layer, neurons) =
+                            lif.get(i).cloned().unwrap_or((format!("lif{i}"), 0));
+                        RasterLayer {
+                            layer,
+                            neurons,
+                            spikes: steps.clone(),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+/// The profiler's result as report rows (one per batch size).
+fn to_results(
+    p: &ProfileResult,
+    model: &str,
+    backend: &str,
+    acc: f64,
+    n: usize,
+    agreement: Option<&AgreementTally>,
+) -> Vec<InferenceResult> {
+    let energy = energy_of(p);
+    p.latency
+        .iter()
+        .enumerate()
+        .map(|(i, l)| InferenceResult {
+            model: model.to_string(),
+            backend: backend.to_string(),
+            batch: l.batch,
+            threads: p.backend.threads,
+            accuracy: Some(acc),
+            eval_samples: n,
+            agreement: agreement.map(|t| t.argmax_agreement()),
+            max_abs_logit_diff: agreement.map(|t| f64::from(t.max_abs_diff)),
+            latency: Some(LatencyStats {
+                queries: l.queries,
+                warmup: l.warmup_queries,
+                duration_s: l.wall_seconds,
+                mean_us: l.per_query_s.mean * 1e6,
+                std_us: l.per_query_s.std * 1e6,
+                min_us: l.per_query_s.min * 1e6,
+                p50_us: l.per_query_s.p50 * 1e6,
+                p90_us: l.per_query_s.p90 * 1e6,
+                p99_us: l.per_query_s.p99 * 1e6,
+                max_us: l.per_query_s.max * 1e6,
+                harness_overhead_us: Some(l.harness_overhead_s.mean * 1e6),
+                clock: "monotonic (std::time::Instant)".into(),
+            }),
+            throughput_per_s: Some(l.throughput_samples_per_s),
+            // Energy is measured (or estimated) at the first batch size only.
+            energy: if i == 0 { energy.clone() } else { None },
+            activity: None,
+        })
+        .collect()
+}
+
+fn energy_of(p: &ProfileResult) -> Option<EnergyPerInference> {
+    if let Some(m) = &p.energy.measured {
+        return Some(EnergyPerInference {
+            source: EnergySource::Measured {
+                meter: m.meter.clone(),
+                domains: m.domains.iter().map(|d| d.name.clone()).collect(),
+            },
+            joules: m.joules_per_inference.mean,
+            std_joules: m.joules_per_inference.std,
+            above_idle_joules: m.joules_per_inference_above_idle.as_ref().map(|s| s.mean),
+            windows: m.windows.len(),
+            window_s: Some(m.window_seconds),
+            idle_power_w: m.idle.as_ref().map(|i| i.power_w),
+            resolution_j: Some(m.resolution_j_per_inference),
+            method: format!("{}; {}", m.label, m.notes.join("; ")),
+        });
+    }
+    p.energy.estimate.as_ref().map(|e| EnergyPerInference {
+        source: EnergySource::Estimate {
+            table: e.table.name.clone(),
+        },
+        joules: e.joules_per_inference_estimate_low,
+        std_joules: 0.0,
+        above_idle_joules: None,
+        windows: 0,
+        window_s: None,
+        idle_power_w: None,
+        resolution_j: None,
+        method: format!(
+            "{} ({}); shown: low end, high end (DRAM high) {:.3e} J; no meter: {}",
+            e.model, e.table.citation, e.joules_per_inference_estimate_high, p.energy.meter_note
+        ),
+    })
+}
+
+fn machine() -> MachineInfo {
+    let s = SystemInfo::collect();
+    let gpus = serde_json::to_value(&s.gpus)
+        .ok()
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|g| joulebench_report::GpuInfo {
+            name: g
+                .get("name")
+                .and_then(|v| v.as_str())
+                .unwrap_or("GPU")
+                .to_string(),
+            driver: g
+                .get("driver")
+                .or_else(|| g.get("driver_version"))
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string(),
+            memory_bytes: g.get("memory_bytes").and_then(|v| v.as_u64()),
+            power_limit_w: g.get("power_limit_w").and_then(|v| v.as_f64()),
+        })
+        .collect();
+    let mut extra = vec![("CPU architecture".to_string(), s.cpu_arch.clone())];
+    if let Some(n) = &s.gpu_note {
+        extra.push(("GPU note".into(), n.clone()));
+    }
+    MachineInfo {
+        cpu_model: s.cpu_model,
+        physical_cores: s.physical_cores,
+        logical_cores: s.logical_cpus,
+        memory_bytes: s.memory_bytes,
+        os: s.os,
+        kernel: s.kernel.unwrap_or_default(),
+        gpus,
+        meters: vec![],
+        extra,
+    }
+}
+
+/// Everything finished so far, as report data.
+fn gather(
+    args: &RunConfig,
+    plan: &Plan,
+    presets: &[String],
+    backends: &[BackendKind],
+    notes: &[String],
+) -> anyhow::Result<ReportData> {
+    let mut d = ReportData::new(format!(
+        "joulebench: {}{}",
+        args.dataset,
+        if args.quick { " (quick)" } else { "" }
+    ));
+    d.dataset = args.dataset.clone();
+    d.quick = args.quick;
+    d.command = std::env::args().collect::<Vec<_>>().join(" ");
+    d.created = UtcTime::now().human();
+    d.machine = machine();
+    d.notes = notes.to_vec();
+    if args.quick {
+        d.notes.push(format!(
+            "Quick run: at most {} epochs, temporal SNNs at T ≤ {}, accuracy on {}, latency from ≥ {} queries / {} s per batch size.",
+            plan.epochs.unwrap_or(0),
+            plan.steps_cap.unwrap_or(0),
+            match plan.test_limit {
+                Some(n) => format!("the first {n} test samples"),
+                None => "the whole test split".to_string(),
+            },
+            plan.latency.min_queries,
+            plan.latency.min_seconds
+        ));
+    }
+    for p in presets {
+        let run = run_dir(&args.out, p);
+        if !run.is_done() {
+            continue;
+        }
+        let spec = run.spec()?;
+        let counts = spec_counts(&spec)?;
+        let weights = run.weights(&spec)?;
+        let metrics = Metrics::load(&run).ok();
+        let cfg = TrainConfig::load(&run).ok();
+        let training = metrics.as_ref().map(|m| TrainingSummary {
+            optimizer: cfg
+                .as_ref()
+                .map(|c| c.optimizer.name().to_string())
+                .unwrap_or_default(),
+            lr: cfg.as_ref().map(|c| c.lr).unwrap_or(0.0),
+            batch_size: cfg.as_ref().map(|c| c.batch_size).unwrap_or(0),
+            seed: cfg.as_ref().map(|c| c.seed).unwrap_or(0),
+            device: m.device.clone(),
+            train_samples: m.train_samples,
+            test_samples: m.test_samples,
+            epochs: m
+                .epochs
+                .iter()
+                .map(|e| EpochMetrics {
+                    epoch: e.epoch,
+                    train_loss: e.train_loss.unwrap_or(f64::NAN),
+                    train_accuracy: e.train_acc,
+                    test_loss: e.test_loss.unwrap_or(f64::NAN),
+                    test_accuracy: e.test_acc,
+                    wall_s: e.wall_s,
+                    samples_per_s: e.samples_per_s,
+                    energy: e
+                        .energy
+                        .as_ref()
+                        .filter(|x| !x.source.starts_with("estimate"))
+                        .map(|x| MeasuredEnergy {
+                            joules: x.joules,
+                            meter: x.source.split(':').next().unwrap_or("").to_string(),
+                            // `meter:domain[,domain…]` (see `MeterHook::source`)
+                            domains: x
+                                .source
+                                .split_once(':')
+                                .map(|(_, d)| d.split(',').map(str::to_string).collect())
+                                .unwrap_or_default(),
+                        }),
+                })
+                .collect(),
+        });
+        d.models.push(ModelResult {
+            name: p.clone(),
+            preset: p.clone(),
+            dataset: args.dataset.clone(),
+            spiking: spec.is_spiking(),
+            steps: spec.steps,
+            params: counts.params,
+            macs: counts.macs,
+            flops: counts.flops,
+            counts_source: format!("counted from ModelSpec ({})", counts.convention),
+            test_accuracy: metrics.as_ref().and_then(|m| m.last()).map(|e| e.test_acc),
+            training,
+            first_layer: FirstLayerWeights::from_spec(&spec, &weights, 64),
+            run_dir: Some(format!("runs/{p}")),
+        });
+        for b in backends {
+            let path = bench_path(&args.out, p, *b);
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                let rows: Vec<InferenceResult> = serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not a results file", path.display()))?;
+                d.inference.extend(rows);
+            }
+        }
+    }
+    if let Some(m) = d.inference.iter().find_map(|r| r.energy.as_ref()) {
+        d.machine.meters.push(match &m.source {
+            EnergySource::Measured { meter, domains } => format!("{meter}: {}", domains.join(", ")),
+            EnergySource::Estimate { .. } => format!(
+                "none usable; {}",
+                m.method.rsplit("no meter: ").next().unwrap_or("")
+            ),
+        });
+    }
+    let sweeps = args.out.join("sweeps");
+    if sweeps.is_dir() {
+        joulebench_report::merge_sweeps(&mut d, joulebench_report::find_sweeps(&sweeps)?);
+    }
+    Ok(d)
+}
