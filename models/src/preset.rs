@@ -362,7 +362,8 @@ pub const PRESETS: &[PresetInfo] = &[
         needs_2d: false,
         needs_1d: false,
         // cosine annealing chosen on a validation split (last 10 000 training images, seeds
-        // 0–2): 97.80 ± 0.07 % → 98.20 ± 0.04 % at the last epoch (README, "Accuracy")
+        // 0–2): 97.80 ± 0.07 % → 98.20 ± 0.04 % at the last epoch (docs/measurements.md,
+        // "Recipe choices on a validation split")
         defaults: TrainDefaults {
             schedule: LrSchedule::Cosine,
             ..d(Adam, 1e-3, 128, 10, 0)
