@@ -4,6 +4,7 @@
 //! * [`spike_rate`] — event-driven vs dense time per inference across input spike rates;
 //! * [`backends`] — the same models on every engine, like for like (+ inputs for the peers);
 //! * [`macs`] — latency against MAC count across mlp-sweep widths × depths;
+//! * [`eval`], [`profile_model`] — the work of `joulebench eval` and `joulebench profile`;
 //! * [`fixed_point`] — the event engine's int8 mode against f32 (accuracy, agreement, spikes);
 //! * [`table`] — `backends` merged with the Python peers' results;
 //! * [`main_job`] — `joulebench run`: train every preset, export, evaluate and profile every
@@ -21,12 +22,14 @@ pub mod agreement;
 pub mod backends;
 #[cfg(feature = "training")]
 pub mod epoch_meter;
+pub mod eval;
 pub mod fixed_point;
 pub mod harness;
 pub mod inputs;
 pub mod macs;
 #[cfg(feature = "training")]
 pub mod main_job;
+pub mod profile_model;
 pub mod record;
 pub mod spike_rate;
 pub mod table;

@@ -247,7 +247,10 @@ struct PeerSetup {
 }
 
 fn peer_setup(args: &TrainingConfig, need_snntorch: bool) -> anyhow::Result<PeerSetup> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // the source tree this crate sits in (bench/ is one level below the workspace root)
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."));
     let python = args
         .python
         .clone()

@@ -1,17 +1,25 @@
-//! `joulebench profile`: latency, operation counts and energy of one model on one backend.
+//! `joulebench profile`: the flags, turned into `joulebench_bench::profile_model`'s
+//! configuration, and the result printed as a table or JSON.
 
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::PathBuf;
 
-use anyhow::{anyhow, bail};
 use clap::Args;
-use joulebench_inference::{open_backend, BackendKind, BackendOptions, ModelSource};
-use joulebench_models::write_atomic;
-use joulebench_profiler::{
-    count_onnx, profile, select, spec_counts, table, EnergyConfig, InputGenerator, LatencyConfig,
-    MeterChoice, ModelInfo, MonotonicClock, ProfileConfig, ProfileRequest, SampleSource,
-    SystemInfo,
-};
+use joulebench_bench::profile_model;
+use joulebench_profiler::table;
+
+pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
+    let (json, out) = (args.json, args.out.clone());
+    let result = profile_model::run(&args.into(), json)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        print!("{}", table::render(&result));
+        if let Some(out) = &out {
+            println!("\nwrote {}", out.display());
+        }
+    }
+    Ok(())
+}
 
 #[derive(Args)]
 pub struct ProfileArgs {
@@ -82,138 +90,30 @@ pub struct ProfileArgs {
     out: Option<PathBuf>,
 }
 
-pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
-    let kind = BackendKind::from_str(&args.backend)?;
-    let meter_choice = MeterChoice::parse(&args.meter).map_err(|e| anyhow!(e))?;
-    if args.batch.is_empty() || args.batch.contains(&0) {
-        bail!("--batch sizes must be at least 1");
-    }
-    let resolved = ModelSource::from_path(&args.target, args.input_shape.as_deref())?;
-    let onnx = resolved.onnx_path();
-    let (source, spec) = (resolved.source, resolved.spec);
-    let cuda = args.device == "cuda";
-    let opts = BackendOptions {
-        threads: args.threads,
-        gpu: args.gpu as usize,
-        cuda,
-    };
-    if cuda && kind != BackendKind::Tch {
-        bail!("--device cuda applies to the tch backend; for ONNX Runtime on the GPU use --backend ort-cuda");
-    }
-    let gpu_backend = kind == BackendKind::OrtCuda || (kind == BackendKind::Tch && cuda);
-    let (sample_shape, steps) = match (&spec, &source) {
-        (Some(s), _) => (s.input_shape.clone(), s.steps),
-        (None, ModelSource::Onnx { input_shape, .. }) => (input_shape.clone(), 1),
-        (None, ModelSource::Run(_)) => unreachable!("a run always has a spec"),
-    };
-    for &b in args.batch.iter().chain(args.offline_batch.as_ref()) {
-        joulebench_models::memory::refuse_if_too_big(
-            spec.as_ref(),
-            onnx.as_deref(),
-            &sample_shape,
-            b,
-        )?;
-    }
-    let mut backend = open_backend(kind, &source, &opts)?;
-
-    let counts = spec.as_ref().map(spec_counts).transpose()?;
-    let onnx_counts = match &onnx {
-        Some(p) => {
-            let shape = match &spec {
-                Some(s) => s.batch_input_shape(1),
-                None => [vec![1], sample_shape.clone()].concat(),
-            };
-            Some(count_onnx(p, &shape, 1, steps)?)
-        }
-        None => None,
-    };
-    let inputs = match (&args.dataset, &spec) {
-        (Some(d), Some(spec)) => {
-            let kind = joulebench_data::DatasetKind::from_str(d)?;
-            let ds = joulebench_data::Dataset::load(kind, args.data_dir.as_deref())?;
-            InputGenerator::for_spec(
-                spec,
-                SampleSource::Dataset {
-                    name: ds.name().into(),
-                    split: ds.test,
-                },
-                args.seed,
-            )
-        }
-        (Some(_), None) => {
-            bail!("--dataset needs a model with a spec (a run folder or a joulebench ONNX export)")
-        }
-        (None, Some(spec)) => InputGenerator::for_spec(spec, SampleSource::Random, args.seed),
-        (None, None) => InputGenerator::for_shape(&sample_shape, args.seed),
-    };
-    let selection = select(meter_choice, gpu_backend, &args.powercap_root, args.gpu)?;
-    if selection.meter.is_none() && args.json {
-        eprintln!("energy: {}", selection.note); // the table shows it otherwise
-    }
-    let name = spec.as_ref().map(|s| s.preset.clone()).unwrap_or_else(|| {
-        args.target
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_default()
-    });
-    let req = ProfileRequest {
-        model: ModelInfo {
-            name,
-            source: args.target.display().to_string(),
-            preset: spec.as_ref().map(|s| s.preset.clone()),
-            spiking: spec.as_ref().is_some_and(|s| s.is_spiking()),
-            steps,
-            sample_shape,
-        },
-        counts,
-        onnx_counts,
-        inputs,
-        meter: selection.meter,
-        meter_note: selection.note,
-        gpu_backend,
-        system: SystemInfo::collect(),
-    };
-    let cfg = ProfileConfig {
-        batches: args.batch.clone(),
-        latency: LatencyConfig {
-            warmup_queries: args.warmup,
-            warmup_seconds: 0.0,
-            min_queries: args.queries,
-            min_seconds: args.duration,
-            max_seconds: Some(args.max_seconds),
-        },
-        offline_batch: args.offline_batch,
-        energy: EnergyConfig {
-            idle_seconds: args.idle,
-            min_window_seconds: args.min_window,
-            windows: args.windows,
-        },
-        input_pool: 4,
-    };
-    let bar = indicatif::ProgressBar::new_spinner();
-    let result = profile(
-        &MonotonicClock::new(),
-        backend.as_mut(),
-        req,
-        &cfg,
-        &mut |stage| bar.set_message(stage.to_string()),
-    )?;
-    bar.finish_and_clear();
-    let json = serde_json::to_string_pretty(&result)?;
-    if let Some(out) = &args.out {
-        write_atomic(out, json.as_bytes())?;
-    }
-    if args.json {
-        println!("{json}");
-    } else {
-        print!("{}", table::render(&result));
-        if let Some(out) = &args.out {
-            println!("\nwrote {}", display(out));
+impl From<ProfileArgs> for profile_model::ProfileModelConfig {
+    fn from(a: ProfileArgs) -> Self {
+        profile_model::ProfileModelConfig {
+            target: a.target,
+            backend: a.backend,
+            batch: a.batch,
+            threads: a.threads,
+            meter: a.meter,
+            duration: a.duration,
+            queries: a.queries,
+            warmup: a.warmup,
+            max_seconds: a.max_seconds,
+            offline_batch: a.offline_batch,
+            idle: a.idle,
+            windows: a.windows,
+            min_window: a.min_window,
+            gpu: a.gpu,
+            device: a.device,
+            powercap_root: a.powercap_root,
+            dataset: a.dataset,
+            data_dir: a.data_dir,
+            input_shape: a.input_shape,
+            seed: a.seed,
+            out: a.out,
         }
     }
-    Ok(())
-}
-
-fn display(p: &Path) -> String {
-    p.display().to_string()
 }

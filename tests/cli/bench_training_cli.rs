@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-
 use crate::common::{fails_with, joulebench};
 
 /// `$JOULEBENCH_DATA` when it holds MNIST's training images.

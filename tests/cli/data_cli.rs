@@ -8,7 +8,6 @@ use std::process::Output;
 use joulebench_data::idx::{encode_idx_images, encode_idx_labels};
 use joulebench_data::read::gzip;
 
-
 use crate::common::{fails_isolated, joulebench_isolated as joulebench};
 
 fn stdout(o: &Output) -> String {

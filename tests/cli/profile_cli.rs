@@ -5,7 +5,6 @@ use std::process::Output;
 
 use joulebench_models::{build_preset, write_onnx, DataShape, PresetOptions, RunDir, Weights};
 
-
 use crate::common::joulebench as jb;
 
 fn text(o: &Output) -> String {

@@ -1,7 +1,6 @@
 //! `joulebench train`: a quick real run, and every kind of bad input → clear error, non-zero exit.
 #![cfg(feature = "training")]
 
-
 use crate::common::{fails_with, joulebench};
 
 #[test]
