@@ -10,8 +10,8 @@ use anyhow::{bail, Context};
 use joulebench_inference::event::workload::{
     image_stats, rate_encode, synthetic_digits, uniform_spikes,
 };
-use joulebench_inference::event::{EventEngine, ExecMode, Isa, SpikeBatch};
-use joulebench_inference::{Backend, NativeBackend};
+use joulebench_inference::event::{EventEngine, ExecMode, SpikeBatch};
+use joulebench_inference::{Backend, Isa, NativeBackend};
 use joulebench_models::{write_atomic, ModelSpec, Tensor, Weights};
 use joulebench_profiler::load_average;
 use serde::Serialize;

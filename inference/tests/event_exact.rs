@@ -3,7 +3,8 @@
 //! of every LIF layer and identical (≤ 1e-5) output, including neurons sitting exactly at
 //! threshold; plus activity counts, execution modes, instruction sets, threads and bad input.
 
-use joulebench_inference::event::{EventEngine, ExecMode, Isa};
+use joulebench_inference::event::{EventEngine, ExecMode};
+use joulebench_inference::Isa;
 use joulebench_inference::{Backend, InferenceError};
 use joulebench_models::{
     build_preset, DataShape, Layer, LifParams, ModelSpec, Op, PresetOptions, Readout, Tensor,

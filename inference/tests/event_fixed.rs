@@ -1,9 +1,10 @@
 //! The event engine's int8 fixed-point mode: exact integer semantics on a hand-computed
-//! sequence, agreement with f32 on random weights, determinism, and clear errors.
+//! sequence, agreement with f32 on random weights, determinism (threads, input forms and
+//! instruction sets), and clear errors.
 
 use joulebench_inference::event::workload::{rate_encode, synthetic_digits};
 use joulebench_inference::event::{EventEngine, Precision, SpikeBatch};
-use joulebench_inference::Backend;
+use joulebench_inference::{Backend, Isa};
 use joulebench_models::{Encoding, Layer, LifParams, ModelSpec, Op, Readout, Tensor, Weights};
 
 mod common;
@@ -87,6 +88,12 @@ fn integer_semantics_match_a_hand_computed_sequence() {
     // The f32 tensor path computes the same integers.
     let out2 = e.run(&x.to_tensor()).unwrap();
     assert_eq!(out2.data, out.data);
+    // So does every instruction set this CPU has, on both paths.
+    for isa in Isa::supported() {
+        e.set_isa(isa).unwrap();
+        assert_eq!(e.run_spikes(&x).unwrap().data, out.data, "{isa:?}");
+        assert_eq!(e.run(&x.to_tensor()).unwrap().data, out.data, "{isa:?}");
+    }
 
     // The membrane saturates at i16::MAX instead of wrapping.
     let mut big = w.clone();
@@ -161,6 +168,15 @@ fn int8_agrees_with_f32_on_random_weights() {
     q1.set_precision(Precision::Int8).unwrap();
     assert_eq!(q1.run(&input).unwrap().data, got.data);
     assert_eq!(q1.activity().unwrap(), q.activity().unwrap());
+    // And whatever the instruction set: the same logits and activity on every one this CPU has.
+    for isa in Isa::supported() {
+        let mut qi = EventEngine::new(&spec, &w, 1).unwrap();
+        qi.set_isa(isa).unwrap();
+        qi.set_precision(Precision::Int8).unwrap();
+        assert_eq!(qi.run(&input).unwrap().data, got.data, "{isa:?}");
+        assert_eq!(qi.activity().unwrap(), q.activity().unwrap(), "{isa:?}");
+        assert_eq!(qi.run_spikes(&packed).unwrap().data, got.data, "{isa:?}");
+    }
     // The input layer's baseline of frequent inputs is exact in integers: the same logits and
     // activity without it, only more operations performed (before or after `set_precision`).
     let with = q1.activity().unwrap().clone();

@@ -2,8 +2,9 @@
 //! `f32` tensor path gives, for every instruction set, thread count and execution mode.
 
 use joulebench_inference::event::workload::{rate_encode, synthetic_digits, uniform_spikes};
-use joulebench_inference::event::{EventEngine, ExecMode, Isa, SpikeBatch};
+use joulebench_inference::event::{EventEngine, ExecMode, SpikeBatch};
 use joulebench_inference::Backend;
+use joulebench_inference::Isa;
 use joulebench_models::{ModelSpec, Tensor, Weights};
 
 mod common;

@@ -1,6 +1,6 @@
 //! The native dense engine against networks small enough to compute by hand.
 
-use joulebench_inference::native::gemm::Isa;
+use joulebench_inference::Isa;
 use joulebench_inference::{Backend, InferenceError, NativeBackend};
 use joulebench_models::{
     build_preset, DataShape, Encoding, Layer, LifParams, ModelSpec, Normalize, Op, Preprocess,
@@ -70,7 +70,7 @@ fn linear_relu_linear_by_hand() {
     // fc2 = [5.5+0+6, 11-0+3+1] = [11.5, 15]
     // x = [-1, 0]: fc1 = [-0.5, 0, 0] → relu [0, 0, 0] → fc2 = [0, 1]
     let x = t(vec![2, 2], vec![1.0, 2.0, -1.0, 0.0]);
-    for isa in [Isa::Generic, Isa::detect()] {
+    for isa in Isa::supported() {
         for threads in [1, 2] {
             let mut b = NativeBackend::with_isa(&s, &w, threads, isa).unwrap();
             let y = b.run(&x).unwrap();
@@ -236,7 +236,7 @@ fn threads_and_instruction_sets_agree_on_presets() {
             .map(|i| ((i * 7919 % 1000) as f32 / 1000.0 > 0.6) as u8 as f32)
             .collect();
         let x = Tensor::new(shape, data).unwrap();
-        let y1 = NativeBackend::with_isa(&s, &w, 1, Isa::Generic)
+        let y1 = NativeBackend::with_isa(&s, &w, 1, Isa::Scalar)
             .unwrap()
             .run(&x)
             .unwrap();

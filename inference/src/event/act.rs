@@ -3,7 +3,8 @@
 //! or both; a list whose values are all exactly 1.0 is a list of spikes (events).
 
 use super::aligned::AlignedVec;
-use super::simd::{self, Isa};
+use super::simd;
+use crate::isa::Isa;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Act {

@@ -19,7 +19,8 @@
 //! turns it off for bit-for-bit comparisons.
 
 use super::aligned::LANES;
-use super::simd::{self, Isa};
+use super::simd;
+use crate::isa::Isa;
 
 /// The smallest share of a chunk's row additions a baseline must save to be used: below it,
 /// splitting the lists costs about what it saves (measured on snn-temporal: at 10 % uniform

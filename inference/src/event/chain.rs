@@ -18,8 +18,9 @@ use joulebench_models::Readout;
 use super::aligned::{AlignedVec, LANES};
 use super::baseline::Baseline;
 use super::plan::{Plan, StageKind};
-use super::simd::{self, BlockedLayer, Isa, StepLists, StepReadout, StepsOut};
+use super::simd::{self, BlockedLayer, StepLists, StepReadout, StepsOut};
 use super::worker::{Counters, LifState};
+use crate::isa::Isa;
 
 /// Steps processed layer by layer at a time: a multiple of the kernels' step interleave, and
 /// long enough that each column block's active rows are reused from L1 many times (measured on

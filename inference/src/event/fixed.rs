@@ -33,10 +33,11 @@ use joulebench_models::Readout;
 
 use super::baseline::Baseline;
 use super::plan::{Plan, StageKind};
-use super::simd::{self, Isa};
+use super::simd;
 use super::spikes::{decode_row, row_to_masks};
 use super::worker::{Counters, Source};
 use crate::error::InferenceError;
+use crate::isa::Isa;
 
 /// Membrane units of the threshold are in `(THETA_LO, 2·THETA_LO]`.
 const THETA_LO: f64 = 1024.0;

@@ -84,10 +84,10 @@ use serde::{Deserialize, Serialize};
 use crate::activity::{Activity, LayerActivity};
 use crate::backend::Backend;
 use crate::error::InferenceError;
+use crate::isa::Isa;
 pub use fixed::LayerQuant;
 use fixed::{FixedPlan, FixedWorker};
 use plan::Plan;
-pub use simd::Isa;
 pub use spikes::SpikeBatch;
 use worker::{Counters, Source, Worker};
 

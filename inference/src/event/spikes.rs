@@ -76,7 +76,7 @@ impl SpikeBatch {
     /// when a value is neither 0.0 nor 1.0.
     pub(crate) fn refill(
         &mut self,
-        isa: super::simd::Isa,
+        isa: crate::isa::Isa,
         x: &Tensor,
         pool: Option<&rayon::ThreadPool>,
     ) -> bool {

@@ -8,10 +8,11 @@ use super::aligned::{padded, AlignedVec, LANES};
 use super::chain::{self, ChainBufs};
 use super::conv::{conv_scatter, pool_dense, pool_spikes};
 use super::plan::{Plan, StageKind};
-use super::simd::{self, Isa};
+use super::simd;
 use super::spikes::{decode_row, row_to_masks, SpikeBatch};
 use super::ExecMode;
 use crate::error::InferenceError;
+use crate::isa::Isa;
 
 /// Activity counters of one worker, summed over the samples it ran.
 #[derive(Debug, Clone, Default)]

@@ -1,7 +1,8 @@
 //! Convolution (as im2col + packed matrix product) and max pooling on strided layouts.
 
-use super::gemm::{gemm, Isa, Packed};
+use super::gemm::{gemm, Packed};
 use super::layout::Geom;
+use crate::isa::Isa;
 
 /// A 2-D convolution (1-D is the `kh = 1` case) with its weights packed for [`gemm`].
 /// Patch order is `(kh, kw, c)`, so rows of the im2col matrix gather runs of channels.

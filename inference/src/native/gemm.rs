@@ -5,15 +5,15 @@
 //! inner loop streams one contiguous panel and updates `MR × NR` accumulators that stay in
 //! registers (AVX-512: 8 rows × 2 zmm; AVX2: 3 rows × 4 ymm), `KC` depths at a time so the
 //! panel slice stays in L1 while every row tile passes over it. The kernel is written once in a
-//! macro and instantiated per instruction set by `for_each_isa!` (see [`super::isa`]).
+//! macro and instantiated per instruction set by `for_each_isa!` (see `native::simd`).
 
 /// Output columns per panel.
 pub const NR: usize = 32;
 /// Depth of one k-block (a panel slice of `KC·NR` floats = 16 KiB stays in L1).
 const KC: usize = 128;
 
-pub use super::isa::Isa;
-use super::isa::{dispatch, for_each_isa};
+use super::simd::{dispatch, for_each_isa};
+use crate::isa::Isa;
 
 /// A weight matrix `[n, k]` packed into column panels, with its bias (zero when absent).
 #[derive(Debug, Clone)]
@@ -260,13 +260,7 @@ mod tests {
 
     #[test]
     fn packed_gemm_matches_naive_on_every_isa_and_odd_sizes() {
-        let mut isas = vec![Isa::Generic];
-        if Isa::detect() != Isa::Generic {
-            isas.push(Isa::detect());
-        }
-        if Isa::detect() == Isa::Avx512 {
-            isas.push(Isa::Avx2Fma);
-        }
+        let isas = Isa::supported();
         let mut seed = 12345u32;
         let mut rnd = || {
             seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);

@@ -25,12 +25,13 @@
 //! portable kernel: 12 vectors) in registers while streaming the selected weight rows, with
 //! several independent accumulator sets when the block is narrow; blocks are processed one
 //! after another. The kernels are generated per instruction set by `for_each_isa!` (see
-//! [`super::isa`]). The result differs from a dense product only in f32 rounding (another
+//! `native::simd`). The result differs from a dense product only in f32 rounding (another
 //! summation order, and the `c·s` split), far below the engine's 1e-4 agreement bound. Zero
 //! inputs and all-`c` inputs give exactly
 //! `act(b + c·s)`. Nothing is allocated per call.
 
-use super::isa::{dispatch, for_each_isa, Isa};
+use super::simd::{dispatch, for_each_isa};
+use crate::isa::Isa;
 
 /// Floats per 64-byte line; rows are padded to whole lines.
 const L: usize = 16;
@@ -432,16 +433,6 @@ mod tests {
             .collect()
     }
 
-    fn isas() -> Vec<Isa> {
-        let mut v = vec![Isa::Generic];
-        if Isa::detect() != Isa::Generic {
-            v.push(Isa::Avx2Fma.supported_or_best());
-            v.push(Isa::detect());
-        }
-        v.dedup();
-        v
-    }
-
     #[test]
     fn dense_and_sparse_paths_match_naive_for_all_sparsities_and_widths() {
         let mut seed = 99u32;
@@ -478,7 +469,7 @@ mod tests {
             for x in [&dense, &zeros, &sparse, &background, &all_bg] {
                 for relu in [false, true] {
                     let want = naive(x, &w, n, &bias, relu);
-                    for isa in isas() {
+                    for isa in Isa::supported() {
                         for policy in [SparsePolicy::DENSE, SparsePolicy::SPARSE] {
                             let mut y = vec![f32::NAN; n + 3];
                             let path = gemv(isa, x, &m, &mut y, relu, policy, &mut scratch);

@@ -1,7 +1,7 @@
 //! The native dense engine: the project's own f32 kernels running a [`ModelSpec`] with its
 //! [`Weights`] directly (no ONNX). Layouts are chosen at load (packed weight panels,
 //! channels-last convolutions), buffers are reused between calls, the matrix kernels are
-//! compiled for AVX-512, AVX2+FMA and plain SSE2 and picked at run time, and with `threads > 1`
+//! compiled for AVX-512, AVX2+FMA and plain SSE2 and picked at run time ([`Isa`]), and with `threads > 1`
 //! the batch is split across a dedicated rayon pool of exactly that many threads.
 //!
 //! Semantics are the spec's: PyTorch layouts and formulas, LIF exactly as documented on
@@ -12,16 +12,17 @@
 pub mod conv;
 pub mod gemm;
 pub mod gemv;
-pub mod isa;
 pub mod layout;
+mod simd;
 
 use joulebench_models::{ModelSpec, Op, Readout, Tensor, Weights};
 use rayon::prelude::*;
 
 use crate::backend::Backend;
 use crate::error::InferenceError;
+use crate::isa::Isa;
 use conv::{Conv, Pool};
-use gemm::{gemm, Isa, Packed};
+use gemm::{gemm, Packed};
 use gemv::{gemv, InputMajor, SparsePolicy, SparseScratch};
 use layout::Geom;
 
