@@ -1,7 +1,7 @@
 //! The event engine's int8 fixed-point mode: exact integer semantics on a hand-computed
 //! sequence, agreement with f32 on random weights, determinism, and clear errors.
 
-use joulebench_inference::event::workload::{rate_encode, synthetic_digits};
+use joulebench_data::{rate_encode, synthetic_digits};
 use joulebench_inference::event::{EventEngine, Precision, SpikeBatch};
 use joulebench_inference::Backend;
 use joulebench_models::{Encoding, Layer, LifParams, ModelSpec, Op, Readout, Tensor, Weights};

@@ -11,9 +11,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use joulebench_inference::event::workload::{
-    image_stats, rate_encode, synthetic_digits, uniform_spikes,
-};
+use joulebench_data::{image_stats, rate_encode, synthetic_digits, uniform_spikes};
 use joulebench_inference::event::{EventEngine, ExecMode, Isa, SpikeBatch};
 use joulebench_inference::{Backend, NativeBackend};
 use joulebench_models::{write_atomic, ModelSpec, Tensor, Weights};

@@ -13,14 +13,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Args;
+use joulebench_data::DatasetKind;
 use joulebench_inference::ort_backend::ort_environment;
 use joulebench_inference::{
     expected_dims, Backend, BackendOptions, EventEngine, NativeBackend, OrtBackend, OrtDevice,
     TractBackend,
 };
 use joulebench_models::{
-    build_preset, write_onnx, DataShape, ModelSpec, Normalize, PresetOptions, RunDir, Tensor,
-    Weights,
+    build_preset, write_onnx, ModelSpec, PresetOptions, RunDir, Tensor, Weights,
 };
 use joulebench_profiler::LatencyConfig;
 use serde::{Deserialize, Serialize};
@@ -150,19 +150,6 @@ pub fn default_latency() -> LatencyConfig {
     }
 }
 
-/// MNIST's data shape (28×28, 10 classes, the usual normalization 0.1307/0.3081).
-pub fn mnist_data_shape() -> DataShape {
-    DataShape {
-        dataset: "mnist".into(),
-        sample_shape: vec![1, 28, 28],
-        num_classes: 10,
-        normalize: Some(Normalize {
-            mean: 0.1307,
-            std: 0.3081,
-        }),
-    }
-}
-
 /// The spec and weights of `preset` at `steps` (for temporal presets): from `runs/PRESET`
 /// when it holds a run folder, else seeded random weights.
 pub fn load_model(
@@ -232,7 +219,7 @@ pub fn untrained_mnist_model(
 ) -> anyhow::Result<(ModelSpec, Weights, String)> {
     let spec = build_preset(
         preset,
-        &mnist_data_shape(),
+        &DatasetKind::Mnist.data_shape(),
         &PresetOptions {
             steps,
             ..Default::default()
@@ -328,8 +315,12 @@ pub fn run(args: BackendsArgs) -> anyhow::Result<()> {
     // (case name, preset, steps override)
     let mut configs: Vec<(String, String, Option<usize>)> = Vec::new();
     for m in &args.models {
-        let probe = build_preset(m, &mnist_data_shape(), &PresetOptions::default())
-            .with_context(|| format!("--models: `{m}`"))?;
+        let probe = build_preset(
+            m,
+            &DatasetKind::Mnist.data_shape(),
+            &PresetOptions::default(),
+        )
+        .with_context(|| format!("--models: `{m}`"))?;
         if probe.encoding.is_spiking() {
             for &t in &args.steps {
                 configs.push((format!("{m}-T{t}"), m.clone(), Some(t)));

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use joulebench_inference::event::workload::{image_stats, synthetic_digits};
+use joulebench_data::{image_stats, synthetic_digits};
 use joulebench_inference::Backend;
 use joulebench_models::{write_atomic, ModelSpec, Tensor};
 use joulebench_profiler::stats::percentile_sorted;

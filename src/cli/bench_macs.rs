@@ -3,6 +3,7 @@
 //! engine. Writes `DIR/macs.json`, `macs.csv`, `macs.md` and the log-log plot
 //! `DIR/plots/latency-vs-macs.svg|png` (atomically).
 
+use joulebench_data::DatasetKind;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -124,7 +125,7 @@ pub fn run(args: MacsArgs) -> anyhow::Result<()> {
         cfg.clone(),
     );
     let images = images_for_batches(args.data.as_deref(), &args.batches, variants, args.seed)?;
-    let shape = super::bench_backends::mnist_data_shape();
+    let shape = DatasetKind::Mnist.data_shape();
 
     let mut rows = Vec::new();
     for &depth in &args.depths {
