@@ -14,6 +14,7 @@
 //! `scripts/jb-env cargo bench -p joulebench-bench --bench backends -- --warm-up-time 1 --measurement-time 3`
 //! (append a group name, e.g. `ann_1thread/`, to run only that group).
 
+use joulebench_data::DatasetKind;
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -21,7 +22,7 @@ use joulebench_inference::{
     expected_dims, Backend, BackendOptions, NativeBackend, OrtBackend, OrtDevice, TractBackend,
 };
 use joulebench_models::{
-    build_preset, export_onnx, DataShape, ModelSpec, Normalize, PresetOptions, Tensor, Weights,
+    build_preset, export_onnx, DataShape, ModelSpec, PresetOptions, Tensor, Weights,
 };
 use rand::{Rng, SeedableRng};
 
@@ -30,15 +31,7 @@ const STD: f32 = 0.3081;
 const PIXELS: usize = 784;
 
 fn mnist_shape() -> DataShape {
-    DataShape {
-        dataset: "mnist".into(),
-        sample_shape: vec![1, 28, 28],
-        num_classes: 10,
-        normalize: Some(Normalize {
-            mean: MEAN,
-            std: STD,
-        }),
-    }
+    DatasetKind::Mnist.data_shape()
 }
 
 /// `count` images (784 values in `[0, 1]` each): MNIST test images when available, otherwise

@@ -16,7 +16,7 @@
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use joulebench_inference::event::workload::{rate_encode, synthetic_digits};
+use joulebench_data::{rate_encode, synthetic_digits};
 use joulebench_inference::event::{EventEngine, ExecMode, Precision, SpikeBatch};
 use joulebench_inference::{Backend, NativeBackend};
 use joulebench_models::{

@@ -9,7 +9,7 @@
 //! run through `scripts/jb-env cargo bench -p joulebench-bench --bench peers_matrix`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use joulebench_inference::event::workload::synthetic_digits;
+use joulebench_data::synthetic_digits;
 use joulebench_inference::ort_backend::ort_environment;
 use joulebench_inference::{
     expected_dims, Backend, BackendOptions, EventEngine, NativeBackend, OrtBackend, OrtDevice,

@@ -12,13 +12,14 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use joulebench_data::DatasetKind;
 use joulebench_inference::{open_backend, Backend, BackendKind, BackendOptions, ModelSource};
 use joulebench_models::{build_preset, write_onnx, PresetOptions, RunDir, Tensor, Weights};
 use joulebench_profiler::LatencyConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::harness::{check_and_time, harness_how, LatencyOverrides, Timing};
-use crate::inputs::{images_for_batches, load_model, mnist_data_shape, model_inputs};
+use crate::inputs::{images_for_batches, load_model, model_inputs};
 use crate::record::{csv_field, md_cell, measure_row, write_report_files, ReportHeader, RowStamp};
 
 /// Engines `bench backends` times, in table order.
@@ -201,8 +202,12 @@ pub fn run(args: BackendsConfig) -> anyhow::Result<()> {
     // (case name, preset, steps override)
     let mut configs: Vec<(String, String, Option<usize>)> = Vec::new();
     for m in &args.models {
-        let probe = build_preset(m, &mnist_data_shape(), &PresetOptions::default())
-            .with_context(|| format!("--models: `{m}`"))?;
+        let probe = build_preset(
+            m,
+            &DatasetKind::Mnist.data_shape(),
+            &PresetOptions::default(),
+        )
+        .with_context(|| format!("--models: `{m}`"))?;
         if probe.encoding.is_spiking() {
             for &t in &args.steps {
                 configs.push((format!("{m}-T{t}"), m.clone(), Some(t)));

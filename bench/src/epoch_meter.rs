@@ -115,7 +115,7 @@ mod tests {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
 
-    use joulebench_profiler::{DomainKind, EnergyReading, EnergySource, MeterError};
+    use joulebench_profiler::{DomainKind, EnergyReading, MeterError, ReadingSource};
 
     use super::*;
 
@@ -158,7 +158,7 @@ mod tests {
                 // the nested domain reports half; it must not be added to the total
                 joules: vec![j, j / 2.0],
                 seconds: 1.0,
-                source: EnergySource::Measured {
+                source: ReadingSource::Measured {
                     counter: "fake".into(),
                 },
             })

@@ -5,10 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use joulebench_inference::event::workload::{image_stats, synthetic_digits};
-use joulebench_models::{
-    build_preset, DataShape, ModelSpec, Normalize, PresetOptions, RunDir, Tensor, Weights,
-};
+use joulebench_data::{image_stats, synthetic_digits, DatasetKind};
+use joulebench_models::{build_preset, ModelSpec, PresetOptions, RunDir, Tensor, Weights};
 
 /// Benchmark images, `[count, 1, 28, 28]` in `[0, 1]`.
 pub struct Images {
@@ -129,19 +127,6 @@ pub fn model_inputs(
         .collect()
 }
 
-/// MNIST's data shape (28×28, 10 classes, the usual normalization 0.1307/0.3081).
-pub fn mnist_data_shape() -> DataShape {
-    DataShape {
-        dataset: "mnist".into(),
-        sample_shape: vec![1, 28, 28],
-        num_classes: 10,
-        normalize: Some(Normalize {
-            mean: 0.1307,
-            std: 0.3081,
-        }),
-    }
-}
-
 /// The spec and weights of `preset` at `steps` (for temporal presets): from `runs/PRESET`
 /// when it holds a run folder, else seeded random weights.
 pub fn load_model(
@@ -211,7 +196,7 @@ pub fn untrained_mnist_model(
 ) -> anyhow::Result<(ModelSpec, Weights, String)> {
     let spec = build_preset(
         preset,
-        &mnist_data_shape(),
+        &DatasetKind::Mnist.data_shape(),
         &PresetOptions {
             steps,
             ..Default::default()

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use joulebench_data::DatasetKind;
 use joulebench_models::{build_preset, write_atomic, write_onnx, PresetOptions, RunDir, Weights};
 use joulebench_profiler::LatencyConfig;
 use joulebench_report::latency_macs::{latency_vs_macs, MacsPoint, MacsSeries};
@@ -15,7 +16,7 @@ use joulebench_inference::{open_backend, BackendKind, BackendOptions, ModelSourc
 
 use crate::backends::{command_line, parse_engines};
 use crate::harness::{check_and_time, harness_how, LatencyOverrides, Timing};
-use crate::inputs::{images_for_batches, mnist_data_shape, model_inputs};
+use crate::inputs::{images_for_batches, model_inputs};
 use crate::record::{csv_field, measure_row, write_report_files, ReportHeader, RowStamp};
 
 #[derive(Debug, Clone)]
@@ -115,7 +116,7 @@ pub fn run(args: MacsConfig) -> anyhow::Result<()> {
         cfg.clone(),
     );
     let images = images_for_batches(args.data.as_deref(), &args.batches, variants, args.seed)?;
-    let shape = mnist_data_shape();
+    let shape = DatasetKind::Mnist.data_shape();
 
     let mut rows = Vec::new();
     for &depth in &args.depths {

@@ -29,7 +29,7 @@ use joulebench_profiler::{
     SystemInfo, UtcTime,
 };
 use joulebench_report::{
-    EnergyPerInference, EnergySource, EpochMetrics, FirstLayerWeights, InferenceResult,
+    EnergyPerInference, EnergySource, EpochSummary, FirstLayerWeights, InferenceResult,
     LatencyStats, LayerSpiking, MachineInfo, MeasuredEnergy, ModelResult, RasterLayer, ReportData,
     SpikingActivity, TrainingSummary,
 };
@@ -181,12 +181,7 @@ pub fn run(args: RunConfig) -> anyhow::Result<()> {
     }
     let kind = DatasetKind::from_str(&args.dataset)?;
     let meter_choice = MeterChoice::parse(&args.meter).map_err(|e| anyhow!(e))?;
-    let shape = DataShape {
-        dataset: kind.name().to_string(),
-        sample_shape: kind.sample_shape(),
-        num_classes: kind.num_classes(),
-        normalize: kind.normalize(),
-    };
+    let shape = kind.data_shape();
     let presets = presets_for(&args, &shape)?;
     let backends: Vec<BackendKind> = args
         .backends
@@ -364,12 +359,7 @@ fn stage_train(
 
 fn dataset_shape(name: &str) -> anyhow::Result<DataShape> {
     let kind = DatasetKind::from_str(name)?;
-    Ok(DataShape {
-        dataset: kind.name().to_string(),
-        sample_shape: kind.sample_shape(),
-        num_classes: kind.num_classes(),
-        normalize: kind.normalize(),
-    })
+    Ok(kind.data_shape())
 }
 
 fn stage_export(out: &Path, preset: &str) -> anyhow::Result<String> {
@@ -795,7 +785,7 @@ fn gather(
             epochs: m
                 .epochs
                 .iter()
-                .map(|e| EpochMetrics {
+                .map(|e| EpochSummary {
                     epoch: e.epoch,
                     train_loss: e.train_loss.unwrap_or(f64::NAN),
                     train_accuracy: e.train_acc,

@@ -7,9 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use joulebench_inference::event::workload::{
-    image_stats, rate_encode, synthetic_digits, uniform_spikes,
-};
+use joulebench_data::{image_stats, rate_encode, synthetic_digits, uniform_spikes};
 use joulebench_inference::event::{EventEngine, ExecMode, SpikeBatch};
 use joulebench_inference::{Backend, Isa, NativeBackend};
 use joulebench_models::{write_atomic, ModelSpec, Tensor, Weights};

@@ -86,6 +86,17 @@ impl DatasetKind {
             DatasetKind::Mnist1d => None,
         }
     }
+
+    /// What model presets need to know about this dataset: its name, raw sample shape,
+    /// classes and usual normalization ([`DatasetKind::normalize`]).
+    pub fn data_shape(&self) -> DataShape {
+        DataShape {
+            dataset: self.name().to_string(),
+            sample_shape: self.sample_shape(),
+            num_classes: self.num_classes(),
+            normalize: self.normalize(),
+        }
+    }
 }
 
 impl fmt::Display for DatasetKind {
@@ -356,14 +367,12 @@ impl Dataset {
         &self.train.sample_shape
     }
 
-    /// What model presets need to know: name, sample shape, classes, and the usual
-    /// normalization ([`DatasetKind::normalize`]).
+    /// What model presets need to know: [`DatasetKind::data_shape`] with this dataset's own
+    /// sample shape.
     pub fn data_shape(&self) -> DataShape {
         DataShape {
-            dataset: self.name().to_string(),
             sample_shape: self.train.sample_shape.clone(),
-            num_classes: self.num_classes(),
-            normalize: self.kind.normalize(),
+            ..self.kind.data_shape()
         }
     }
 

@@ -5,6 +5,7 @@
 //! * [`Split::batch`] gives f32 batches `[n, C, H, W]` / `[n, C, L]` (bytes scaled to `[0, 1]`);
 //! * [`apply_preprocess`] applies a model's `Preprocess` (resize / crop, normalize);
 //! * [`encode`](mod@encode) turns a batch into the per-step input `[T, n, …]` (direct, rate, Poisson);
+//! * [`synthetic`] makes seeded digit-like images and spike trains when no dataset is at hand;
 //! * [`fetch::fetch`] downloads or copies the original files, verified by SHA-256.
 
 pub mod csv;
@@ -17,14 +18,16 @@ pub mod info;
 pub mod mnist1d;
 pub mod raw;
 pub mod read;
+pub mod synthetic;
 pub mod transform;
 
 pub use dataset::{resolve_dir, Dataset, DatasetKind, Pixels, Split, FASHION_CLASSES};
-pub use encode::{encode, encode_with, PoissonParams};
+pub use encode::{encode, encode_with, rate_encode, PoissonParams};
 pub use error::{DataError, Result};
 pub use fetch::{default_fetch_dir, fetch, FetchSource};
 pub use info::{DatasetInfo, SplitInfo};
 pub use mnist1d::Mnist1dArgs;
+pub use synthetic::{image_stats, synthetic_digits, uniform_spikes};
 pub use transform::{
     apply_preprocess, apply_transform, center_crop, flatten, normalize_in_place, resize_area,
 };

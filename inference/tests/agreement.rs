@@ -2,11 +2,12 @@
 //! Runtime (when `ORT_DYLIB_PATH` is set) and the native engine: within 1e-4 absolute, same
 //! argmax. Random weights, random inputs (a random 0/1 spike tensor for rate-coded presets).
 
+use joulebench_data::DatasetKind;
 use joulebench_inference::{
     expected_dims, Backend, BackendOptions, NativeBackend, OrtBackend, OrtDevice, TractBackend,
 };
 use joulebench_models::{
-    build_preset, export_onnx, DataShape, ModelSpec, Normalize, PresetOptions, Tensor, Weights,
+    build_preset, export_onnx, DataShape, ModelSpec, PresetOptions, Tensor, Weights,
 };
 use rand::{Rng, SeedableRng};
 
@@ -16,20 +17,11 @@ use rand_chacha::ChaCha8Rng;
 
 fn data(name: &str) -> DataShape {
     match name {
-        "mnist1d" => DataShape {
-            dataset: name.into(),
-            sample_shape: vec![1, 40],
-            num_classes: 10,
-            normalize: None,
-        },
+        "mnist1d" => DatasetKind::Mnist1d.data_shape(),
+        // every 2-D dataset with MNIST's shape and normalization, under its own name
         _ => DataShape {
             dataset: name.into(),
-            sample_shape: vec![1, 28, 28],
-            num_classes: 10,
-            normalize: Some(Normalize {
-                mean: 0.1307,
-                std: 0.3081,
-            }),
+            ..DatasetKind::Mnist.data_shape()
         },
     }
 }

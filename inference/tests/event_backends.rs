@@ -3,7 +3,7 @@
 //! ONNX export. Their sums run in other orders, so outputs agree to rounding (1e-4 relative)
 //! rather than bit for bit; spikes are compared through the spike-count readout.
 
-use joulebench_inference::event::workload::{rate_encode, synthetic_digits};
+use joulebench_data::{rate_encode, synthetic_digits};
 use joulebench_inference::event::EventEngine;
 use joulebench_inference::{Backend, NativeBackend, TractBackend};
 use joulebench_models::{build_preset, DataShape, ModelSpec, PresetOptions, Tensor, Weights};

@@ -704,8 +704,8 @@ fn temporal_blocking_of_the_input_layer_is_exact() {
     // currents are then computed for several steps at once, block by block of weight columns (AVX-512); results must not change.
     let spec = preset("snn-temporal", &[1, 28, 28], Some(22));
     let w = weights_with_gain(&spec, 8, 3.0);
-    let imgs = joulebench_inference::event::workload::synthetic_digits(2, 1);
-    let input = joulebench_inference::event::workload::rate_encode(&imgs, 22, 6);
+    let imgs = joulebench_data::synthetic_digits(2, 1);
+    let input = joulebench_data::rate_encode(&imgs, 22, 6);
     check_exact(&spec, &w, &input);
     let mut on = EventEngine::new(&spec, &w, 1).unwrap();
     let mut off = EventEngine::new(&spec, &w, 1).unwrap();
@@ -725,7 +725,7 @@ fn several_chunks_of_steps_with_and_without_a_baseline_match_reference() {
     // own baseline; digit-like input so that the baselines are in use.
     let spec = preset("snn-temporal", &[1, 14, 14], Some(230));
     let w = weights_with_gain(&spec, 21, 3.0);
-    let imgs = joulebench_inference::event::workload::synthetic_digits(2, 9);
+    let imgs = joulebench_data::synthetic_digits(2, 9);
     // The 28×28 digits cropped to their centre 14×14.
     let crop: Vec<f32> = (0..2)
         .flat_map(|b| {
@@ -734,7 +734,7 @@ fn several_chunks_of_steps_with_and_without_a_baseline_match_reference() {
         })
         .collect();
     let crop = Tensor::new(vec![2, 1, 14, 14], crop).unwrap();
-    let input = joulebench_inference::event::workload::rate_encode(&crop, 230, 4);
+    let input = joulebench_data::rate_encode(&crop, 230, 4);
     check_exact(&spec, &w, &input);
     let mut on = EventEngine::new(&spec, &w, 1).unwrap();
     on.run(&input).unwrap();
@@ -755,8 +755,8 @@ fn baseline_of_frequent_inputs_saves_additions_and_changes_no_spike() {
     // (and never more anywhere).
     let spec = preset("snn-temporal", &[1, 28, 28], Some(100));
     let w = weights_with_gain(&spec, 9, 3.0);
-    let imgs = joulebench_inference::event::workload::synthetic_digits(3, 4);
-    let input = joulebench_inference::event::workload::rate_encode(&imgs, 100, 5);
+    let imgs = joulebench_data::synthetic_digits(3, 4);
+    let input = joulebench_data::rate_encode(&imgs, 100, 5);
     for isa in Isa::supported() {
         let mut on = EventEngine::new(&spec, &w, 1).unwrap();
         let mut off = EventEngine::new(&spec, &w, 1).unwrap();

@@ -1,7 +1,7 @@
 //! Bit-packed spike input ([`SpikeBatch`], `EventEngine::run_spikes`) gives exactly what the
 //! `f32` tensor path gives, for every instruction set, thread count and execution mode.
 
-use joulebench_inference::event::workload::{rate_encode, synthetic_digits, uniform_spikes};
+use joulebench_data::{rate_encode, synthetic_digits, uniform_spikes};
 use joulebench_inference::event::{EventEngine, ExecMode, SpikeBatch};
 use joulebench_inference::Backend;
 use joulebench_inference::Isa;

@@ -1,10 +1,11 @@
 //! The native dense engine against networks small enough to compute by hand.
 
+use joulebench_data::DatasetKind;
 use joulebench_inference::Isa;
 use joulebench_inference::{Backend, InferenceError, NativeBackend};
 use joulebench_models::{
-    build_preset, DataShape, Encoding, Layer, LifParams, ModelSpec, Normalize, Op, Preprocess,
-    PresetOptions, Readout, Tensor, Weights,
+    build_preset, Encoding, Layer, LifParams, ModelSpec, Op, Preprocess, PresetOptions, Readout,
+    Tensor, Weights,
 };
 
 fn spec(
@@ -209,15 +210,7 @@ fn rnn_by_hand() {
 
 #[test]
 fn threads_and_instruction_sets_agree_on_presets() {
-    let mnist = DataShape {
-        dataset: "mnist".into(),
-        sample_shape: vec![1, 28, 28],
-        num_classes: 10,
-        normalize: Some(Normalize {
-            mean: 0.1307,
-            std: 0.3081,
-        }),
-    };
+    let mnist = DatasetKind::Mnist.data_shape();
     for preset in ["ann", "cnn", "rnn", "snn-temporal", "csnn-1step"] {
         let opts = PresetOptions {
             steps: if preset.ends_with("temporal") {

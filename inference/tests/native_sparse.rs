@@ -3,11 +3,10 @@
 //! within 1e-4 absolute on sparse, background-heavy, all-zero, all-background and all-nonzero
 //! inputs, at batch 1 (one sample at a time) and batch 8 (the batch path).
 
+use joulebench_data::DatasetKind;
 use joulebench_inference::native::gemv::SparsePolicy;
 use joulebench_inference::{expected_dims, Backend, NativeBackend, TractBackend};
-use joulebench_models::{
-    build_preset, export_onnx, DataShape, Normalize, PresetOptions, Tensor, Weights,
-};
+use joulebench_models::{build_preset, export_onnx, PresetOptions, Tensor, Weights};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -46,15 +45,7 @@ fn inputs(kind: &str, batch: usize, rng: &mut ChaCha8Rng) -> Tensor {
 
 #[test]
 fn sparse_dense_and_tract_agree_on_every_input_kind() {
-    let data = DataShape {
-        dataset: "mnist".into(),
-        sample_shape: vec![1, 28, 28],
-        num_classes: 10,
-        normalize: Some(Normalize {
-            mean: MEAN,
-            std: STD,
-        }),
-    };
+    let data = DatasetKind::Mnist.data_shape();
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     for (preset, opts) in [
         ("ann", PresetOptions::default()),

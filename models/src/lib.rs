@@ -3,13 +3,17 @@
 
 pub mod error;
 pub mod preset;
+pub mod recipe;
 pub mod spec;
 
 pub use error::ModelError;
 pub use preset::{
-    build_preset, check_beta, check_dropout, check_label_smoothing, check_threshold,
-    check_weight_decay, preset_info, Augment, DataShape, Loss, LrSchedule, OptimizerKind,
-    PresetInfo, PresetOptions, TrainDefaults, PRESETS,
+    build_preset, check_beta, check_threshold, preset_info, DataShape, PresetInfo, PresetOptions,
+    PRESETS,
+};
+pub use recipe::{
+    check_dropout, check_label_smoothing, check_weight_decay, Augment, Loss, LrSchedule,
+    OptimizerKind, TrainDefaults,
 };
 pub use spec::{
     Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op, ParamInfo, Preprocess,
@@ -31,3 +35,5 @@ pub use memory::MemoryEstimate;
 pub mod sweep_spec;
 pub use onnx::{export_onnx, write_onnx};
 pub use sweep_spec::{OneOrMany, SweepSpec};
+pub mod sweep_row;
+pub use sweep_row::SweepRow;

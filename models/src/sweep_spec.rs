@@ -21,9 +21,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
-use crate::preset::{
-    check_beta, check_dropout, check_label_smoothing, check_threshold, check_weight_decay,
-    preset_info, Augment, Loss, LrSchedule, OptimizerKind,
+use crate::preset::{check_beta, check_threshold, preset_info};
+use crate::recipe::{
+    check_dropout, check_label_smoothing, check_weight_decay, Augment, Loss, LrSchedule,
+    OptimizerKind,
 };
 use crate::spec::{InputTransform, Readout, Surrogate};
 

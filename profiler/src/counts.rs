@@ -14,9 +14,11 @@ pub const FLOPS_CONVENTION: &str =
     "FLOPs = 2 x MACs for Linear/Gemm/MatMul, Conv and RNN layers (bias adds folded in); \
 ReLU/Tanh/pooling comparisons and LIF membrane updates are listed separately as other_ops, not as FLOPs";
 
-/// Counts of one layer (or ONNX node), per sample, summed over all time steps.
+/// Counts of one layer (or ONNX node) as a profile stores them, per sample, summed over all time
+/// steps. Unlike the models crate's per-kind [`joulebench_models::LayerCounts`], the non-MAC
+/// operations are one number (`other_ops`), and ONNX graphs are counted too.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LayerCounts {
+pub struct ProfileLayerCounts {
     pub name: String,
     /// Layer kind (`linear`, `conv2d`, `rnn`, `lif`, `relu`, `maxpool2d`…; ONNX op type for graphs).
     pub op: String,
@@ -33,9 +35,11 @@ pub struct LayerCounts {
     pub output_elements: u64,
 }
 
-/// Counts of a whole model for one sample (one inference), all time steps included.
+/// Counts of a whole model for one sample (one inference), all time steps included, as a profile
+/// stores them and the energy estimate reads them: from a `ModelSpec` ([`spec_counts`], out of
+/// the models crate's analytic [`joulebench_models::OpCounts`]) or an ONNX graph.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OpCounts {
+pub struct ProfileCounts {
     /// Where they come from: `model_spec` (analytic) or `onnx_graph` (inferred shapes).
     pub source: String,
     pub convention: String,
@@ -51,18 +55,18 @@ pub struct OpCounts {
     /// Activation elements: network input plus every layer's output, all steps.
     #[serde(default)]
     pub activations: u64,
-    pub layers: Vec<LayerCounts>,
+    pub layers: Vec<ProfileLayerCounts>,
 }
 
-impl OpCounts {
+impl ProfileCounts {
     /// Builds totals from per-layer counts; `input_elements` = network input elements (all steps).
     pub fn from_layers(
         source: &str,
         steps: usize,
         input_elements: u64,
-        layers: Vec<LayerCounts>,
+        layers: Vec<ProfileLayerCounts>,
     ) -> Self {
-        OpCounts {
+        ProfileCounts {
             membrane_updates: layers.iter().map(|l| l.membrane_updates).sum(),
             activations: input_elements + layers.iter().map(|l| l.output_elements).sum::<u64>(),
             source: source.to_string(),
@@ -77,17 +81,17 @@ impl OpCounts {
     }
 }
 
-/// Analytic counts of a `ModelSpec` (the models crate's `OpCounts::of`), in this crate's form.
+/// Analytic counts of a `ModelSpec` ([`joulebench_models::OpCounts::of`]) in a profile's form.
 /// `other_ops` = ReLU + tanh + pooling comparisons + LIF membrane updates (one op per update).
 pub fn spec_counts(
     spec: &joulebench_models::ModelSpec,
-) -> Result<OpCounts, joulebench_models::ModelError> {
+) -> Result<ProfileCounts, joulebench_models::ModelError> {
     let c = joulebench_models::OpCounts::of(spec)?;
     let t = spec.steps as u64;
     let layers = c
         .layers
         .iter()
-        .map(|l| LayerCounts {
+        .map(|l| ProfileLayerCounts {
             name: l.name.clone(),
             op: l.kind.to_string(),
             params: l.params,
@@ -102,7 +106,7 @@ pub fn spec_counts(
         })
         .collect();
     let input = spec.input_shape.iter().product::<usize>() as u64 * t;
-    Ok(OpCounts::from_layers(
+    Ok(ProfileCounts::from_layers(
         "model_spec",
         spec.steps,
         input,
@@ -110,9 +114,11 @@ pub fn spec_counts(
     ))
 }
 
-/// Activity of a spiking engine, averaged per sample over the profiled inputs.
+/// Activity of a spiking engine, averaged per sample over the profiled inputs, as a profile
+/// stores it and the energy estimate reads it (the report's per-layer view of a run's activity
+/// is `joulebench_report::SpikingActivity`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SpikingActivity {
+pub struct ProfiledActivity {
     /// Samples the averages are over.
     pub samples: u64,
     pub steps: usize,
@@ -193,12 +199,12 @@ impl ActivityAccumulator {
     }
 
     /// Per-sample averages; `None` when nothing was added.
-    pub fn finish(&self) -> Option<SpikingActivity> {
+    pub fn finish(&self) -> Option<ProfiledActivity> {
         if self.samples == 0 {
             return None;
         }
         let n = self.samples as f64;
-        Some(SpikingActivity {
+        Some(ProfiledActivity {
             samples: self.samples,
             steps: self.steps,
             effective_ops_per_sample: self.eff_ops / n,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::error::ProfileError;
-use crate::meter::{DomainInfo, EnergyMeter, EnergyReading, EnergySource};
+use crate::meter::{DomainInfo, EnergyMeter, EnergyReading, ReadingSource};
 use crate::stats::Summary;
 
 /// How to measure energy.
@@ -69,7 +69,7 @@ pub struct EnergyMeasurement {
     /// Always `"measured"`.
     pub label: String,
     pub meter: String,
-    pub source: EnergySource,
+    pub source: ReadingSource,
     pub domains: Vec<DomainInfo>,
     pub batch: usize,
     pub idle: Option<IdleRecord>,

@@ -23,7 +23,9 @@ pub mod system;
 pub mod table;
 
 pub use clock::{Clock, ManualClock, MonotonicClock};
-pub use counts::{spec_counts, ActivityAccumulator, LayerCounts, OpCounts, SpikingActivity};
+pub use counts::{
+    spec_counts, ActivityAccumulator, ProfileCounts, ProfileLayerCounts, ProfiledActivity,
+};
 pub use energy::{measure_energy, EnergyConfig, EnergyMeasurement};
 pub use error::{MeterError, ProfileError};
 pub use estimate::{estimate, EnergyEstimate, EnergyTable, Work};
@@ -35,7 +37,7 @@ pub use meter::discover::{discover, select, MeterStatus, Selection};
 pub use meter::nvml::NvmlMeter;
 pub use meter::rapl::RaplMeter;
 pub use meter::{
-    DomainInfo, DomainKind, EnergyMeter, EnergyReading, EnergySource, MeterChoice, WindowStart,
+    DomainInfo, DomainKind, EnergyMeter, EnergyReading, MeterChoice, ReadingSource, WindowStart,
 };
 pub use onnx_counts::{count_onnx, count_onnx_bytes, OnnxCounts};
 pub use profile::{

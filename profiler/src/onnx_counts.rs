@@ -29,13 +29,13 @@ use tract_onnx::tract_hir::internal::ShapeFactoid;
 
 use joulebench_inference::onnx_check::guard_engine;
 
-use crate::counts::{LayerCounts, OpCounts};
+use crate::counts::{ProfileCounts, ProfileLayerCounts};
 use crate::error::ProfileError;
 
 /// Counts of an ONNX graph plus what the graph holds beyond the counted ops.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OnnxCounts {
-    pub counts: OpCounts,
+    pub counts: ProfileCounts,
     /// Every initializer element, learnable or not.
     pub initializer_elements: u64,
     /// Op types present in the graph and how many nodes of each.
@@ -297,7 +297,7 @@ pub fn count_onnx_bytes(
                 node.op_type.clone()
             };
             let output_elements = prod(&shape_of(out0())?) / b;
-            layers.push(LayerCounts {
+            layers.push(ProfileLayerCounts {
                 name,
                 op,
                 params,
@@ -312,7 +312,7 @@ pub fn count_onnx_bytes(
     let mut op_histogram: Vec<(String, usize)> = hist.into_iter().collect();
     op_histogram.sort();
     Ok(OnnxCounts {
-        counts: OpCounts::from_layers(
+        counts: ProfileCounts::from_layers(
             "onnx_graph",
             steps,
             input_shape.iter().product::<usize>() as u64 / b,

@@ -8,7 +8,7 @@ use joulebench_models::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
-use crate::counts::{ActivityAccumulator, OpCounts, SpikingActivity};
+use crate::counts::{ActivityAccumulator, ProfileCounts, ProfiledActivity};
 use crate::energy::{measure_energy, EnergyConfig, EnergyMeasurement};
 use crate::error::ProfileError;
 use crate::estimate::{estimate, EnergyEstimate, EnergyTable, Work};
@@ -91,12 +91,12 @@ pub struct ProfileResult {
     pub backend: BackendInfo,
     pub inputs: InputsInfo,
     /// Analytic counts from the ModelSpec.
-    pub counts: Option<OpCounts>,
+    pub counts: Option<ProfileCounts>,
     /// Counts from the ONNX graph with inferred shapes.
     pub onnx_counts: Option<OnnxCounts>,
     /// Spiking activity (engines that count it), averaged per sample over one untimed run of
     /// every prepared input batch of every batch size.
-    pub activity: Option<SpikingActivity>,
+    pub activity: Option<ProfiledActivity>,
     pub latency: Vec<LatencyResult>,
     pub offline: Option<OfflineResult>,
     pub energy: EnergyResult,
@@ -107,7 +107,7 @@ pub struct ProfileResult {
 /// What `profile` needs besides the backend.
 pub struct ProfileRequest {
     pub model: ModelInfo,
-    pub counts: Option<OpCounts>,
+    pub counts: Option<ProfileCounts>,
     pub onnx_counts: Option<OnnxCounts>,
     pub inputs: InputGenerator,
     pub meter: Option<Box<dyn EnergyMeter>>,
@@ -132,7 +132,11 @@ fn check_output(out: &Tensor, batch: usize) -> Result<(), ProfileError> {
 }
 
 /// The work the estimate charges, from counts and (spiking) measured activity.
-pub fn estimate_work(counts: &OpCounts, activity: Option<&SpikingActivity>, batch: usize) -> Work {
+pub fn estimate_work(
+    counts: &ProfileCounts,
+    activity: Option<&ProfiledActivity>,
+    batch: usize,
+) -> Work {
     let non_lif_other = counts.other_ops.saturating_sub(counts.membrane_updates) as f64;
     match activity {
         Some(a) => Work {

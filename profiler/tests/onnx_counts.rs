@@ -1,29 +1,15 @@
 //! Operation counts: hand-computed values for presets, and the ONNX graph counted with inferred
 //! shapes equals the ModelSpec counts for our own exports.
 
-use joulebench_models::{
-    build_preset, export_onnx, DataShape, Normalize, PresetOptions, Weights, PRESETS,
-};
+use joulebench_data::DatasetKind;
+use joulebench_models::{build_preset, export_onnx, DataShape, PresetOptions, Weights, PRESETS};
 use joulebench_profiler::{count_onnx, spec_counts, ProfileError};
 
 fn mnist() -> DataShape {
-    DataShape {
-        dataset: "mnist".into(),
-        sample_shape: vec![1, 28, 28],
-        num_classes: 10,
-        normalize: Some(Normalize {
-            mean: 0.1307,
-            std: 0.3081,
-        }),
-    }
+    DatasetKind::Mnist.data_shape()
 }
 fn mnist1d() -> DataShape {
-    DataShape {
-        dataset: "mnist1d".into(),
-        sample_shape: vec![1, 40],
-        num_classes: 10,
-        normalize: None,
-    }
+    DatasetKind::Mnist1d.data_shape()
 }
 
 #[test]

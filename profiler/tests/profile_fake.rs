@@ -1,16 +1,17 @@
 //! `profile` end to end with a fake backend, a manual clock and a fake meter: latency counts,
 //! the energy method's arithmetic (idle, windows, above idle), activity averaging, labelling.
 
+use joulebench_data::DatasetKind;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use joulebench_inference::{Activity, Backend, InferenceError, LayerActivity};
-use joulebench_models::{build_preset, DataShape, PresetOptions, Tensor};
+use joulebench_models::{build_preset, PresetOptions, Tensor};
 use joulebench_profiler::clock::ManualClock;
 use joulebench_profiler::{
     profile, spec_counts, Clock, DomainInfo, DomainKind, EnergyConfig, EnergyMeter, EnergyReading,
-    EnergySource, InputGenerator, LatencyConfig, MeterError, ModelInfo, ProfileConfig,
-    ProfileRequest, SampleSource, SystemInfo, WindowStart,
+    InputGenerator, LatencyConfig, MeterError, ModelInfo, ProfileConfig, ProfileRequest,
+    ReadingSource, SampleSource, SystemInfo, WindowStart,
 };
 
 const IDLE_W: f64 = 10.0;
@@ -103,7 +104,7 @@ impl EnergyMeter for FakeMeter {
         Ok(EnergyReading {
             joules: vec![(end - start.raw()[0]) as f64 * 1e-6],
             seconds: self.m.clock.now().as_secs_f64() - start.t(),
-            source: EnergySource::Measured {
+            source: ReadingSource::Measured {
                 counter: "fake".into(),
             },
         })
@@ -112,12 +113,7 @@ impl EnergyMeter for FakeMeter {
 
 #[test]
 fn profile_with_fake_backend_and_meter() {
-    let data = DataShape {
-        dataset: "mnist1d".into(),
-        sample_shape: vec![1, 40],
-        num_classes: 10,
-        normalize: None,
-    };
+    let data = DatasetKind::Mnist1d.data_shape();
     let spec = build_preset(
         "snn-temporal",
         &data,

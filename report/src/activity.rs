@@ -1,6 +1,7 @@
 //! Spiking activity per inference, as the report shows it (NeuroBench definitions). The CLI
 //! builds it from the event-driven engine's `joulebench_inference::Activity` (this crate does
-//! not depend on the engines).
+//! not depend on the engines). The profiler's per-sample totals that feed the energy estimate
+//! are a different type, `joulebench_profiler::ProfiledActivity`.
 
 use serde::{Deserialize, Serialize};
 

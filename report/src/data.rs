@@ -159,7 +159,7 @@ pub struct TrainingSummary {
     #[serde(default)]
     pub test_samples: usize,
     #[serde(default)]
-    pub epochs: Vec<EpochMetrics>,
+    pub epochs: Vec<EpochSummary>,
 }
 
 impl TrainingSummary {
@@ -169,9 +169,10 @@ impl TrainingSummary {
     }
 }
 
-/// Metrics of one training epoch (accuracies as fractions).
+/// One training epoch as `results.json` stores it (accuracies as fractions): built from the
+/// training crate's `EpochMetrics` (`metrics.json`, different field names) by the CLI.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct EpochMetrics {
+pub struct EpochSummary {
     /// 1-based epoch number.
     pub epoch: usize,
     pub train_loss: f64,

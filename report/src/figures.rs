@@ -191,7 +191,7 @@ pub fn training_curves(data: &ReportData) -> Result<Vec<Figure>, ReportError> {
         LegendItem::new("train", OKABE_ITO[0], LegendMark::Line { dashed: false }),
         LegendItem::new("test", OKABE_ITO[5], LegendMark::Line { dashed: true }),
     ];
-    let panels = |f: &dyn Fn(&crate::data::EpochMetrics) -> (f64, f64)| -> Vec<Panel> {
+    let panels = |f: &dyn Fn(&crate::data::EpochSummary) -> (f64, f64)| -> Vec<Panel> {
         trained
             .iter()
             .map(|m| {
@@ -930,11 +930,11 @@ pub fn sweep(s: &SweepSummary) -> Result<Vec<Figure>, ReportError> {
     let varying = s.varying();
     let mut out = Vec::new();
     let name = slug(&s.name);
-    let acc = |r: &crate::sweep::SweepRow| 100.0 * r.test_acc.unwrap_or(f64::NAN);
+    let acc = |r: &joulebench_models::SweepRow| 100.0 * r.test_acc.unwrap_or(f64::NAN);
     let acc_label = format!("{} accuracy (%)", s.eval_split_short());
     // Group rows by everything but the studied axis, a line per group.
-    let lines_by = |x_of: &dyn Fn(&crate::sweep::SweepRow) -> Option<f64>,
-                    group_of: &dyn Fn(&crate::sweep::SweepRow) -> String| {
+    let lines_by = |x_of: &dyn Fn(&joulebench_models::SweepRow) -> Option<f64>,
+                    group_of: &dyn Fn(&joulebench_models::SweepRow) -> String| {
         let mut groups: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
         for r in &rows {
             if let Some(x) = x_of(r) {
@@ -975,7 +975,7 @@ pub fn sweep(s: &SweepSummary) -> Result<Vec<Figure>, ReportError> {
     };
     let desc = s.description.clone().unwrap_or_else(|| s.name.clone());
     // Accuracy against depth (a line per width and input) and against width (per depth).
-    type Count = fn(&crate::sweep::SweepRow) -> Option<usize>;
+    type Count = fn(&joulebench_models::SweepRow) -> Option<usize>;
     let studies: [(SweepAxis, &str, Count, &str, Count, Axis); 2] = [
         (
             SweepAxis::Depth,

@@ -19,11 +19,11 @@ pub mod write;
 
 pub use activity::{LayerSpiking, RasterLayer, SpikingActivity};
 pub use data::{
-    EpochMetrics, FirstLayerWeights, GpuInfo, InferenceResult, LatencyStats, MachineInfo,
+    EpochSummary, FirstLayerWeights, GpuInfo, InferenceResult, LatencyStats, MachineInfo,
     MeasuredEnergy, ModelResult, ReportData, TrainingSummary, SCHEMA_VERSION,
 };
 pub use energy::{EnergyPerInference, EnergySource};
 pub use error::ReportError;
 pub use html::{render_page, SECTIONS};
-pub use sweep::{find_sweeps, SweepAxis, SweepRow, SweepSummary};
+pub use sweep::{find_sweeps, SweepAxis, SweepSummary};
 pub use write::{load_results, merge_sweeps, rebuild_report, write_report, ReportFiles};

@@ -1,10 +1,11 @@
 //! Sweep studies as the report shows them, read from a sweep folder's `summary.json`
-//! (written by `joulebench sweep`; the row layout mirrors the training crate's `SweepRow`,
-//! read here without depending on libtorch).
+//! (written by `joulebench sweep`; its rows are [`joulebench_models::SweepRow`]s).
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+use joulebench_models::SweepRow;
 
 use crate::error::ReportError;
 
@@ -19,61 +20,6 @@ pub struct SweepSummary {
     #[serde(default)]
     pub source: String,
     pub rows: Vec<SweepRow>,
-}
-
-/// One run of a sweep (accuracies as fractions, MACs per inference of one sample).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SweepRow {
-    pub name: String,
-    /// `done`, `pending` or `failed`.
-    #[serde(default)]
-    pub status: String,
-    pub model: String,
-    #[serde(default)]
-    pub dataset: String,
-    #[serde(default)]
-    pub optimizer: String,
-    #[serde(default)]
-    pub lr: f64,
-    #[serde(default)]
-    pub batch: usize,
-    #[serde(default)]
-    pub epochs: usize,
-    #[serde(default)]
-    pub depth: Option<usize>,
-    #[serde(default)]
-    pub width: Option<usize>,
-    /// Input transform (`identity`, `resize14`, `crop14`, `resize8`).
-    #[serde(default)]
-    pub input: String,
-    #[serde(default)]
-    pub steps: usize,
-    #[serde(default)]
-    pub seed: u64,
-    #[serde(default)]
-    pub params: u64,
-    /// MACs per inference, counted from the `ModelSpec`.
-    #[serde(default)]
-    pub macs: u64,
-    /// Learning-rate schedule (`constant`, `cosine`; empty in summaries written before it).
-    #[serde(default)]
-    pub schedule: String,
-    #[serde(default)]
-    pub test_acc: Option<f64>,
-    #[serde(default)]
-    pub test_loss: Option<f64>,
-    /// What `test_acc` was measured on: `test`, or `validation (last N training samples)`.
-    #[serde(default)]
-    pub eval_split: Option<String>,
-    #[serde(default)]
-    pub train_acc: Option<f64>,
-    /// Training-loop wall seconds summed over epochs.
-    #[serde(default)]
-    pub train_seconds: Option<f64>,
-    #[serde(default)]
-    pub device: Option<String>,
-    #[serde(default)]
-    pub error: Option<String>,
 }
 
 /// What a sweep varies, judged from its rows; decides how it is plotted.

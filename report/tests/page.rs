@@ -21,7 +21,7 @@ fn training(final_acc: f64, epochs: usize, s_per_epoch: f64, rng: &mut Lcg) -> T
         .map(|e| {
             let f = 1.0 - (-(e as f64) / 2.5).exp();
             let test_accuracy = 0.1 + (final_acc - 0.1) * f;
-            EpochMetrics {
+            EpochSummary {
                 epoch: e,
                 train_loss: 2.3 * (1.0 - f) + 0.15 + 0.02 * rng.next(),
                 train_accuracy: (test_accuracy + 0.02).min(1.0),

@@ -85,19 +85,14 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<()> {
 /// `--show PRESET`: the spec's layers with shapes, parameters and operation counts.
 fn show(preset: &str, args: &ModelsArgs) -> anyhow::Result<()> {
     use joulebench_data::DatasetKind;
-    use joulebench_models::{build_preset, preset_info, DataShape, OpCounts, PresetOptions};
+    use joulebench_models::{build_preset, preset_info, OpCounts, PresetOptions};
     let info = preset_info(preset)?;
     let kind: DatasetKind = match &args.dataset {
         Some(d) => d.parse()?,
         None if info.needs_1d => DatasetKind::Mnist1d,
         None => DatasetKind::Mnist,
     };
-    let data = DataShape {
-        dataset: kind.name().to_string(),
-        sample_shape: kind.sample_shape(),
-        num_classes: kind.num_classes(),
-        normalize: kind.normalize(),
-    };
+    let data = kind.data_shape();
     let opts = PresetOptions {
         width: args.width,
         depth: args.depth,

@@ -1,9 +1,10 @@
 //! `joulebench profile` and `joulebench meters` as a user runs them (real child processes).
 
+use joulebench_data::DatasetKind;
 use std::path::Path;
 use std::process::Output;
 
-use joulebench_models::{build_preset, write_onnx, DataShape, PresetOptions, RunDir, Weights};
+use joulebench_models::{build_preset, write_onnx, PresetOptions, RunDir, Weights};
 
 use crate::common::joulebench as jb;
 
@@ -31,12 +32,7 @@ fn stdout_json(o: &Output) -> serde_json::Value {
 
 /// A run folder with random weights and its ONNX export (no training needed).
 fn make_run(dir: &Path, preset: &str, steps: Option<usize>) -> joulebench_models::ModelSpec {
-    let data = DataShape {
-        dataset: "mnist1d".into(),
-        sample_shape: vec![1, 40],
-        num_classes: 10,
-        normalize: None,
-    };
+    let data = DatasetKind::Mnist1d.data_shape();
     let spec = build_preset(
         preset,
         &data,

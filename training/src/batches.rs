@@ -2,11 +2,11 @@
 //! the per-step network input (spike encoding) built from them.
 //!
 //! Spike encoding:
-//! * **training** batches: on the CPU by [`crate::fast_encode`] (seeded per batch from the run
-//!   seed, epoch and batch index); on a GPU on the device with libtorch's generator (seeded by
-//!   `tch::manual_seed(seed)`): rate coding spikes with probability `p = clamp(x, 0, 1)`, Poisson
-//!   with `p = 1 − exp(−clamp(x, 0, 1))` (the data crate's default 1000 Hz × 1 ms), drawn by
-//!   `bernoulli_`. Same distributions as `joulebench_data::encode`, different random streams —
+//! * **training** batches: on the CPU by `joulebench_data::encode` (seeded per batch from the
+//!   run seed, epoch and batch index); on a GPU on the device with libtorch's generator (seeded
+//!   by `tch::manual_seed(seed)`): rate coding spikes with probability `p = clamp(x, 0, 1)`,
+//!   Poisson with `p = 1 − exp(−clamp(x, 0, 1))` (the data crate's default 1000 Hz × 1 ms), drawn
+//!   by `bernoulli_`. Same distributions as `joulebench_data::encode`, different random streams —
 //!   fast on every device.
 //! * **test** batches are encoded with `joulebench_data::encode(encoding, batch, T, seed + i)`
 //!   for batch `i` (batches of the training batch size, in dataset order), so the spike tensors are
@@ -45,15 +45,12 @@ impl DeviceSplit {
 }
 
 /// The network input for an analog batch `x` (`[B, sample…]`, on the device) during training.
-/// On the CPU, rate/Poisson spikes come from [`crate::fast_encode`] seeded with `seed`; on other
-/// devices from libtorch's `bernoulli_` (seeded by `tch::manual_seed`).
+/// On the CPU, rate/Poisson spikes come from `joulebench_data::encode` seeded with `seed`; on
+/// other devices from libtorch's `bernoulli_` (seeded by `tch::manual_seed`).
 pub fn train_input_seeded(spec: &ModelSpec, x: &Tensor, seed: u64) -> Result<Tensor> {
     if spec.is_spiking() && spec.encoding.is_spiking() && x.device() == Device::Cpu {
-        let host: Vec<f32> = Vec::<f32>::try_from(&x.contiguous().flatten(0, -1))?;
-        let enc = crate::fast_encode::encode_bernoulli(spec.encoding, &host, spec.steps, seed);
-        let mut shape = vec![spec.steps as i64];
-        shape.extend(x.size());
-        return Ok(Tensor::from_slice(&enc).reshape(shape.as_slice()));
+        let enc = joulebench_data::encode(spec.encoding, &to_jtensor(x)?, spec.steps, seed)?;
+        return Ok(from_jtensor(&enc, Device::Cpu));
     }
     Ok(train_input(spec, x))
 }

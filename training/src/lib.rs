@@ -12,7 +12,6 @@ pub mod batches;
 pub mod config;
 pub mod device;
 pub mod error;
-pub mod fast_encode;
 pub mod heap;
 pub mod lif;
 pub mod metrics;
@@ -28,7 +27,7 @@ pub use device::{device_name, DeviceChoice};
 pub use error::{Result, TrainError};
 pub use metrics::{EpochEnergy, EpochHook, EpochMetrics, Metrics};
 pub use net::{Net, NetOutput};
-pub use sweep::{run_sweep, SweepFile, SweepOptions, SweepReport, SweepRow};
+pub use sweep::{run_sweep, SweepFile, SweepOptions, SweepReport};
 pub use tch_backend::{open_tch_backend, register_engines, TchBackend};
 pub use trainer::{
     augment_batch, evaluate, load_dataset, load_net, spec_for, train, TrainOptions, TrainOutcome,

@@ -30,8 +30,8 @@ use std::str::FromStr;
 
 use joulebench_data::{Dataset, DatasetKind};
 use joulebench_models::{
-    build_preset, write_atomic, Augment, DataShape, InputTransform, Loss, LrSchedule, OpCounts,
-    OptimizerKind, PresetOptions, Readout, RunDir, Surrogate,
+    build_preset, write_atomic, Augment, InputTransform, Loss, LrSchedule, OpCounts, OptimizerKind,
+    PresetOptions, Readout, RunDir, Surrogate, SweepRow,
 };
 use serde::{Deserialize, Serialize};
 
@@ -163,12 +163,7 @@ impl SweepFile {
         ];
         for dataset in self.dataset.to_vec() {
             let kind = DatasetKind::from_str(&dataset).map_err(|e| e.to_string())?;
-            let shape = DataShape {
-                dataset: kind.name().to_string(),
-                sample_shape: kind.sample_shape(),
-                num_classes: kind.num_classes(),
-                normalize: kind.normalize(),
-            };
+            let shape = kind.data_shape();
             for model in self.model.to_vec() {
                 for [o, l, b, e, d, w, i, t, s, c] in grid_points(lens) {
                     let r = (|| -> std::result::Result<PlannedRun, String> {
@@ -273,44 +268,6 @@ pub fn run_name(c: &TrainConfig) -> String {
             }
         })
         .collect()
-}
-
-/// One line of the sweep summary.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SweepRow {
-    pub name: String,
-    /// `done`, `pending` or `failed`.
-    pub status: String,
-    pub model: String,
-    pub dataset: String,
-    pub optimizer: String,
-    pub lr: f64,
-    pub batch: usize,
-    pub epochs: usize,
-    pub depth: Option<usize>,
-    pub width: Option<usize>,
-    pub input: String,
-    pub steps: usize,
-    pub seed: u64,
-    /// Learning-rate schedule (`constant`, `cosine`).
-    #[serde(default)]
-    pub schedule: String,
-    /// Learnable parameters (from the `ModelSpec`).
-    pub params: u64,
-    /// MACs per inference of one sample over all steps (`joulebench_models::OpCounts`, counted).
-    pub macs: u64,
-    pub test_acc: Option<f64>,
-    pub test_loss: Option<f64>,
-    /// What `test_acc` / `test_loss` were measured on (`test` or the held-out validation
-    /// samples); empty until the run finished.
-    #[serde(default)]
-    pub eval_split: Option<String>,
-    pub train_acc: Option<f64>,
-    /// Training-loop wall seconds summed over epochs.
-    pub train_seconds: Option<f64>,
-    pub device: Option<String>,
-    /// The error of a failed run.
-    pub error: Option<String>,
 }
 
 /// What a sweep did.

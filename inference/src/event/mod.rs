@@ -73,7 +73,6 @@ mod plan;
 pub mod simd;
 mod spikes;
 mod worker;
-pub mod workload;
 
 use joulebench_models::{ModelSpec, Tensor, Weights};
 use std::sync::atomic::{AtomicUsize, Ordering};

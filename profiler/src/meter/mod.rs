@@ -71,10 +71,12 @@ impl WindowStart {
     }
 }
 
-/// What the reading is: a hardware counter (named), never an estimate.
+/// How a meter obtained an [`EnergyReading`]: a hardware counter (named), never an estimate.
+/// (Where a reported energy number comes from, measured or estimated, is the report's
+/// `joulebench_report::EnergySource`.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum EnergySource {
+pub enum ReadingSource {
     /// Read from a hardware energy counter, e.g. `rapl:/sys/class/powercap`,
     /// `nvml:total_energy_consumption`.
     Measured { counter: String },
@@ -89,7 +91,7 @@ pub struct EnergyReading {
     pub joules: Vec<f64>,
     /// Window length, seconds (monotonic clock).
     pub seconds: f64,
-    pub source: EnergySource,
+    pub source: ReadingSource,
 }
 
 impl EnergyReading {

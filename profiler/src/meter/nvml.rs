@@ -18,7 +18,9 @@ use nvml_wrapper::Nvml;
 use serde::{Deserialize, Serialize};
 
 use crate::error::MeterError;
-use crate::meter::{DomainInfo, DomainKind, EnergyMeter, EnergyReading, EnergySource, WindowStart};
+use crate::meter::{
+    DomainInfo, DomainKind, EnergyMeter, EnergyReading, ReadingSource, WindowStart,
+};
 
 /// Typical update period of the energy counter (stated, not measured).
 pub const ENERGY_COUNTER_PERIOD_S: f64 = 0.02;
@@ -300,7 +302,7 @@ impl EnergyMeter for NvmlMeter {
                 Ok(EnergyReading {
                     joules: vec![(end - s) as f64 * 1e-3],
                     seconds,
-                    source: EnergySource::Measured {
+                    source: ReadingSource::Measured {
                         counter: "nvml:total_energy_consumption".into(),
                     },
                 })
@@ -320,7 +322,7 @@ impl EnergyMeter for NvmlMeter {
                 Ok(EnergyReading {
                     joules: vec![j],
                     seconds,
-                    source: EnergySource::MeasuredPowerIntegration {
+                    source: ReadingSource::MeasuredPowerIntegration {
                         counter: "nvml:power_usage".into(),
                         period_s: self.poll_period.as_secs_f64(),
                     },

@@ -22,7 +22,9 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, MonotonicClock};
 use crate::error::MeterError;
-use crate::meter::{DomainInfo, DomainKind, EnergyMeter, EnergyReading, EnergySource, WindowStart};
+use crate::meter::{
+    DomainInfo, DomainKind, EnergyMeter, EnergyReading, ReadingSource, WindowStart,
+};
 
 /// Default powercap root.
 pub const POWERCAP_ROOT: &str = "/sys/class/powercap";
@@ -321,7 +323,7 @@ impl EnergyMeter for RaplMeter {
         Ok(EnergyReading {
             joules,
             seconds,
-            source: EnergySource::Measured {
+            source: ReadingSource::Measured {
                 counter: format!("rapl:{}", self.root.display()),
             },
         })

@@ -1,5 +1,6 @@
-//! Seeded inputs for benchmarking spiking engines: synthetic digit-like images (when MNIST is
-//! not at hand), rate coding of any images, and uniform spike trains of a chosen rate.
+//! Seeded synthetic inputs, for benchmarking and testing engines without a dataset at hand:
+//! digit-like images with MNIST's statistics, and uniform spike trains of a chosen rate. (Rate
+//! coding of any images is [`crate::encode::rate_encode`].)
 
 use joulebench_models::Tensor;
 use rand::{Rng, SeedableRng};
@@ -58,25 +59,6 @@ pub fn image_stats(images: &Tensor) -> (f64, f64) {
     let nz = images.data.iter().filter(|&&v| v != 0.0).count() as f64;
     let mean = images.data.iter().map(|&v| v as f64).sum::<f64>();
     (nz / n, mean / n)
-}
-
-/// Rate coding as snnTorch's `spikegen.rate`: each value, clamped to `[0, 1]`, spikes (1.0) with
-/// that probability at each of `steps` steps. `[batch, sample…]` → `[steps, batch, sample…]`.
-pub fn rate_encode(images: &Tensor, steps: usize, seed: u64) -> Tensor {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut data = Vec::with_capacity(steps * images.data.len());
-    for _ in 0..steps {
-        data.extend(images.data.iter().map(|&p| {
-            if rng.random::<f32>() < p.clamp(0.0, 1.0) {
-                1.0
-            } else {
-                0.0
-            }
-        }));
-    }
-    let mut shape = vec![steps];
-    shape.extend_from_slice(&images.shape);
-    Tensor { shape, data }
 }
 
 /// Spike trains where every input element spikes independently with probability `rate` at each
