@@ -11,7 +11,6 @@ use joulebench_data::read::gzip;
 use joulebench_data::DataError;
 use joulebench_inference::{InferenceError, TractBackend};
 
-
 use crate::common::{fails_isolated as fails_with, joulebench_isolated as joulebench};
 
 fn corpus(name: &str) -> PathBuf {

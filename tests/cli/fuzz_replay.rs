@@ -4,7 +4,7 @@
 //! Each target asserts that the reader returns (no panic) and that errors name the file.
 //! `scripts/fuzz smoke` runs this test (CI, after `make test`, reusing its build).
 
-#[path = "../../../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 #[allow(dead_code)]
 mod fuzz_targets;
 
