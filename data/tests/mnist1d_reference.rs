@@ -11,8 +11,6 @@
 //! (0.22), no translation (1.25). Class means (500 samples per class) have standard errors of
 //! ≈ 0.07 per position; their bound is 0.35.
 
-mod common;
-
 use joulebench_data::{Dataset, DatasetKind, Mnist1dArgs};
 
 /// Per-position mean and population std over the rows of `[n, 40]` data.
@@ -50,7 +48,7 @@ fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
 
 #[test]
 fn generated_matches_canonical_statistics() {
-    let Some(dir) = common::shared_data("mnist1d") else {
+    let Some(dir) = joulebench_testkit::shared_data("mnist1d") else {
         return;
     };
     let canon = Dataset::load(DatasetKind::Mnist1d, Some(&dir)).unwrap();

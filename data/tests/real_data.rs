@@ -1,14 +1,12 @@
-//! Loading the real MNIST / Fashion-MNIST files (`$JOULEBENCH_DATA`); skipped with a note when
-//! the variable is not set.
-
-mod common;
+//! Loading the real MNIST / Fashion-MNIST files (`$JOULEBENCH_DATA`); without them each test
+//! fails in CI and is listed as skipped locally (`joulebench_testkit`).
 
 use joulebench_data::fetch::{fetch, known_files, FetchOutcome, FetchSource};
 use joulebench_data::{Dataset, DatasetKind};
 
 #[test]
 fn mnist_counts_and_stats() {
-    let Some(dir) = common::shared_data("mnist") else {
+    let Some(dir) = joulebench_testkit::shared_data("mnist") else {
         return;
     };
     let d = Dataset::load(DatasetKind::Mnist, Some(&dir)).unwrap();
@@ -37,7 +35,7 @@ fn mnist_counts_and_stats() {
 
 #[test]
 fn fashion_mnist_is_balanced() {
-    let Some(dir) = common::shared_data("fashion-mnist") else {
+    let Some(dir) = joulebench_testkit::shared_data("fashion-mnist") else {
         return;
     };
     let d = Dataset::load(DatasetKind::FashionMnist, Some(&dir)).unwrap();
@@ -59,7 +57,7 @@ fn fashion_mnist_is_balanced() {
 
 #[test]
 fn fetch_from_local_copies_verifies_and_then_skips() {
-    let Some(src) = common::shared_data("mnist") else {
+    let Some(src) = joulebench_testkit::shared_data("mnist") else {
         return;
     };
     let dst = tempfile::tempdir().unwrap();

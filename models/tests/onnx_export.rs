@@ -1,11 +1,12 @@
-//! ONNX export of every preset: structure, tract, the onnx checker and onnxruntime
-//! (through `scripts/check_onnx.py` when `$JOULEBENCH_PYTHON` is set), and agreement with a
-//! straightforward reference forward pass written here for the MLP-shaped presets.
+//! ONNX export of every preset: structure, tract, the onnx checker and onnxruntime (through
+//! `scripts/check_onnx.py` with `$JOULEBENCH_PYTHON`; without it: a failure in CI, a listed skip
+//! locally), and agreement with a straightforward reference forward pass written here for the
+//! MLP-shaped presets.
 
 mod common;
 use common::{mnist, mnist1d};
 
-use common::{python_check, test_input, tract_plan, tract_run, PyJob};
+use common::{python_check, test_input, tract_plan, tract_run, weights_with_gain, PyJob};
 use std::collections::HashMap;
 
 use joulebench_models::onnx::{
@@ -44,13 +45,20 @@ fn small_specs() -> Vec<ModelSpec> {
 }
 
 /// Reference forward pass for Flatten/Linear/ReLU/LIF stacks, straight from spec.rs' text.
-fn reference_forward(spec: &ModelSpec, w: &Weights, x: &Tensor) -> Tensor {
+/// Returns the logits and, per LIF layer in order, (name, spikes, membrane updates) over all
+/// steps and samples.
+fn reference_forward(
+    spec: &ModelSpec,
+    w: &Weights,
+    x: &Tensor,
+) -> (Tensor, Vec<(String, u64, u64)>) {
     let spiking = spec.is_spiking();
     let t_steps = if spiking { spec.steps } else { 1 };
     let batch = if spiking { x.shape[1] } else { x.shape[0] };
     let sample: usize = spec.input_shape.iter().product();
     let classes = spec.num_classes;
     let mut logits = vec![0f32; batch * classes];
+    let mut fired = vec![(0u64, 0u64); spec.layers.len()];
     for b in 0..batch {
         // Per LIF layer: (U, S) of the previous step.
         let mut state: Vec<Option<(Vec<f32>, Vec<f32>)>> = vec![None; spec.layers.len()];
@@ -99,6 +107,8 @@ fn reference_forward(spec: &ModelSpec, w: &Weights, x: &Tensor) -> Tensor {
                                 (u, s)
                             }
                         };
+                        fired[i].0 += s.iter().filter(|&&v| v > 0.0).count() as u64;
+                        fired[i].1 += s.len() as u64;
                         mem_of_last_lif = Some(u.clone());
                         state[i] = Some((u, s.clone()));
                         s
@@ -125,10 +135,20 @@ fn reference_forward(spec: &ModelSpec, w: &Weights, x: &Tensor) -> Tensor {
         };
         logits[b * classes..(b + 1) * classes].copy_from_slice(&out);
     }
-    Tensor {
-        shape: vec![batch, classes],
-        data: logits,
-    }
+    let lif = spec
+        .layers
+        .iter()
+        .zip(fired)
+        .filter(|(l, _)| matches!(l.op, Op::Lif(_)))
+        .map(|(l, f)| (l.name.clone(), f.0, f.1))
+        .collect();
+    (
+        Tensor {
+            shape: vec![batch, classes],
+            data: logits,
+        },
+        lif,
+    )
 }
 
 fn row(t: &Tensor, r: usize) -> Vec<f32> {
@@ -143,7 +163,9 @@ fn every_preset_exports_runs_in_tract_and_matches_onnxruntime() {
     let mut tract_out = vec![];
     for (k, spec) in small_specs().into_iter().enumerate() {
         let name = format!("{}-{}", spec.preset, spec.input_shape.len());
-        let w = Weights::random(&spec, 11 + k as u64);
+        // spiking presets: weights ×3, else hidden LIF layers stay silent (checked below)
+        let gain = if spec.is_spiking() { 3.0 } else { 1.0 };
+        let w = weights_with_gain(&spec, 11 + k as u64, gain);
         let meta = vec![("joulebench.train".to_string(), "{\"seed\": 0}".to_string())];
         let bytes = export_onnx(&spec, &w, &meta).unwrap();
 
@@ -211,9 +233,18 @@ fn every_preset_exports_runs_in_tract_and_matches_onnxruntime() {
             )
         });
         if simple {
-            let r = reference_forward(&spec, &w, &x);
+            let (r, lif) = reference_forward(&spec, &w, &x);
             let d = r.max_abs_diff(&y).unwrap();
             assert!(d <= 1e-4, "{name}: tract vs reference differ by {d}");
+            // spiking: the agreement covers spikes that reach a next layer — every LIF layer
+            // but an output one fired, and none saturated
+            let output = &spec.layers.last().unwrap().name;
+            for (layer, spikes, updates) in lif.iter().filter(|l| &l.0 != output) {
+                assert!(
+                    0 < *spikes && spikes < updates,
+                    "{name}: hidden LIF layer {layer} fired {spikes} times in {updates} updates"
+                );
+            }
         }
 
         let path = dir.path().join(format!("{name}.onnx"));

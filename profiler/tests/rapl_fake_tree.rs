@@ -148,19 +148,34 @@ fn unreadable_counter_reports_the_fix() {
     );
 }
 
+/// A counter file with mode 000 on the real file system is a `PermissionDenied` error. Root
+/// (CAP_DAC_OVERRIDE) reads such a file anyway, so as root the reader runs on a thread whose
+/// file-system uid is `nobody`: Linux drops the file capabilities of that thread only.
 #[test]
 fn chmod_000_counter_on_the_real_file_system() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
+    // reachable by an unprivileged file-system uid
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let p0 = zone(tmp.path(), "intel-rapl:0", "package-0", 1, RANGE);
-    std::fs::set_permissions(p0.join("energy_uj"), std::fs::Permissions::from_mode(0o000)).unwrap();
-    if std::fs::read_to_string(p0.join("energy_uj")).is_ok() {
-        eprintln!("note: running with CAP_DAC_OVERRIDE (root): mode 000 is still readable; the injected-error test covers EACCES");
-        return;
-    }
-    let e = RaplMeter::open_at(tmp.path(), Arc::new(RealFs))
-        .err()
-        .expect("mode 000 must fail");
+    let counter = p0.join("energy_uj");
+    std::fs::set_permissions(&counter, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let root = tmp.path().to_path_buf();
+    let e = std::thread::spawn(move || {
+        // SAFETY: geteuid has no preconditions; SYS_setfsuid changes this thread's file-system
+        // uid only (the raw system call, not a libc wrapper that might apply it process-wide)
+        if unsafe { libc::geteuid() } == 0 {
+            unsafe { libc::syscall(libc::SYS_setfsuid, 65534) };
+            assert!(
+                std::fs::read_to_string(&counter).is_err(),
+                "setfsuid(nobody) did not take away root's access to a mode-000 file"
+            );
+        }
+        RaplMeter::open_at(&root, Arc::new(RealFs)).err()
+    })
+    .join()
+    .unwrap()
+    .expect("mode 000 must fail");
     assert!(matches!(e, MeterError::PermissionDenied { .. }), "{e}");
 }
 

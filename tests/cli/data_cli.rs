@@ -1,6 +1,7 @@
 //! `joulebench data …` end to end: the built binary on generated data, on bad fixtures written to
 //! temp folders (each must fail with a non-zero exit and a message naming the file and the
-//! problem), and on the real datasets when `JOULEBENCH_DATA` is set.
+//! problem), and on the real datasets in `$JOULEBENCH_DATA` (without them: a failure in CI, a
+//! listed skip locally; `joulebench_testkit`).
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -247,16 +248,9 @@ fn fetch_checksum_mismatch_fails_and_writes_nothing() {
     assert!(err.contains("generated"), "{err}");
 }
 
-fn shared(sub: &str) -> Option<PathBuf> {
-    let root = PathBuf::from(std::env::var_os("JOULEBENCH_DATA")?);
-    let d = root.join(sub);
-    d.is_dir().then_some(d)
-}
-
 #[test]
 fn info_real_mnist_reports_known_counts() {
-    let Some(d) = shared("mnist") else {
-        eprintln!("note: JOULEBENCH_DATA not set; real-MNIST CLI check skipped");
+    let Some(d) = joulebench_testkit::shared_data("mnist") else {
         return;
     };
     let v = info_json("mnist", &d);
@@ -270,8 +264,7 @@ fn info_real_mnist_reports_known_counts() {
 
 #[test]
 fn fetch_from_real_files_then_info() {
-    let Some(src) = shared("fashion-mnist") else {
-        eprintln!("note: JOULEBENCH_DATA not set; fetch --from check skipped");
+    let Some(src) = joulebench_testkit::shared_data("fashion-mnist") else {
         return;
     };
     let dst = tempfile::tempdir().unwrap();

@@ -87,11 +87,19 @@ fn meters_lists_domains_or_why_unavailable() {
     assert_eq!(names, ["package-0", "package-0/dram"]);
     assert_eq!(rapl["domains"][0]["resolution_j"], 1e-6);
     let nvml = list.iter().find(|m| m["name"] == "nvml").unwrap();
-    // on a machine without an NVIDIA driver the reason must say so; with one, domains are listed
-    if nvml["available"] == false {
-        assert!(nvml["reason"].as_str().unwrap().len() > 10);
+    // Which case applies is decided from the machine, not from the answer: without the NVIDIA
+    // kernel driver NVML is unavailable and the reason names the missing library or driver;
+    // with it, the GPUs' domains are listed.
+    if Path::new("/proc/driver/nvidia/version").exists() {
+        assert_eq!(nvml["available"], true, "NVIDIA driver loaded: {nvml}");
+        assert!(!nvml["domains"].as_array().unwrap().is_empty(), "{nvml}");
     } else {
-        assert!(!nvml["domains"].as_array().unwrap().is_empty());
+        assert_eq!(nvml["available"], false, "no NVIDIA driver: {nvml}");
+        let reason = nvml["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("libnvidia-ml") && reason.contains("NVIDIA"),
+            "the reason must name what is missing: {reason}"
+        );
     }
     // no powercap tree: a reason, exit 0 (listing is not an error)
     let o = jb(&[
@@ -111,8 +119,10 @@ fn meters_lists_domains_or_why_unavailable() {
 fn profile_run_folder_with_tract_and_native() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("ann");
-    let spec = make_run(&run, "ann", None);
-    let counts = joulebench_models::OpCounts::of(&spec).unwrap();
+    make_run(&run, "ann", None);
+    // ann on [1, 40] by hand: 40·256 + 256·128 + 128·10 = 10,240 + 32,768 + 1,280 MACs;
+    // parameters add the biases 256 + 128 + 10
+    let (macs, params) = (44_288u64, 44_288u64 + 394);
     let out = tmp.path().join("res").join("profile.json");
     let o = profile_ok(
         &run,
@@ -143,14 +153,11 @@ fn profile_run_folder_with_tract_and_native() {
     assert!(lat[0]["queries"].as_u64().unwrap() >= 20);
     assert!(lat[0]["per_query_s"]["p50"].as_f64().unwrap() > 0.0);
     assert!(lat[0]["harness_overhead_s"]["n"].as_u64().unwrap() >= 20);
-    assert_eq!(v["counts"]["macs"].as_u64().unwrap(), counts.total_macs);
-    assert_eq!(
-        v["onnx_counts"]["counts"]["macs"].as_u64().unwrap(),
-        counts.total_macs
-    );
+    assert_eq!(v["counts"]["macs"].as_u64().unwrap(), macs);
+    assert_eq!(v["onnx_counts"]["counts"]["macs"].as_u64().unwrap(), macs);
     assert_eq!(
         v["onnx_counts"]["counts"]["params"].as_u64().unwrap(),
-        counts.total_params
+        params
     );
     assert!(
         v["energy"]["measured"].is_null(),
@@ -279,10 +286,9 @@ fn profile_bare_onnx_and_spiking_run() {
         v["model"]["sample_shape"],
         serde_json::json!(spec.input_shape)
     );
-    assert_eq!(
-        v["onnx_counts"]["counts"]["macs"].as_u64().unwrap(),
-        joulebench_models::OpCounts::of(&spec).unwrap().total_macs
-    );
+    // cnn1d on [1, 40] by hand: conv1 1→8 k5 gives 8×36 outputs × 5; conv2 8→16 k3 on the
+    // pooled 8×18 gives 16×16 outputs × 24; fc 16·8 → 10: 1,440 + 6,144 + 1,280 MACs
+    assert_eq!(v["onnx_counts"]["counts"]["macs"].as_u64().unwrap(), 8_864);
 
     let srun = tmp.path().join("snn");
     let sspec = make_run(&srun, "snn-temporal", Some(3));

@@ -49,15 +49,25 @@ fn run_writes_results_and_resumes() {
     assert_eq!(data.inference.len(), 2);
     let e = data.inference[0].energy.as_ref().unwrap();
     assert!(e.source.is_estimate() && e.joules > 0.0);
-    let acc = data.inference[0].accuracy.unwrap();
-    assert!(acc > 0.1, "above chance after 10 epochs: {acc}");
     // Agreement with the tch reference on the same inputs, on every row of the native backend.
     for r in &data.inference {
         assert_eq!(r.backend, "native");
         let a = r.agreement.expect("agreement with tch");
         assert!(a >= 0.99, "native vs tch argmax agreement {a}");
         let d = r.max_abs_logit_diff.expect("max |Δlogit| vs tch");
-        assert!((0.0..1e-2).contains(&d), "native vs tch max |Δlogit| {d}");
+        // f32 summation order only: 2.9e-6 measured (see training/tests/engines_vs_tch.rs)
+        assert!((0.0..1e-4).contains(&d), "native vs tch max |Δlogit| {d}");
+        // the native engine classifies the whole test split (1000 samples) as the trained
+        // model did in its last evaluation, up to the samples where they disagree
+        assert_eq!(r.eval_samples, 1000);
+        let acc = r.accuracy.unwrap();
+        let trained = m.test_accuracy.expect("the training's test accuracy");
+        assert!(
+            (acc - trained).abs() <= 1.0 - a + 1e-9,
+            "native accuracy {acc} vs the trained model's {trained} (agreement {a})"
+        );
+        // ten epochs of mlp1d learn MNIST-1D well beyond chance (0.1): 0.416 measured
+        assert!(acc >= 0.3, "test accuracy after 10 epochs: {acc}");
     }
     // `--meter estimate`: training energy is never estimated, so no epoch has any.
     assert!(m

@@ -72,7 +72,11 @@ fn train_writes_a_complete_run_folder() {
     assert_eq!(err.matches("epoch energy:").count(), 1, "{err}");
     for e in epochs {
         if rapl.available {
-            assert!(e["energy"]["joules"].as_f64().unwrap() >= 0.0, "{e}");
+            // an epoch lasting wall_s drew energy at a CPU's power: well above 0.1 W, below
+            // 5 kW (a µJ counter read as J, or a window that measured nothing, falls outside)
+            let joules = e["energy"]["joules"].as_f64().unwrap();
+            let watts = joules / e["wall_s"].as_f64().unwrap();
+            assert!(joules > 0.0 && (0.1..5000.0).contains(&watts), "{e}");
             assert!(e["energy"]["source"].as_str().unwrap().starts_with("rapl:"));
         } else {
             assert!(e["energy"].is_null(), "no readable counter: {e}");

@@ -1,7 +1,8 @@
 //! Fixtures shared by the event-engine integration tests.
 #![allow(dead_code)]
 
-use joulebench_models::{build_preset, DataShape, ModelSpec, Op, PresetOptions, Weights};
+use joulebench_inference::{Activity, Backend, EventEngine};
+use joulebench_models::{build_preset, DataShape, ModelSpec, Op, PresetOptions, Tensor, Weights};
 
 /// Preset `name` for `shape`-shaped samples (10 classes, no normalization) with `steps` steps.
 pub fn preset_with_shape(name: &str, shape: &[usize], steps: usize) -> ModelSpec {
@@ -46,4 +47,29 @@ pub fn set_lif_params(spec: &mut ModelSpec, params: &[(f32, f32)]) {
         p.beta = beta;
     }
     spec.validate().unwrap();
+}
+
+/// The event engine's activity (spike counts) on `spec` with `weights` and input `x`.
+pub fn event_activity(spec: &ModelSpec, weights: &Weights, x: &Tensor) -> Activity {
+    let mut e = EventEngine::new(spec, weights, 1).unwrap();
+    e.run(x).unwrap();
+    e.activity().unwrap().clone()
+}
+
+/// Asserts that in `act` every hidden LIF layer (one that is not the network's output) fired
+/// and none saturated, so that engines agreeing on that run agree on spikes that reach a next
+/// layer, not on a silent network. `what` labels the failure.
+pub fn assert_hidden_lif_layers_fire(act: &Activity, what: &str) {
+    let (_, hidden) = act.layers.split_last().expect("layers");
+    let lif: Vec<_> = hidden.iter().filter(|l| l.membrane_updates > 0).collect();
+    assert!(!lif.is_empty(), "{what}: no hidden LIF layer");
+    for l in lif {
+        let spikes: u64 = l.spikes_per_step.iter().sum();
+        assert!(
+            0 < spikes && spikes < l.membrane_updates,
+            "{what}: hidden LIF layer {} fired {spikes} times in {} membrane updates",
+            l.name,
+            l.membrane_updates
+        );
+    }
 }

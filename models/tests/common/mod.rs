@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use joulebench_models::{DataShape, ModelSpec, Tensor};
+use joulebench_models::{DataShape, ModelSpec, Tensor, Weights};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tract_onnx::prelude::*;
@@ -63,13 +63,11 @@ pub struct PyResult {
     pub logits: Tensor,
 }
 
-/// Runs `scripts/check_onnx.py` on `jobs` with `$JOULEBENCH_PYTHON`; `None` (with a note)
-/// when that variable is unset. Panics with the script's message when a check fails.
+/// Runs `scripts/check_onnx.py` on `jobs` with `$JOULEBENCH_PYTHON`; `None` when there is no
+/// such Python (a failure in CI, a listed skip locally: `joulebench_testkit`). Panics with the
+/// script's message when a check fails.
 pub fn python_check(jobs: &[PyJob], scratch: &Path) -> Option<Vec<PyResult>> {
-    let Some(python) = std::env::var_os("JOULEBENCH_PYTHON") else {
-        eprintln!("note: JOULEBENCH_PYTHON is unset (run under scripts/jb-env); skipping the onnx checker / onnxruntime comparison");
-        return None;
-    };
+    let python = joulebench_testkit::python()?;
     let manifest: Vec<serde_json::Value> = jobs
         .iter()
         .map(|j| {
@@ -141,4 +139,16 @@ pub fn mnist1d() -> DataShape {
         num_classes: 10,
         normalize: None,
     }
+}
+
+/// Seeded random weights with every `*weight` tensor multiplied by `gain` (spiking models: so
+/// that hidden LIF layers fire on the test inputs).
+pub fn weights_with_gain(spec: &ModelSpec, seed: u64, gain: f32) -> Weights {
+    let mut w = Weights::random(spec, seed);
+    for (name, t) in w.tensors.iter_mut() {
+        if name.ends_with("weight") {
+            t.data.iter_mut().for_each(|v| *v *= gain);
+        }
+    }
+    w
 }
