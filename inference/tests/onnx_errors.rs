@@ -17,7 +17,6 @@ fn dim(v: Option<i64>) -> proto::tensor_shape_proto::Dimension {
             Some(n) => Value::DimValue(n),
             None => Value::DimParam("batch".into()),
         }),
-        ..Default::default()
     }
 }
 
@@ -33,9 +32,7 @@ fn value_info(name: &str, dims: &[Option<i64>]) -> proto::ValueInfoProto {
                     }),
                 },
             )),
-            ..Default::default()
         }),
-        ..Default::default()
     }
 }
 

@@ -206,7 +206,6 @@ pub fn build_model(
         doc_string: input_description(spec),
         input: vec![value_info(INPUT_NAME, &input_dims)],
         output: vec![value_info(OUTPUT_NAME, &output_dims)],
-        ..Default::default()
     };
     Ok(proto::ModelProto {
         ir_version: IR_VERSION,
@@ -220,7 +219,6 @@ pub fn build_model(
         doc_string: format!("joulebench preset `{}`", spec.preset),
         graph: Some(graph),
         metadata_props,
-        ..Default::default()
     })
 }
 
