@@ -1,11 +1,12 @@
 //! Reading an ONNX file and checking it before an engine sees it, so that malformed files give
-//! a clear error naming the file and the problem (never a panic deep inside an engine).
+//! a clear error naming the file and the problem (never a panic deep inside an engine). The file
+//! is decoded into the project's ONNX types ([`joulebench_models::onnx::proto`]).
 
 use std::collections::HashSet;
 use std::path::Path;
 
+use joulebench_models::onnx::proto;
 use prost::Message;
-use tract_onnx::pb;
 
 use crate::error::InferenceError;
 
@@ -23,20 +24,23 @@ pub struct OnnxGraphInfo {
 }
 
 /// Decodes `bytes` (the content of `path`) as an ONNX model.
-pub fn decode_model(path: &Path, bytes: &[u8]) -> Result<pb::ModelProto, InferenceError> {
+pub fn decode_model(path: &Path, bytes: &[u8]) -> Result<proto::ModelProto, InferenceError> {
     if bytes.is_empty() {
         return Err(InferenceError::onnx(path, "the file is empty"));
     }
-    pb::ModelProto::decode(bytes).map_err(|e| {
-        InferenceError::onnx(
-            path,
-            format!("not a valid ONNX file (truncated or corrupt protobuf: {e})"),
-        )
-    })
+    proto::ModelProto::decode(bytes).map_err(|e| corrupt_protobuf(path, e))
+}
+
+/// The error for bytes that do not decode as an ONNX model (`e`: the decoder's message).
+pub(crate) fn corrupt_protobuf(path: &Path, e: impl std::fmt::Display) -> InferenceError {
+    InferenceError::onnx(
+        path,
+        format!("not a valid ONNX file (truncated or corrupt protobuf: {e})"),
+    )
 }
 
 /// Reads and decodes an ONNX file.
-pub fn read_model(path: &Path) -> Result<pb::ModelProto, InferenceError> {
+pub fn read_model(path: &Path) -> Result<proto::ModelProto, InferenceError> {
     let bytes = std::fs::read(path).map_err(|e| InferenceError::io(path, e))?;
     decode_model(path, &bytes)
 }
@@ -47,7 +51,7 @@ pub fn read_model(path: &Path) -> Result<pb::ModelProto, InferenceError> {
 /// input's declared dims agree with `expected` (`None` entries accept any size).
 pub fn check_model(
     path: &Path,
-    model: &pb::ModelProto,
+    model: &proto::ModelProto,
     expected: Option<&[Option<usize>]>,
 ) -> Result<OnnxGraphInfo, InferenceError> {
     let graph = model
@@ -64,7 +68,7 @@ pub fn check_model(
         check_initializer(path, init)?;
     }
     let init_names: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
-    let real_inputs: Vec<&pb::ValueInfoProto> = graph
+    let real_inputs: Vec<&proto::ValueInfoProto> = graph
         .input
         .iter()
         .filter(|i| !init_names.contains(i.name.as_str()))
@@ -176,10 +180,10 @@ fn check_dims(
 
 fn declared_dims(
     path: &Path,
-    input: &pb::ValueInfoProto,
+    input: &proto::ValueInfoProto,
 ) -> Result<Vec<Option<usize>>, InferenceError> {
     let tensor = match input.r#type.as_ref().and_then(|t| t.value.as_ref()) {
-        Some(pb::type_proto::Value::TensorType(t)) => t,
+        Some(proto::type_proto::Value::TensorType(t)) => t,
         _ => {
             return Err(InferenceError::onnx(
                 path,
@@ -187,7 +191,7 @@ fn declared_dims(
             ))
         }
     };
-    if tensor.elem_type != pb::tensor_proto::DataType::Float as i32 {
+    if tensor.elem_type != proto::tensor_proto::DataType::Float as i32 {
         return Err(InferenceError::onnx(
             path,
             format!(
@@ -206,7 +210,7 @@ fn declared_dims(
         .dim
         .iter()
         .map(|d| match d.value {
-            Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) if v > 0 => {
+            Some(proto::tensor_shape_proto::dimension::Value::DimValue(v)) if v > 0 => {
                 Some(v as usize)
             }
             _ => None,
@@ -214,14 +218,14 @@ fn declared_dims(
         .collect())
 }
 
-fn check_initializer(path: &Path, t: &pb::TensorProto) -> Result<(), InferenceError> {
+fn check_initializer(path: &Path, t: &proto::TensorProto) -> Result<(), InferenceError> {
     if t.dims.iter().any(|&d| d < 0) {
         return Err(InferenceError::onnx(
             path,
             format!("initializer `{}` has negative dims {:?}", t.name, t.dims),
         ));
     }
-    if t.data_location == Some(pb::tensor_proto::DataLocation::External as i32) {
+    if t.data_location == proto::tensor_proto::DataLocation::External as i32 {
         return Ok(()); // external data: the engine resolves it relative to the file
     }
     let n = t
@@ -237,9 +241,9 @@ fn check_initializer(path: &Path, t: &pb::TensorProto) -> Result<(), InferenceEr
                 ),
             )
         })?;
-    let elem = match pb::tensor_proto::DataType::try_from(t.data_type) {
-        Ok(pb::tensor_proto::DataType::Float) | Ok(pb::tensor_proto::DataType::Int32) => 4,
-        Ok(pb::tensor_proto::DataType::Int64) | Ok(pb::tensor_proto::DataType::Double) => 8,
+    let elem = match proto::tensor_proto::DataType::try_from(t.data_type) {
+        Ok(proto::tensor_proto::DataType::Float) | Ok(proto::tensor_proto::DataType::Int32) => 4,
+        Ok(proto::tensor_proto::DataType::Int64) | Ok(proto::tensor_proto::DataType::Double) => 8,
         _ => return Ok(()), // other types: leave the checks to the engine
     };
     let have = if !t.raw_data.is_empty() {
@@ -271,7 +275,7 @@ fn check_initializer(path: &Path, t: &pb::TensorProto) -> Result<(), InferenceEr
 
 fn check_nodes(
     path: &Path,
-    nodes: &[pb::NodeProto],
+    nodes: &[proto::NodeProto],
     known: &mut HashSet<String>,
     scope: &str,
 ) -> Result<(), InferenceError> {
@@ -313,7 +317,7 @@ fn check_nodes(
 }
 
 /// A node's name, or a description when it has none.
-pub fn node_label(node: &pb::NodeProto, index: usize) -> String {
+pub fn node_label(node: &proto::NodeProto, index: usize) -> String {
     if !node.name.is_empty() {
         node.name.clone()
     } else if let Some(o) = node.output.first().filter(|o| !o.is_empty()) {
@@ -324,8 +328,8 @@ pub fn node_label(node: &pb::NodeProto, index: usize) -> String {
 }
 
 /// Every (op, domain, node) of the graph, subgraphs included, in order.
-pub fn all_ops(model: &pb::ModelProto) -> Vec<(String, String, String)> {
-    fn walk(nodes: &[pb::NodeProto], out: &mut Vec<(String, String, String)>) {
+pub fn all_ops(model: &proto::ModelProto) -> Vec<(String, String, String)> {
+    fn walk(nodes: &[proto::NodeProto], out: &mut Vec<(String, String, String)>) {
         for (i, n) in nodes.iter().enumerate() {
             out.push((n.op_type.clone(), n.domain.clone(), node_label(n, i)));
             for a in &n.attribute {

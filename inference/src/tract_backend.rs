@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use joulebench_models::Tensor;
+use prost::Message;
 use tract_onnx::prelude::*;
 
 use crate::backend::Backend;
@@ -26,19 +27,22 @@ impl TractBackend {
     /// Loads and checks `path`; `expected` are the input dims the caller will feed (`None` = any).
     /// Unsupported operators are reported with the op and node name.
     pub fn load(path: &Path, expected: &[Option<usize>]) -> Result<Self, InferenceError> {
-        let proto = onnx_check::read_model(path)?;
-        Self::from_proto(path, proto, Some(expected))
+        let bytes = std::fs::read(path).map_err(|e| InferenceError::io(path, e))?;
+        Self::from_bytes(path, &bytes, Some(expected))
     }
 
-    /// From an already decoded model (`path` is used in messages and to resolve external data).
-    pub fn from_proto(
+    /// From the file's content `bytes` (`path` is used in messages and to resolve external
+    /// data). The checks read the project's ONNX types; tract parses its own decoding of the
+    /// same bytes.
+    pub fn from_bytes(
         path: &Path,
-        proto: tract_onnx::pb::ModelProto,
+        bytes: &[u8],
         expected: Option<&[Option<usize>]>,
     ) -> Result<Self, InferenceError> {
-        let info = onnx_check::check_model(path, &proto, expected)?;
+        let model = onnx_check::decode_model(path, bytes)?;
+        let info = onnx_check::check_model(path, &model, expected)?;
         let framework = tract_onnx::onnx();
-        for (op, domain, node) in onnx_check::all_ops(&proto) {
+        for (op, domain, node) in onnx_check::all_ops(&model) {
             let default_domain = domain.is_empty() || domain == "ai.onnx" || domain == "ai.onnx.ml";
             if !default_domain || !framework.op_register.0.contains_key(&op) {
                 return Err(InferenceError::UnsupportedOp {
@@ -54,6 +58,8 @@ impl TractBackend {
                 });
             }
         }
+        let proto = tract_onnx::pb::ModelProto::decode(bytes)
+            .map_err(|e| onnx_check::corrupt_protobuf(path, e))?;
         let dir = path.parent().and_then(|p| p.to_str()).map(str::to_string);
         let parsed = onnx_check::guard_engine(|| framework.parse(&proto, dir.as_deref()))
             .map_err(|e| InferenceError::onnx(path, format!("tract cannot read the graph: {e}")))?

@@ -7,42 +7,41 @@ use std::path::{Path, PathBuf};
 use joulebench_inference::{
     open_backend, Backend, BackendKind, BackendOptions, InferenceError, ModelSource,
 };
+use joulebench_models::onnx::proto;
 use joulebench_models::Tensor;
 use prost::Message;
-use tract_onnx::pb;
 
-fn dim(v: Option<i64>) -> pb::tensor_shape_proto::Dimension {
-    use pb::tensor_shape_proto::dimension::Value;
-    pb::tensor_shape_proto::Dimension {
+fn dim(v: Option<i64>) -> proto::tensor_shape_proto::Dimension {
+    use proto::tensor_shape_proto::dimension::Value;
+    proto::tensor_shape_proto::Dimension {
         value: Some(match v {
             Some(n) => Value::DimValue(n),
             None => Value::DimParam("batch".into()),
         }),
-        ..Default::default()
     }
 }
 
-fn value_info(name: &str, dims: &[Option<i64>]) -> pb::ValueInfoProto {
-    pb::ValueInfoProto {
+fn value_info(name: &str, dims: &[Option<i64>]) -> proto::ValueInfoProto {
+    proto::ValueInfoProto {
         name: name.into(),
-        r#type: Some(pb::TypeProto {
-            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                elem_type: pb::tensor_proto::DataType::Float as i32,
-                shape: Some(pb::TensorShapeProto {
-                    dim: dims.iter().map(|&d| dim(d)).collect(),
-                }),
-            })),
-            ..Default::default()
+        r#type: Some(proto::TypeProto {
+            value: Some(proto::type_proto::Value::TensorType(
+                proto::type_proto::Tensor {
+                    elem_type: proto::tensor_proto::DataType::Float as i32,
+                    shape: Some(proto::TensorShapeProto {
+                        dim: dims.iter().map(|&d| dim(d)).collect(),
+                    }),
+                },
+            )),
         }),
-        ..Default::default()
     }
 }
 
-fn init(name: &str, dims: &[i64], data: &[f32]) -> pb::TensorProto {
-    pb::TensorProto {
+fn init(name: &str, dims: &[i64], data: &[f32]) -> proto::TensorProto {
+    proto::TensorProto {
         name: name.into(),
         dims: dims.to_vec(),
-        data_type: pb::tensor_proto::DataType::Float as i32,
+        data_type: proto::tensor_proto::DataType::Float as i32,
         raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
         ..Default::default()
     }
@@ -52,27 +51,27 @@ const W: [f32; 12] = [1.0, 0.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0
 const B: [f32; 3] = [0.5, 0.0, -1.0];
 
 /// `y = x·Wᵀ + b` with x `[batch, 4]`, W `[3, 4]`: a 3-class "classifier".
-fn gemm_model() -> pb::ModelProto {
-    let node = pb::NodeProto {
+fn gemm_model() -> proto::ModelProto {
+    let node = proto::NodeProto {
         name: "fc".into(),
         op_type: "Gemm".into(),
         input: vec!["x".into(), "W".into(), "B".into()],
         output: vec!["y".into()],
-        attribute: vec![pb::AttributeProto {
+        attribute: vec![proto::AttributeProto {
             name: "transB".into(),
-            r#type: pb::attribute_proto::AttributeType::Int as i32,
+            r#type: proto::attribute_proto::AttributeType::Int as i32,
             i: 1,
             ..Default::default()
         }],
         ..Default::default()
     };
-    pb::ModelProto {
+    proto::ModelProto {
         ir_version: 8,
-        opset_import: vec![pb::OperatorSetIdProto {
+        opset_import: vec![proto::OperatorSetIdProto {
             domain: String::new(),
             version: 17,
         }],
-        graph: Some(pb::GraphProto {
+        graph: Some(proto::GraphProto {
             name: "g".into(),
             node: vec![node],
             initializer: vec![init("W", &[3, 4], &W), init("B", &[3], &B)],
@@ -144,7 +143,7 @@ fn a_valid_foreign_graph_runs_with_the_right_numbers() {
 fn unknown_op_names_the_op_and_the_node() {
     let mut m = gemm_model();
     let g = m.graph.as_mut().unwrap();
-    g.node.push(pb::NodeProto {
+    g.node.push(proto::NodeProto {
         name: "mystery_node".into(),
         op_type: "FrobnicateXYZ".into(),
         input: vec!["y".into()],

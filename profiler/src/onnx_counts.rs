@@ -1,5 +1,7 @@
 //! Operation counts of any ONNX file, from its graph with shapes inferred (tract) for a given
-//! input shape.
+//! input shape. The graph's nodes, attributes and initializers are read in the project's ONNX
+//! types ([`joulebench_models::onnx::proto`]); tract parses its own decoding of the same bytes
+//! and is asked only for tensor shapes.
 //!
 //! Counted per node (shapes from tract's inference, then divided by `batch`):
 //! * `Gemm`: `M·K·N` MACs (`Y[M,N]`, `K` the inner dimension after `transA`);
@@ -22,8 +24,9 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use joulebench_models::onnx::proto;
+use prost::Message;
 use serde::{Deserialize, Serialize};
-use tract_onnx::pb;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::ShapeFactoid;
 
@@ -45,12 +48,13 @@ pub struct OnnxCounts {
 }
 
 const WEIGHT_OPS: &[&str] = &["Gemm", "MatMul", "Conv", "RNN", "GRU", "LSTM"];
+const FLOAT: i32 = proto::tensor_proto::DataType::Float as i32;
 
-fn attr_i(node: &pb::NodeProto, name: &str) -> Option<i64> {
+fn attr_i(node: &proto::NodeProto, name: &str) -> Option<i64> {
     node.attribute.iter().find(|a| a.name == name).map(|a| a.i)
 }
 
-fn attr_ints(node: &pb::NodeProto, name: &str) -> Option<Vec<i64>> {
+fn attr_ints(node: &proto::NodeProto, name: &str) -> Option<Vec<i64>> {
     node.attribute
         .iter()
         .find(|a| a.name == name)
@@ -95,15 +99,17 @@ pub fn count_onnx_bytes(
         return Err(err("empty file (zero bytes), not an ONNX model".into()));
     }
     let onnx = tract_onnx::onnx();
-    let proto = onnx
+    let tract_proto = onnx
         .proto_model_for_read(&mut &bytes[..])
         .map_err(|e| err(format!("not a valid ONNX protobuf: {e}")))?;
-    let graph = proto
+    let model_proto = proto::ModelProto::decode(bytes)
+        .map_err(|e| err(format!("not a valid ONNX protobuf: {e}")))?;
+    let graph = model_proto
         .graph
         .as_ref()
         .ok_or_else(|| err("the model has no graph".into()))?;
     let dir = path.parent().and_then(|p| p.to_str());
-    let parsed = guard_engine(|| onnx.parse(&proto, dir))
+    let parsed = guard_engine(|| onnx.parse(&tract_proto, dir))
         .map_err(|e| err(format!("cannot build the graph: {e}")))?
         .map_err(|e| err(format!("cannot build the graph: {e:#}")))?;
     if !parsed.unresolved_inputs.is_empty() {
@@ -162,14 +168,14 @@ pub fn count_onnx_bytes(
     // initializer element counts by name (initializers and Constant nodes)
     let mut init: HashMap<String, (u64, bool)> = HashMap::new();
     for t in &graph.initializer {
-        init.insert(t.name.clone(), (numel(&t.dims), t.data_type == 1));
+        init.insert(t.name.clone(), (numel(&t.dims), t.data_type == FLOAT));
     }
     for n in graph.node.iter().filter(|n| n.op_type == "Constant") {
         if let (Some(out), Some(t)) = (
             n.output.first(),
             n.attribute.iter().find_map(|a| a.t.as_ref()),
         ) {
-            init.insert(out.clone(), (numel(&t.dims), t.data_type == 1));
+            init.insert(out.clone(), (numel(&t.dims), t.data_type == FLOAT));
         }
     }
     let initializer_elements: u64 = graph.initializer.iter().map(|t| numel(&t.dims)).sum();

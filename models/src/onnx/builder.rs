@@ -1,16 +1,16 @@
-//! A small ONNX graph builder over `tract_onnx::pb`: nodes, attributes, initializers, value
+//! A small ONNX graph builder over [`super::proto`]: nodes, attributes, initializers, value
 //! infos, renaming and dead-node removal. Knows nothing about joulebench layers.
 
 use std::collections::HashSet;
 
-use tract_onnx::pb;
-use tract_onnx::pb::attribute_proto::AttributeType;
-use tract_onnx::pb::tensor_proto::DataType;
-use tract_onnx::pb::tensor_shape_proto::{dimension, Dimension};
+use super::proto;
+use super::proto::attribute_proto::AttributeType;
+use super::proto::tensor_proto::DataType;
+use super::proto::tensor_shape_proto::{dimension, Dimension};
 
 /// One attribute of a node.
-pub(crate) fn attr_int(name: &str, v: i64) -> pb::AttributeProto {
-    pb::AttributeProto {
+pub(crate) fn attr_int(name: &str, v: i64) -> proto::AttributeProto {
+    proto::AttributeProto {
         name: name.into(),
         r#type: AttributeType::Int as i32,
         i: v,
@@ -18,8 +18,8 @@ pub(crate) fn attr_int(name: &str, v: i64) -> pb::AttributeProto {
     }
 }
 
-pub(crate) fn attr_ints(name: &str, v: &[i64]) -> pb::AttributeProto {
-    pb::AttributeProto {
+pub(crate) fn attr_ints(name: &str, v: &[i64]) -> proto::AttributeProto {
+    proto::AttributeProto {
         name: name.into(),
         r#type: AttributeType::Ints as i32,
         ints: v.to_vec(),
@@ -35,35 +35,34 @@ pub(crate) enum Dim {
 }
 
 /// A float tensor value description (graph input or output).
-pub(crate) fn value_info(name: &str, dims: &[Dim]) -> pb::ValueInfoProto {
+pub(crate) fn value_info(name: &str, dims: &[Dim]) -> proto::ValueInfoProto {
     let dim = dims
         .iter()
         .map(|d| Dimension {
-            denotation: String::new(),
             value: Some(match d {
                 Dim::Fixed(n) => dimension::Value::DimValue(*n as i64),
                 Dim::Symbol(s) => dimension::Value::DimParam((*s).to_string()),
             }),
         })
         .collect();
-    pb::ValueInfoProto {
+    proto::ValueInfoProto {
         name: name.into(),
-        r#type: Some(pb::TypeProto {
-            denotation: String::new(),
-            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                elem_type: DataType::Float as i32,
-                shape: Some(pb::TensorShapeProto { dim }),
-            })),
+        r#type: Some(proto::TypeProto {
+            value: Some(proto::type_proto::Value::TensorType(
+                proto::type_proto::Tensor {
+                    elem_type: DataType::Float as i32,
+                    shape: Some(proto::TensorShapeProto { dim }),
+                },
+            )),
         }),
-        doc_string: String::new(),
     }
 }
 
 /// Nodes and initializers of one graph, in topological order of insertion.
 #[derive(Default)]
 pub(crate) struct GraphBuilder {
-    pub nodes: Vec<pb::NodeProto>,
-    pub initializers: Vec<pb::TensorProto>,
+    pub nodes: Vec<proto::NodeProto>,
+    pub initializers: Vec<proto::TensorProto>,
     init_names: HashSet<String>,
 }
 
@@ -74,7 +73,7 @@ impl GraphBuilder {
         op: &str,
         name: &str,
         inputs: &[&str],
-        attrs: Vec<pb::AttributeProto>,
+        attrs: Vec<proto::AttributeProto>,
     ) -> String {
         self.node_outputs(op, name, inputs, &[name], attrs);
         name.to_string()
@@ -87,23 +86,22 @@ impl GraphBuilder {
         name: &str,
         inputs: &[&str],
         outputs: &[&str],
-        attrs: Vec<pb::AttributeProto>,
+        attrs: Vec<proto::AttributeProto>,
     ) {
-        self.nodes.push(pb::NodeProto {
+        self.nodes.push(proto::NodeProto {
             input: inputs.iter().map(|s| s.to_string()).collect(),
             output: outputs.iter().map(|s| s.to_string()).collect(),
             name: name.into(),
             op_type: op.into(),
             domain: String::new(),
             attribute: attrs,
-            doc_string: String::new(),
         });
     }
 
     /// Adds a float initializer (once: a second call with the same name keeps the first).
     pub fn init_f32(&mut self, name: &str, dims: &[usize], data: &[f32]) -> String {
         if self.init_names.insert(name.to_string()) {
-            self.initializers.push(pb::TensorProto {
+            self.initializers.push(proto::TensorProto {
                 dims: dims.iter().map(|&d| d as i64).collect(),
                 data_type: DataType::Float as i32,
                 name: name.into(),
@@ -117,7 +115,7 @@ impl GraphBuilder {
     /// Adds an int64 initializer (once per name).
     pub fn init_i64(&mut self, name: &str, dims: &[usize], data: &[i64]) -> String {
         if self.init_names.insert(name.to_string()) {
-            self.initializers.push(pb::TensorProto {
+            self.initializers.push(proto::TensorProto {
                 dims: dims.iter().map(|&d| d as i64).collect(),
                 data_type: DataType::Int64 as i32,
                 name: name.into(),

@@ -21,8 +21,8 @@
 //! ([`crate::counts`]) count 4 ops per neuron for every step, as a dense engine does.
 
 use super::builder::{attr_int, GraphBuilder};
+use super::proto::tensor_proto::DataType;
 use crate::spec::LifParams;
-use tract_onnx::pb::tensor_proto::DataType;
 
 /// The values of a LIF layer after one step.
 #[derive(Debug, Clone)]

@@ -33,16 +33,19 @@
 //! * `metadata_props`: `joulebench.spec` (the spec as JSON), `joulebench.input` (a sentence on
 //!   the input layout), `joulebench.producer_version`, plus the caller's pairs (training
 //!   metadata).
+//!
+//! The protobuf messages are the project's own ([`proto`]), shared with the ONNX checks and
+//! counts in `inference` and `profiler`.
 
 mod builder;
 mod layers;
 mod lif;
+pub mod proto;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use prost::Message;
-use tract_onnx::pb;
 
 use crate::atomic::write_atomic;
 use crate::error::ModelError;
@@ -91,7 +94,7 @@ pub fn build_model(
     spec: &ModelSpec,
     weights: &Weights,
     metadata: &[(String, String)],
-) -> Result<pb::ModelProto, ModelError> {
+) -> Result<proto::ModelProto, ModelError> {
     spec.validate()?;
     weights.check_against(spec)?;
     let shapes = spec.layer_shapes()?;
@@ -180,9 +183,9 @@ pub fn build_model(
         env!("CARGO_PKG_VERSION").into(),
     );
     let own: Vec<String> = props.keys().cloned().collect();
-    let mut metadata_props: Vec<pb::StringStringEntryProto> = props
+    let mut metadata_props: Vec<proto::StringStringEntryProto> = props
         .into_iter()
-        .map(|(key, value)| pb::StringStringEntryProto { key, value })
+        .map(|(key, value)| proto::StringStringEntryProto { key, value })
         .collect();
     for (k, v) in metadata {
         if own.contains(k) || metadata_props.iter().any(|e| &e.key == k) {
@@ -190,24 +193,23 @@ pub fn build_model(
                 "ONNX metadata key `{k}` given twice"
             )));
         }
-        metadata_props.push(pb::StringStringEntryProto {
+        metadata_props.push(proto::StringStringEntryProto {
             key: k.clone(),
             value: v.clone(),
         });
     }
 
-    let graph = pb::GraphProto {
+    let graph = proto::GraphProto {
         node: b.nodes,
         name: format!("joulebench_{}", spec.preset.replace('-', "_")),
         initializer: b.initializers,
         doc_string: input_description(spec),
         input: vec![value_info(INPUT_NAME, &input_dims)],
         output: vec![value_info(OUTPUT_NAME, &output_dims)],
-        ..Default::default()
     };
-    Ok(pb::ModelProto {
+    Ok(proto::ModelProto {
         ir_version: IR_VERSION,
-        opset_import: vec![pb::OperatorSetIdProto {
+        opset_import: vec![proto::OperatorSetIdProto {
             domain: String::new(),
             version: OPSET,
         }],
@@ -217,7 +219,6 @@ pub fn build_model(
         doc_string: format!("joulebench preset `{}`", spec.preset),
         graph: Some(graph),
         metadata_props,
-        ..Default::default()
     })
 }
 
@@ -266,7 +267,7 @@ pub fn summarize_onnx(bytes: &[u8]) -> Result<OnnxSummary, ModelError> {
             "the file is empty (0 bytes), not an ONNX model".into(),
         ));
     }
-    let m = pb::ModelProto::decode(bytes)
+    let m = proto::ModelProto::decode(bytes)
         .map_err(|e| ModelError::Invalid(format!("not an ONNX model: {e}")))?;
     let g = m
         .graph
