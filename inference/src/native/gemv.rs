@@ -114,7 +114,7 @@ pub struct SparsePolicy {
 }
 
 impl SparsePolicy {
-    /// Measured on Zen 4 (AVX-512, `ann` on MNIST, see `benches/backends.rs`): for one sample
+    /// Measured on Zen 4 (AVX-512, `ann` on MNIST, see `bench/benches/backends.rs`): for one sample
     /// the sparse path pays a compress pass and an index load per row, so it pays off until
     /// nearly every input is nonzero; for a batch the matrix product reuses each loaded weight
     /// for 8 rows, so per-row sparse products win only on clearly sparse inputs.
