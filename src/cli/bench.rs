@@ -302,6 +302,7 @@ impl From<TableArgs> for table::TableConfig {
     }
 }
 
+#[cfg(feature = "training")]
 #[derive(Args, Debug)]
 pub struct TrainingArgs {
     /// Cases to measure: mlp-sweep (784-1024-1024-10, batch 64, Adam 1e-3) and/or snn-temporal
@@ -341,6 +342,7 @@ pub struct TrainingArgs {
     pub out: PathBuf,
 }
 
+#[cfg(feature = "training")]
 impl From<TrainingArgs> for training::TrainingConfig {
     fn from(a: TrainingArgs) -> Self {
         training::TrainingConfig {
