@@ -7,12 +7,13 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
-use joulebench_data::{apply_preprocess, encode, Dataset, DatasetKind};
+use joulebench_data::{Dataset, DatasetKind};
 use joulebench_inference::{open_backend, BackendKind, BackendOptions, ModelSource};
 use joulebench_models::{ModelSpec, Normalize, Tensor};
 use serde::Serialize;
 
 use crate::agreement::{check_logits, no_reference_reason, reference_backend, AgreementTally};
+use crate::inputs::model_input;
 
 #[derive(Debug, Clone)]
 pub struct EvalConfig {
@@ -234,28 +235,7 @@ fn prepare(
 ) -> anyhow::Result<Tensor> {
     let b = raw.shape[0];
     match spec {
-        Some(spec) => {
-            let x = apply_preprocess(&spec.preprocess, raw)?;
-            let per: usize = spec.input_shape.iter().product();
-            if x.numel() != b * per {
-                bail!(
-                    "after preprocessing, samples have {} values but the model takes {:?}: wrong --dataset?",
-                    x.numel() / b.max(1),
-                    spec.input_shape
-                );
-            }
-            let mut shape = vec![b];
-            shape.extend_from_slice(&spec.input_shape);
-            let x = Tensor {
-                shape,
-                data: x.data,
-            };
-            if spec.is_spiking() {
-                Ok(encode(spec.encoding, &x, spec.steps, seed)?)
-            } else {
-                Ok(x)
-            }
-        }
+        Some(spec) => model_input(spec, raw, seed),
         None => {
             let shape = sample_shape;
             let per: usize = shape.iter().product();

@@ -116,15 +116,34 @@ pub fn model_inputs(
             }
             let mut shape = vec![batch];
             shape.extend_from_slice(&images.shape[1..]);
-            let raw = Tensor::new(shape, data)?;
-            let x = joulebench_data::apply_preprocess(&spec.preprocess, &raw)?;
-            Ok(if spec.is_spiking() {
-                joulebench_data::encode(spec.encoding, &x, spec.steps, seed + v as u64)?
-            } else {
-                x
-            })
+            model_input(spec, &Tensor::new(shape, data)?, seed + v as u64)
         })
         .collect()
+}
+
+/// Raw `[b, sample…]` values in [0, 1] → what the engines take for `spec`: its preprocessing,
+/// a reshape to `[b, input_shape…]`, then — for spiking models — its encoder over `spec.steps`
+/// steps with `seed` (`[T, b, …]`). The one input path of `eval`, `run` and the studies, so
+/// every engine of a comparison sees the same tensor.
+pub fn model_input(spec: &ModelSpec, raw: &Tensor, seed: u64) -> anyhow::Result<Tensor> {
+    let b = raw.shape[0];
+    let x = joulebench_data::apply_preprocess(&spec.preprocess, raw)?;
+    let per: usize = spec.input_shape.iter().product();
+    if x.numel() != b * per {
+        bail!(
+            "after preprocessing, samples have {} values but the model takes {:?}: wrong --dataset?",
+            x.numel() / b.max(1),
+            spec.input_shape
+        );
+    }
+    let mut shape = vec![b];
+    shape.extend_from_slice(&spec.input_shape);
+    let x = Tensor::new(shape, x.data)?;
+    Ok(if spec.is_spiking() {
+        joulebench_data::encode(spec.encoding, &x, spec.steps, seed)?
+    } else {
+        x
+    })
 }
 
 /// The spec and weights of `preset` at `steps` (for temporal presets): from `runs/PRESET`

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use joulebench_data::{apply_preprocess, encode, Dataset, DatasetKind};
+use joulebench_data::{Dataset, DatasetKind};
 use joulebench_inference::{
     open_backend, Backend, BackendKind, BackendOptions, EventEngine, ModelSource,
 };
@@ -40,6 +40,7 @@ use joulebench_training::{
 
 use crate::agreement::{reference_backend, AgreementTally};
 use crate::epoch_meter::{open_training_meter, MeterHook};
+use crate::inputs::model_input;
 
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -389,16 +390,7 @@ fn prepare(
     end: usize,
     seed: u64,
 ) -> anyhow::Result<Tensor> {
-    let raw = data.test.batch_range(start, end);
-    let x = apply_preprocess(&spec.preprocess, &raw)?;
-    let mut shape = vec![end - start];
-    shape.extend_from_slice(&spec.input_shape);
-    let x = Tensor::new(shape, x.data)?;
-    Ok(if spec.is_spiking() {
-        encode(spec.encoding, &x, spec.steps, seed)?
-    } else {
-        x
-    })
+    model_input(spec, &data.test.batch_range(start, end), seed)
 }
 
 /// Accuracy of `backend` on the first `n` test samples and, when a `reference` is given, its

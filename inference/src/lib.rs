@@ -30,6 +30,6 @@ pub use isa::Isa;
 pub use native::NativeBackend;
 pub use options::BackendOptions;
 pub use ort_backend::{ort_available, OrtBackend, OrtDevice};
-pub use registry::{expected_dims, open_backend, open_engine, register, BackendKind, Opener};
+pub use registry::{expected_dims, open_backend, register, BackendKind, Opener};
 pub use source::{ModelSource, ResolvedModel};
 pub use tract_backend::TractBackend;

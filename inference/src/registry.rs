@@ -146,15 +146,6 @@ pub fn is_available(kind: BackendKind) -> bool {
     kind != BackendKind::Tch || registered(kind).is_some()
 }
 
-/// Opens engine `name` (a command-line name such as `tract` or `event-int8`) on `source`.
-pub fn open_engine(
-    name: &str,
-    source: &ModelSource,
-    opts: &BackendOptions,
-) -> Result<Box<dyn Backend>, InferenceError> {
-    open_backend(BackendKind::from_str(name)?, source, opts)
-}
-
 /// Opens backend `kind` on `source`: the built-in engines directly, others through the opener
 /// registered with [`register`] (tch: `Unavailable` unless the training crate registered it).
 pub fn open_backend(

@@ -110,14 +110,6 @@ impl ModelSource {
         }
     }
 
-    /// The path of the run folder or ONNX file.
-    pub fn path(&self) -> &Path {
-        match self {
-            ModelSource::Run(run) => &run.path,
-            ModelSource::Onnx { path, .. } => path,
-        }
-    }
-
     /// The spec and weights of a run folder, for engines that read them directly (`kind`);
     /// an ONNX file is `Unavailable` for them, with `hint` appended to the message.
     pub fn spec_and_weights(
