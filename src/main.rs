@@ -29,6 +29,9 @@ enum Command {
     Eval(cli::eval::EvalArgs),
     /// Latency, operation counts and energy of one model on one backend.
     Profile(cli::profile::ProfileArgs),
+    /// Time, CPU time and energy of any command (`measure [--count N] -- CMD ARGS…`): measured
+    /// with RAPL/NVML where readable (idle subtracted), and modelled from its CPU time.
+    Measure(cli::measure::MeasureArgs),
     /// The main job: train every preset that fits the dataset, export, evaluate and profile every
     /// backend, write results.json/csv, plots and report.html into --out (`training` feature).
     #[cfg(feature = "training")]
@@ -65,6 +68,7 @@ fn main() {
         Command::Export(a) => cli::export::run(a),
         Command::Eval(a) => cli::eval::run(a),
         Command::Profile(a) => cli::profile::run(a),
+        Command::Measure(a) => cli::measure::run(a),
         Command::Meters(a) => cli::meters::run(a),
         Command::Report(a) => cli::report::run(a),
         #[cfg(feature = "training")]

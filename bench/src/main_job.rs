@@ -23,15 +23,15 @@ use joulebench_models::onnx::export_onnx;
 use joulebench_models::{
     write_atomic, DataShape, ModelSpec, Op, PresetOptions, RunDir, Tensor, PRESETS,
 };
+use joulebench_profiler::cpu_spec::this_cpu;
 use joulebench_profiler::{
-    profile, select, spec_counts, EnergyConfig, InputGenerator, LatencyConfig, MeterChoice,
-    ModelInfo, MonotonicClock, ProfileConfig, ProfileRequest, ProfileResult, SampleSource,
-    SystemInfo, UtcTime,
+    profile, resolve_power, select, spec_counts, EnergyConfig, InputGenerator, LatencyConfig,
+    MeterChoice, ModelInfo, MonotonicClock, PowerBasis, PowerOptions, ProfileConfig,
+    ProfileRequest, ProfileResult, SampleSource, SystemInfo, UtcTime,
 };
 use joulebench_report::{
-    EnergyPerInference, EnergySource, EpochSummary, FirstLayerWeights, InferenceResult,
-    LatencyStats, LayerSpiking, MachineInfo, MeasuredEnergy, ModelResult, RasterLayer, ReportData,
-    SpikingActivity, TrainingSummary,
+    EpochSummary, FirstLayerWeights, InferenceResult, LatencyStats, LayerSpiking, MachineInfo,
+    MeasuredEnergy, ModelResult, RasterLayer, ReportData, SpikingActivity, TrainingSummary,
 };
 use joulebench_training::{
     load_dataset, train, DeviceChoice, EpochHook, Metrics, TrainConfig, TrainOptions,
@@ -68,6 +68,8 @@ pub struct RunConfig {
     pub seed: u64,
     /// Output folder (created; an existing one is continued).
     pub out: PathBuf,
+    /// What the modelled energy (CPU time × power model) may use.
+    pub power: PowerOptions,
 }
 
 /// Settings that differ between a quick and a full run.
@@ -203,6 +205,28 @@ pub fn run(args: RunConfig) -> anyhow::Result<()> {
     if !args.quiet && presets.iter().any(|p| !run_dir(&args.out, p).is_done()) {
         eprintln!("training epoch energy: {train_meter_note}");
     }
+    // The CPU power model for modelled energy, and the missing-counter note: chosen and said once.
+    let power = resolve_power(&args.power, &this_cpu())?;
+    let mut notes = Vec::new();
+    let probe = select(
+        meter_choice,
+        false,
+        Path::new(joulebench_profiler::meter::rapl::POWERCAP_ROOT),
+        0,
+    )?;
+    if probe.meter.is_none() {
+        let line = format!(
+            "inference energy: {}. Modelled with {}: {}",
+            probe.note,
+            power.name(),
+            power.power_at(1.0).method
+        );
+        if !args.quiet {
+            eprintln!("{line}");
+        }
+        notes.push(line);
+    }
+    drop(probe);
     let mut stages = Vec::new();
     for p in &presets {
         let spiking = joulebench_models::preset_info(p)?.spiking;
@@ -232,14 +256,13 @@ pub fn run(args: RunConfig) -> anyhow::Result<()> {
         .expect("valid template")
         .progress_chars("=> "),
     );
-    let mut notes = Vec::new();
     for (i, stage) in stages.iter().enumerate() {
         let t0 = Instant::now();
         bar.set_message(stage.label());
         let outcome = match stage {
             Stage::Train(p) => stage_train(&args, &plan, p, train_meter.as_mut()),
             Stage::Export(p) => stage_export(&args.out, p),
-            Stage::Bench(p, b) => stage_bench(&args, &plan, &data, p, *b, meter_choice),
+            Stage::Bench(p, b) => stage_bench(&args, &plan, &data, p, *b, meter_choice, &power),
             Stage::Report => {
                 let report = gather(&args, &plan, &presets, &backends, &notes)?;
                 let files = joulebench_report::write_report(&report, &args.out)?;
@@ -432,6 +455,7 @@ fn stage_bench(
     preset: &str,
     kind: BackendKind,
     meter: MeterChoice,
+    power: &PowerBasis,
 ) -> anyhow::Result<String> {
     let path = bench_path(&args.out, preset, kind);
     if path.is_file() {
@@ -495,6 +519,7 @@ fn stage_bench(
         meter_note: selection.note,
         gpu_backend: false,
         system: SystemInfo::collect(),
+        power: Some(power.clone()),
     };
     let cfg = ProfileConfig {
         batches: plan.batches.clone(),
@@ -611,7 +636,8 @@ fn to_results(
     n: usize,
     agreement: Option<&AgreementTally>,
 ) -> Vec<InferenceResult> {
-    let energy = energy_of(p);
+    let sources = p.energy.energy_sources.clone();
+    let best = joulebench_models::energy::best(&sources).cloned();
     p.latency
         .iter()
         .enumerate()
@@ -637,48 +663,16 @@ fn to_results(
                 max_us: l.per_query_s.max * 1e6,
                 harness_overhead_us: Some(l.harness_overhead_s.mean * 1e6),
                 clock: "monotonic (std::time::Instant)".into(),
+                cpu_us_per_inference: Some(l.cpu_seconds_per_inference * 1e6),
+                busy_cpus: Some(l.busy_cpus),
             }),
             throughput_per_s: Some(l.throughput_samples_per_s),
-            // Energy is measured (or estimated) at the first batch size only.
-            energy: if i == 0 { energy.clone() } else { None },
+            // Energy is measured, modelled and estimated at the first batch size only.
+            energy: if i == 0 { best.clone() } else { None },
+            energy_sources: if i == 0 { sources.clone() } else { vec![] },
             activity: None,
         })
         .collect()
-}
-
-fn energy_of(p: &ProfileResult) -> Option<EnergyPerInference> {
-    if let Some(m) = &p.energy.measured {
-        return Some(EnergyPerInference {
-            source: EnergySource::Measured {
-                meter: m.meter.clone(),
-                domains: m.domains.iter().map(|d| d.name.clone()).collect(),
-            },
-            joules: m.joules_per_inference.mean,
-            std_joules: m.joules_per_inference.std,
-            above_idle_joules: m.joules_per_inference_above_idle.as_ref().map(|s| s.mean),
-            windows: m.windows.len(),
-            window_s: Some(m.window_seconds),
-            idle_power_w: m.idle.as_ref().map(|i| i.power_w),
-            resolution_j: Some(m.resolution_j_per_inference),
-            method: format!("{}; {}", m.label, m.notes.join("; ")),
-        });
-    }
-    p.energy.estimate.as_ref().map(|e| EnergyPerInference {
-        source: EnergySource::Estimate {
-            table: e.table.name.clone(),
-        },
-        joules: e.joules_per_inference_estimate_low,
-        std_joules: 0.0,
-        above_idle_joules: None,
-        windows: 0,
-        window_s: None,
-        idle_power_w: None,
-        resolution_j: None,
-        method: format!(
-            "{} ({}); shown: low end, high end (DRAM high) {:.3e} J; no meter: {}",
-            e.model, e.table.citation, e.joules_per_inference_estimate_high, p.energy.meter_note
-        ),
-    })
 }
 
 fn machine() -> MachineInfo {
@@ -826,15 +820,19 @@ fn gather(
             }
         }
     }
-    if let Some(m) = d.inference.iter().find_map(|r| r.energy.as_ref()) {
-        d.machine.meters.push(match &m.source {
-            EnergySource::Measured { meter, domains } => format!("{meter}: {}", domains.join(", ")),
-            EnergySource::Estimate { .. } => format!(
-                "none usable; {}",
-                m.method.rsplit("no meter: ").next().unwrap_or("")
-            ),
-        });
+    let figures = d.inference.iter().flat_map(|r| r.energy_sources.iter());
+    let mut kinds: Vec<String> = vec![];
+    for f in figures {
+        if !kinds.contains(&f.label()) {
+            kinds.push(f.label());
+        }
     }
+    if !kinds.is_empty() && !kinds.iter().any(|k| k.starts_with("measured")) {
+        d.machine
+            .meters
+            .push("no energy counter used: inference energy is modelled and estimated".into());
+    }
+    d.machine.meters.extend(kinds);
     let sweeps = args.out.join("sweeps");
     if sweeps.is_dir() {
         joulebench_report::merge_sweeps(&mut d, joulebench_report::find_sweeps(&sweeps)?);

@@ -8,8 +8,8 @@ use joulebench_inference::{open_backend, BackendKind, BackendOptions, ModelSourc
 use joulebench_models::write_atomic;
 use joulebench_profiler::{
     count_onnx, profile, select, spec_counts, EnergyConfig, InputGenerator, LatencyConfig,
-    MeterChoice, ModelInfo, MonotonicClock, ProfileConfig, ProfileRequest, ProfileResult,
-    SampleSource, SystemInfo,
+    MeterChoice, ModelInfo, MonotonicClock, PowerOptions, ProfileConfig, ProfileRequest,
+    ProfileResult, SampleSource, SystemInfo,
 };
 
 #[derive(Debug, Clone)]
@@ -56,6 +56,8 @@ pub struct ProfileModelConfig {
     pub seed: u64,
     /// Write the JSON result to this file (atomically).
     pub out: Option<PathBuf>,
+    /// What the modelled energy (CPU time × power model) may use.
+    pub power: PowerOptions,
 }
 
 /// Profiles the model: latency per batch size, operation counts and energy per inference;
@@ -125,9 +127,21 @@ pub fn run(args: &ProfileModelConfig, quiet: bool) -> anyhow::Result<ProfileResu
         (None, Some(spec)) => InputGenerator::for_spec(spec, SampleSource::Random, args.seed),
         (None, None) => InputGenerator::for_shape(&sample_shape, args.seed),
     };
-    let selection = select(meter_choice, gpu_backend, &args.powercap_root, args.gpu)?;
-    if selection.meter.is_none() && quiet {
-        eprintln!("energy: {}", selection.note); // the table shows it otherwise
+    let mut selection = select(meter_choice, gpu_backend, &args.powercap_root, args.gpu)?;
+    let power = joulebench_profiler::resolve_power(
+        &args.power,
+        &joulebench_profiler::cpu_spec::this_cpu(),
+    )?;
+    if selection.meter.is_none() {
+        selection.note = format!(
+            "{}; energy is modelled from measured CPU time ({}) and estimated from operation \
+             counts instead, never measured",
+            selection.note,
+            power.name()
+        );
+        if quiet {
+            eprintln!("energy: {}", selection.note); // the table shows it otherwise
+        }
     }
     let name = spec.as_ref().map(|s| s.preset.clone()).unwrap_or_else(|| {
         args.target
@@ -151,6 +165,7 @@ pub fn run(args: &ProfileModelConfig, quiet: bool) -> anyhow::Result<ProfileResu
         meter_note: selection.note,
         gpu_backend,
         system: SystemInfo::collect(),
+        power: Some(power),
     };
     let cfg = ProfileConfig {
         batches: args.batch.clone(),

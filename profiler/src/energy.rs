@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use joulebench_models::{EnergyFigure, EnergyKind};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
@@ -52,6 +53,9 @@ pub struct WindowRecord {
     pub total_j: f64,
     /// Samples (inferences) run in the window.
     pub inferences: u64,
+    /// CPU time of the process (all threads) during the window, seconds.
+    #[serde(default)]
+    pub cpu_seconds: f64,
 }
 
 /// The idle measurement.
@@ -91,6 +95,57 @@ pub struct EnergyMeasurement {
     pub notes: Vec<String>,
 }
 
+impl EnergyMeasurement {
+    /// As a figure: above idle when idle was measured (the energy the work added, comparable
+    /// with the modelled figure), else the whole counted domains; band = mean ± std.
+    pub fn figure(&self) -> EnergyFigure {
+        let s = self
+            .joules_per_inference_above_idle
+            .unwrap_or(self.joules_per_inference);
+        let domains: Vec<&str> = self
+            .domains
+            .iter()
+            .filter(|d| d.in_total)
+            .map(|d| d.name.as_str())
+            .collect();
+        let what = if self.joules_per_inference_above_idle.is_some() {
+            "above idle"
+        } else {
+            "idle included (no idle measurement)"
+        };
+        let mut f = EnergyFigure::new(
+            EnergyKind::Measured,
+            format!("{} ({})", self.meter, domains.join(", ")),
+            s.mean,
+            s.mean - s.std,
+            s.mean + s.std,
+            format!(
+                "{} counter, {what}; {} windows × {:.2} s at batch {}, mean ± std{}{}",
+                self.meter,
+                self.windows.len(),
+                self.window_seconds,
+                self.batch,
+                if self.notes.is_empty() { "" } else { "; " },
+                self.notes.join("; ")
+            ),
+        );
+        f.std_joules = Some(s.std);
+        f.total_joules = Some(self.joules_per_inference.mean);
+        f.windows = Some(self.windows.len());
+        f.window_s = Some(self.window_seconds);
+        f.idle_power_w = self.idle.as_ref().map(|i| i.power_w);
+        f.resolution_j = Some(self.resolution_j_per_inference);
+        f
+    }
+
+    /// Wall seconds, CPU seconds and inferences summed over the windows.
+    pub fn window_totals(&self) -> (f64, f64, u64) {
+        self.windows.iter().fold((0.0, 0.0, 0), |(w, c, n), r| {
+            (w + r.seconds, c + r.cpu_seconds, n + r.inferences)
+        })
+    }
+}
+
 /// Window length for `domains`: `max(min_window_seconds, 100 × slowest update period)`.
 pub fn window_seconds(cfg: &EnergyConfig, domains: &[DomainInfo]) -> f64 {
     let slowest = domains
@@ -126,6 +181,7 @@ fn record(
         joules: r.joules.clone(),
         total_j: total,
         inferences,
+        cpu_seconds: 0.0,
     })
 }
 
@@ -160,14 +216,17 @@ pub fn measure_energy<C: Clock>(
     for _ in 0..n_windows {
         let s = meter.begin_window()?;
         let t0 = clock.now();
+        let cpu0 = clock.cpu_time();
         let mut n = 0u64;
         while n == 0 || (clock.now() - t0).as_secs_f64() < target {
             run_batch()?;
             n += batch as u64;
         }
+        let cpu = clock.cpu_time().saturating_sub(cpu0).as_secs_f64();
         let r = meter.end_window(s)?;
         source = Some(r.source.clone());
-        let w = record(&r, &domains, n)?;
+        let mut w = record(&r, &domains, n)?;
+        w.cpu_seconds = cpu;
         if w.total_j == 0.0 {
             notes.push(format!(
                 "a {:.2} s window read 0 J: the counter did not move (too coarse or not updating)",

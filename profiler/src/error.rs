@@ -79,4 +79,19 @@ pub enum ProfileError {
     Onnx { path: PathBuf, what: String },
     #[error("invalid profile configuration: {0}")]
     Config(String),
+    /// A saved calibration could not be read, parsed or trusted (the file and the problem).
+    #[error("{}: {what}", path.display())]
+    Calibration { path: PathBuf, what: String },
+    /// A calibration run gave no usable curve (the reason and what to check).
+    #[error("calibration failed: {0}")]
+    CalibrationFailed(String),
+    /// A command to measure (`joulebench measure -- CMD`) could not be started or waited for.
+    /// (`error` is in the message and deliberately not the `source`, so that a printed chain
+    /// does not say it twice.)
+    #[error("cannot {action} `{program}`: {error}")]
+    Command {
+        action: &'static str,
+        program: String,
+        error: std::io::Error,
+    },
 }

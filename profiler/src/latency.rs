@@ -66,6 +66,16 @@ pub struct LatencyResult {
     pub throughput_samples_per_s: f64,
     /// Seconds per query of an empty closure timed the same way (the harness floor).
     pub harness_overhead_s: Summary,
+    /// CPU time of the whole process (all threads, user + system) over the timed phase, seconds.
+    #[serde(default)]
+    pub cpu_seconds: f64,
+    /// `cpu_seconds / (queries · batch)`: CPU time per inference; an engine with two busy
+    /// threads is charged for both.
+    #[serde(default)]
+    pub cpu_seconds_per_inference: f64,
+    /// `cpu_seconds / wall_seconds`: average busy logical CPUs during the timed phase.
+    #[serde(default)]
+    pub busy_cpus: f64,
 }
 
 /// Runs the warm-up and timed phases on `query` (which runs one batch of `batch` samples)
@@ -83,7 +93,9 @@ pub fn measure<C: Clock, E>(
         query()?;
         warm += 1;
     }
+    let cpu0 = clock.cpu_time();
     let (times, wall, stopped_by) = timed_phase(clock, cfg, &mut query)?;
+    let cpu = clock.cpu_time().saturating_sub(cpu0).as_secs_f64();
     let overhead_n = times.len().min(100_000);
     let empty = || -> Result<(), E> {
         std::hint::black_box(());
@@ -111,6 +123,9 @@ pub fn measure<C: Clock, E>(
             0.0
         },
         harness_overhead_s: Summary::of(&overhead).expect("overhead sample is not empty"),
+        cpu_seconds: cpu,
+        cpu_seconds_per_inference: cpu / (times.len() * batch).max(1) as f64,
+        busy_cpus: if wall > 0.0 { cpu / wall } else { 0.0 },
     })
 }
 
@@ -177,10 +192,14 @@ pub(crate) mod tests {
     #[derive(Default)]
     pub struct FakeClock {
         pub t: Cell<Duration>,
+        pub cpu: Cell<Duration>,
     }
     impl FakeClock {
         pub fn advance(&self, d: Duration) {
             self.t.set(self.t.get() + d);
+        }
+        pub fn advance_cpu(&self, d: Duration) {
+            self.cpu.set(self.cpu.get() + d);
         }
     }
     impl Clock for FakeClock {
@@ -189,6 +208,9 @@ pub(crate) mod tests {
         }
         fn sleep(&self, d: Duration) {
             self.advance(d)
+        }
+        fn cpu_time(&self) -> Duration {
+            self.cpu.get()
         }
     }
 
@@ -204,12 +226,20 @@ pub(crate) mod tests {
         };
         // each query takes 50 ms: the count (10) is reached at 0.5 s, the duration needs 20 queries
         let mut calls = 0;
+        // …and keeps two threads busy: 100 ms of CPU time per query
         let r = measure::<_, ()>(&clock, &cfg, 4, || {
             calls += 1;
             clock.advance(Duration::from_millis(50));
+            clock.advance_cpu(Duration::from_millis(100));
             Ok(())
         })
         .unwrap();
+        assert!(
+            (r.cpu_seconds - 2.0).abs() < 1e-12,
+            "only the 20 timed queries"
+        );
+        assert!((r.cpu_seconds_per_inference - 0.025).abs() < 1e-12);
+        assert!((r.busy_cpus - 2.0).abs() < 1e-12);
         assert_eq!(r.warmup_queries, 3);
         assert_eq!(r.queries, 20);
         assert_eq!(calls, 23);

@@ -4,22 +4,23 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use joulebench_inference::Backend;
-use joulebench_models::Tensor;
+use joulebench_models::{EnergyFigure, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::counts::{ActivityAccumulator, ProfileCounts, ProfiledActivity};
 use crate::energy::{measure_energy, EnergyConfig, EnergyMeasurement};
 use crate::error::ProfileError;
-use crate::estimate::{estimate, EnergyEstimate, EnergyTable, Work};
+use crate::estimate::{estimate, EnergyEstimate, EnergyTable, Precision, Work};
 use crate::inputs::{InputGenerator, InputsInfo};
 use crate::latency::{measure, measure_offline, LatencyConfig, LatencyResult, OfflineResult};
 use crate::meter::EnergyMeter;
+use crate::modelled::{modelled_energy, PowerBasis};
 use crate::onnx_counts::OnnxCounts;
 use crate::system::SystemInfo;
 
 /// Version of the result layout (docs/profile-schema.md).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// What to measure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,15 +70,25 @@ pub struct BackendInfo {
     pub gpu: bool,
 }
 
-/// Energy: measured (hardware counter), estimated (operation counts), or both, each labelled.
+/// Energy: measured (hardware counter), modelled (CPU time × power model), estimated (operation
+/// counts), each labelled; `energy_sources` lists them as figures, best first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnergyResult {
     /// How the meter was chosen, or why there is none.
     pub meter_note: String,
     /// Hardware measurement at `batch` (None without a meter).
     pub measured: Option<EnergyMeasurement>,
+    /// Measured CPU time × the CPU power model (None without a power basis, or on a GPU engine).
+    #[serde(default)]
+    pub modelled: Option<EnergyFigure>,
     /// Operation-count estimate (None without counts). Never a measurement.
     pub estimate: Option<EnergyEstimate>,
+    /// Every figure above, measured first, then modelled, then estimate.
+    #[serde(default)]
+    pub energy_sources: Vec<EnergyFigure>,
+    /// Modelled ÷ measured (both above idle, same windows) when both exist.
+    #[serde(default)]
+    pub modelled_over_measured: Option<f64>,
 }
 
 /// Everything one profile produced. Layout documented in docs/profile-schema.md.
@@ -114,6 +125,8 @@ pub struct ProfileRequest {
     pub meter_note: String,
     pub gpu_backend: bool,
     pub system: SystemInfo,
+    /// The CPU power model for the modelled figure (None: no modelled figure).
+    pub power: Option<PowerBasis>,
 }
 
 fn check_output(out: &Tensor, batch: usize) -> Result<(), ProfileError> {
@@ -131,13 +144,20 @@ fn check_output(out: &Tensor, batch: usize) -> Result<(), ProfileError> {
     Ok(())
 }
 
-/// The work the estimate charges, from counts and (spiking) measured activity.
+/// The work the estimate charges, from counts and (spiking) measured activity; `int8`: the
+/// fixed-point engine (int8 arithmetic, 1-byte weights).
 pub fn estimate_work(
     counts: &ProfileCounts,
     activity: Option<&ProfiledActivity>,
     batch: usize,
+    int8: bool,
 ) -> Work {
     let non_lif_other = counts.other_ops.saturating_sub(counts.membrane_updates) as f64;
+    let precision = if int8 {
+        Precision::Int8
+    } else {
+        Precision::F32
+    };
     match activity {
         Some(a) => Work {
             macs: a.effective_macs_per_sample,
@@ -147,6 +167,7 @@ pub fn estimate_work(
             params: counts.params as f64,
             activations: counts.activations as f64,
             batch,
+            precision,
         },
         None => Work {
             macs: counts.macs as f64,
@@ -156,6 +177,7 @@ pub fn estimate_work(
             params: counts.params as f64,
             activations: counts.activations as f64,
             batch,
+            precision,
         },
     }
 }
@@ -259,12 +281,47 @@ pub fn profile<C: Clock>(
         .counts
         .as_ref()
         .or(req.onnx_counts.as_ref().map(|c| &c.counts));
+    let caches = crate::caches::read_caches(std::path::Path::new(crate::caches::CPU_CACHE_ROOT));
     let estimate = counts_for_estimate.map(|c| {
         estimate(
-            &estimate_work(c, activity.as_ref(), energy_batch),
+            &estimate_work(
+                c,
+                activity.as_ref(),
+                energy_batch,
+                backend.name() == "event-int8",
+            ),
             &EnergyTable::horowitz_45nm(),
+            &caches,
         )
     });
+    // Modelled: over the energy windows when a meter ran (the same windows as the measurement),
+    // else over the timed latency phase at the energy batch size.
+    let modelled = req.power.as_ref().map(|basis| {
+        let (wall, cpu, n) = match &measured {
+            Some(m) => m.window_totals(),
+            None => {
+                let l = &latency[0];
+                (l.wall_seconds, l.cpu_seconds, (l.queries * l.batch) as u64)
+            }
+        };
+        let mut f = modelled_energy(basis, cpu, wall, n);
+        if req.gpu_backend {
+            f.method
+                .push_str("; CPU only: the GPU's own energy is not modelled");
+        }
+        f
+    });
+    let mut energy_sources = vec![];
+    energy_sources.extend(measured.as_ref().map(|m| m.figure()));
+    energy_sources.extend(modelled.clone());
+    energy_sources.extend(estimate.as_ref().map(|e| e.figure()));
+    let modelled_over_measured = match (&measured, &modelled) {
+        (Some(m), Some(f)) => m
+            .joules_per_inference_above_idle
+            .filter(|a| a.mean > 0.0)
+            .map(|a| f.joules_per_inference / a.mean),
+        _ => None,
+    };
     Ok(ProfileResult {
         schema_version: SCHEMA_VERSION,
         tool: format!("joulebench-profiler {}", env!("CARGO_PKG_VERSION")),
@@ -287,7 +344,10 @@ pub fn profile<C: Clock>(
         energy: EnergyResult {
             meter_note: req.meter_note,
             measured,
+            modelled,
             estimate,
+            energy_sources,
+            modelled_over_measured,
         },
         system: req.system,
         config: cfg.clone(),

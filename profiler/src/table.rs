@@ -73,14 +73,24 @@ pub fn render(r: &ProfileResult) -> String {
     );
     let _ = writeln!(
         s,
-        "{:>6} {:>7} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11} {:>12}",
-        "batch", "queries", "mean", "std", "p50", "p90", "p99", "per sample", "samples/s"
+        "{:>6} {:>7} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11} {:>12} {:>11} {:>6}",
+        "batch",
+        "queries",
+        "mean",
+        "std",
+        "p50",
+        "p90",
+        "p99",
+        "per sample",
+        "samples/s",
+        "CPU/sample",
+        "busy"
     );
     for l in &r.latency {
         let q = &l.per_query_s;
         let _ = writeln!(
             s,
-            "{:>6} {:>7} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11} {:>12.1}{}",
+            "{:>6} {:>7} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11} {:>12.1} {:>11} {:>6.2}{}",
             l.batch,
             l.queries,
             fmt_seconds(q.mean),
@@ -90,6 +100,8 @@ pub fn render(r: &ProfileResult) -> String {
             fmt_seconds(q.p99),
             fmt_seconds(l.per_sample_s.mean),
             l.throughput_samples_per_s,
+            fmt_seconds(l.cpu_seconds_per_inference),
+            l.busy_cpus,
             if l.stopped_by == crate::latency::StopReason::TimeCap {
                 "  (time cap)"
             } else {
@@ -98,6 +110,10 @@ pub fn render(r: &ProfileResult) -> String {
         );
     }
     if let Some(l) = r.latency.first() {
+        let _ = writeln!(
+            s,
+            "CPU/sample: process CPU time (all threads, user + system) over the timed phase ÷ samples; busy: CPU time ÷ wall time"
+        );
         let _ = writeln!(
             s,
             "harness overhead (empty closure, same timing): mean {}, p99 {}",
@@ -205,18 +221,41 @@ pub fn render(r: &ProfileResult) -> String {
             let _ = writeln!(s, "  note: {n}");
         }
     }
+    if let Some(f) = &r.energy.modelled {
+        let _ = writeln!(
+            s,
+            "  modelled ({}, NOT measured): {} per inference (band {} – {}), {} CPU/inference at {:.2} busy CPUs × {:.2} W",
+            f.source,
+            fmt_joules(f.joules_per_inference),
+            fmt_joules(f.low),
+            fmt_joules(f.high),
+            fmt_seconds(f.cpu_seconds_per_inference.unwrap_or(0.0)),
+            f.busy_cpus.unwrap_or(0.0),
+            f.watts.unwrap_or(0.0)
+        );
+        let _ = writeln!(s, "    {}", f.method);
+    }
+    if let Some(q) = r.energy.modelled_over_measured {
+        let _ = writeln!(
+            s,
+            "  modelled ÷ measured (above idle, same windows): {q:.2}"
+        );
+    }
     if let Some(e) = &r.energy.estimate {
         let _ = writeln!(
             s,
-            "  estimate ({}, NOT measured): {} – {} per inference (compute {}, cache {}, DRAM {}–{})",
+            "  estimate ({}, NOT measured, ideal 45 nm accelerator, not this machine): {} – {} per inference (compute {}, weights {}–{}, activations {}–{})",
             e.table.name,
             fmt_joules(e.joules_per_inference_estimate_low),
             fmt_joules(e.joules_per_inference_estimate_high),
             fmt_joules(e.compute_j_estimate),
-            fmt_joules(e.cache_j_estimate),
-            fmt_joules(e.dram_j_estimate_low),
-            fmt_joules(e.dram_j_estimate_high)
+            fmt_joules(e.weights_j_estimate_low),
+            fmt_joules(e.weights_j_estimate_high),
+            fmt_joules(e.activations_j_estimate_low),
+            fmt_joules(e.activations_j_estimate_high)
         );
+        let _ = writeln!(s, "    weights: {}", e.memory_level_weights);
+        let _ = writeln!(s, "    activations: {}", e.memory_level_activations);
     }
     s
 }

@@ -10,8 +10,8 @@ use joulebench_models::{build_preset, PresetOptions, Tensor};
 use joulebench_profiler::clock::ManualClock;
 use joulebench_profiler::{
     profile, spec_counts, Clock, DomainInfo, DomainKind, EnergyConfig, EnergyMeter, EnergyReading,
-    InputGenerator, LatencyConfig, MeterError, ModelInfo, ProfileConfig, ProfileRequest,
-    ReadingSource, SampleSource, SystemInfo, WindowStart,
+    InputGenerator, LatencyConfig, MeterError, ModelInfo, PowerBasis, ProfileConfig,
+    ProfileRequest, ReadingSource, SampleSource, SystemInfo, WindowStart,
 };
 
 const IDLE_W: f64 = 10.0;
@@ -45,6 +45,10 @@ impl Backend for FakeBackend {
         self.m
             .clock
             .advance(Duration::from_secs_f64(S_PER_SAMPLE * batch as f64));
+        // two threads busy for the whole call
+        self.m
+            .clock
+            .advance_cpu(Duration::from_secs_f64(2.0 * S_PER_SAMPLE * batch as f64));
         *self.m.work_j.lock().unwrap() += J_PER_SAMPLE * batch as f64;
         self.runs += 1;
         let ones = input.data.iter().filter(|&&v| v != 0.0).count() as u64;
@@ -149,6 +153,9 @@ fn profile_with_fake_backend_and_meter() {
         meter_note: "fake meter".into(),
         gpu_backend: false,
         system: SystemInfo::collect(),
+        power: Some(PowerBasis::UserWatts {
+            watts_per_cpu: 10.0,
+        }),
     };
     let cfg = ProfileConfig {
         batches: vec![2, 8],
@@ -197,6 +204,29 @@ fn profile_with_fake_backend_and_meter() {
         .windows
         .iter()
         .all(|w| w.seconds >= 1.0 && w.inferences % 2 == 0));
+
+    // CPU time: both busy threads are charged (2 ms of CPU per 1 ms sample)
+    assert!((r.latency[0].cpu_seconds_per_inference - 0.002).abs() < 1e-9);
+    assert!((r.latency[0].busy_cpus - 2.0).abs() < 1e-9);
+    assert!(e
+        .windows
+        .iter()
+        .all(|w| (w.cpu_seconds - 2.0 * w.seconds).abs() < 1e-9));
+    // modelled over the same windows: 2 busy CPUs × 10 W × 1 ms = 20 mJ per inference,
+    // and its ratio to the measured energy above idle (0.5 J)
+    let m = r.energy.modelled.as_ref().unwrap();
+    assert_eq!(m.kind, joulebench_models::EnergyKind::Modelled);
+    assert!((m.joules_per_inference - 0.02).abs() < 1e-9, "{m:?}");
+    assert!((r.energy.modelled_over_measured.unwrap() - 0.04).abs() < 1e-9);
+    let kinds: Vec<_> = r.energy.energy_sources.iter().map(|f| f.kind).collect();
+    use joulebench_models::EnergyKind::*;
+    assert_eq!(kinds, vec![Measured, Modelled, Estimate]);
+    let measured_fig = &r.energy.energy_sources[0];
+    assert!(
+        (measured_fig.joules_per_inference - 0.5).abs() < 1e-9,
+        "above idle"
+    );
+    assert!(measured_fig.method.contains("above idle"));
 
     // activity averaged over the untimed pass: 3 prepared batches of 2 and 3 of 8
     let a = r.activity.as_ref().unwrap();

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::activity::SpikingActivity;
-use crate::energy::EnergyPerInference;
+use crate::energy::{EnergyFigure, EnergyKind};
 use crate::sweep::SweepSummary;
 
 /// Version of the `results.json` layout; bumped on incompatible changes.
@@ -289,8 +289,14 @@ pub struct InferenceResult {
     /// Samples per second at this batch size (batch / mean query latency, or Offline mode).
     #[serde(default)]
     pub throughput_per_s: Option<f64>,
+    /// The best energy figure of this row (measured over modelled over estimate): the one a
+    /// single number, the Pareto front and other comparisons start from. Results written
+    /// before modelled energy existed are read too (see [`crate::energy`]).
+    #[serde(default, deserialize_with = "crate::energy::deserialize_energy")]
+    pub energy: Option<EnergyFigure>,
+    /// Every energy figure of this row, measured first (usually at the smallest batch only).
     #[serde(default)]
-    pub energy: Option<EnergyPerInference>,
+    pub energy_sources: Vec<EnergyFigure>,
     /// Spiking activity per inference (event-driven engine only).
     #[serde(default)]
     pub activity: Option<SpikingActivity>,
@@ -323,6 +329,36 @@ pub struct LatencyStats {
     /// Clock used, e.g. `std::time::Instant (CLOCK_MONOTONIC)`.
     #[serde(default)]
     pub clock: String,
+    /// Measured process CPU time per inference (one sample), all threads, microseconds.
+    #[serde(default)]
+    pub cpu_us_per_inference: Option<f64>,
+    /// Average busy logical CPUs during the timed loop (CPU time ÷ wall time).
+    #[serde(default)]
+    pub busy_cpus: Option<f64>,
+}
+
+impl InferenceResult {
+    /// Every energy figure of the row: `energy_sources`, or `energy` alone for results that
+    /// carry only the best figure (written before `energy_sources` existed).
+    pub fn energy_figures(&self) -> &[EnergyFigure] {
+        if self.energy_sources.is_empty() {
+            self.energy.as_slice()
+        } else {
+            &self.energy_sources
+        }
+    }
+
+    /// The best figure: `energy`, else the best of `energy_sources`.
+    pub fn best_energy(&self) -> Option<&EnergyFigure> {
+        self.energy
+            .as_ref()
+            .or_else(|| crate::energy::best(&self.energy_sources))
+    }
+
+    /// The first figure of `kind`.
+    pub fn energy_of(&self, kind: EnergyKind) -> Option<&EnergyFigure> {
+        crate::energy::of_kind(self.energy_figures(), kind)
+    }
 }
 
 impl LatencyStats {

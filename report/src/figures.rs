@@ -5,15 +5,15 @@ use std::collections::BTreeMap;
 
 use plotters::style::RGBColor;
 
-use crate::data::{ModelResult, ReportData};
-use crate::energy::EnergyPerInference;
+use crate::data::{InferenceResult, ModelResult, ReportData};
+use crate::energy::{comparison_kind, EnergyFigure, EnergyKind, KINDS};
 use crate::error::ReportError;
 use crate::palette::{series_color, OKABE_ITO};
 use crate::plot::axis::fmt_num;
 use crate::plot::scatter::Better;
 use crate::plot::{
-    render, Axis, BarRow, Figure, HBarChart, LegendItem, LegendMark, Line, LinePanels, Panel,
-    RasterPlot, ScatterPlot, ScatterPoint, WeightTile, WeightTiles,
+    render, Axis, BarRow, BarStyle, Figure, HBarChart, LegendItem, LegendMark, Line, LinePanels,
+    Panel, RasterPlot, ScatterPlot, ScatterPoint, WeightTile, WeightTiles,
 };
 use crate::sweep::{SweepAxis, SweepSummary};
 
@@ -59,7 +59,13 @@ const CHEAPER_AND_MORE_ACCURATE: Better = Better {
 
 /// A legend entry with a solid (not hatched) bar.
 fn bar_key(label: impl Into<String>, color: RGBColor) -> LegendItem {
-    LegendItem::new(label, color, LegendMark::Bar { hatched: false })
+    LegendItem::new(
+        label,
+        color,
+        LegendMark::Bar {
+            style: BarStyle::Solid,
+        },
+    )
 }
 
 /// A solid bar (a measured or counted value, not an estimate).
@@ -75,7 +81,8 @@ fn solid_bar(
         label: label.into(),
         value,
         color,
-        hatched: false,
+        style: BarStyle::Solid,
+        range: None,
         annotation,
     }
 }
@@ -547,113 +554,296 @@ pub fn flops_plots(data: &ReportData) -> Result<Vec<Figure>, ReportError> {
     Ok(out)
 }
 
-/// Energy per inference at the smallest batch per model × backend: the rows used by the plot
-/// and the table (model, backend, batch, energy).
-pub fn energy_rows(data: &ReportData) -> Vec<(&ModelResult, String, usize, &EnergyPerInference)> {
+/// One model × backend in the energy figure and table: its result row at the smallest batch
+/// that has any energy figure.
+#[derive(Debug, Clone, Copy)]
+pub struct EnergyRow<'a> {
+    pub model: &'a ModelResult,
+    pub backend: &'a str,
+    pub batch: usize,
+    pub result: &'a InferenceResult,
+}
+
+impl<'a> EnergyRow<'a> {
+    /// Every figure of the row, measured first.
+    pub fn figures(&self) -> &'a [EnergyFigure] {
+        self.result.energy_figures()
+    }
+
+    /// The row's best figure (`energy`).
+    pub fn best(&self) -> Option<&'a EnergyFigure> {
+        self.result.best_energy()
+    }
+
+    /// The row's first figure of `kind`.
+    pub fn of(&self, kind: EnergyKind) -> Option<&'a EnergyFigure> {
+        self.result.energy_of(kind)
+    }
+
+    /// The kinds the row has, best first.
+    pub fn kinds(&self) -> Vec<EnergyKind> {
+        KINDS
+            .iter()
+            .copied()
+            .filter(|&k| self.of(k).is_some())
+            .collect()
+    }
+}
+
+/// Energy per inference at the smallest batch per model × backend: the rows of the energy
+/// plot and table, models in order, backends in first-seen order.
+pub fn energy_rows(data: &ReportData) -> Vec<EnergyRow<'_>> {
+    let backends = data.backends();
     let mut out = Vec::new();
     for m in &data.models {
-        for b in data.backends() {
+        for b in &backends {
             let Some(r) = data
                 .inference
                 .iter()
-                .filter(|r| r.model == m.name && r.backend == b && r.energy.is_some())
-                .min_by_key(|r| r.batch)
+                .filter(|x| x.model == m.name && &x.backend == b)
+                .filter(|x| !x.energy_figures().is_empty())
+                .min_by_key(|x| x.batch)
             else {
                 continue;
             };
-            if let Some(e) = r.energy.as_ref() {
-                out.push((m, b.clone(), r.batch, e));
-            }
+            out.push(EnergyRow {
+                model: m,
+                backend: &r.backend,
+                batch: r.batch,
+                result: r,
+            });
         }
     }
     out
 }
 
-/// Energy per inference per model and backend: measured bars solid, estimates hatched and
-/// lighter, with "estimate" in the legend and the bar's text.
+/// How a bar of each kind of energy figure is drawn.
+pub fn kind_style(kind: EnergyKind) -> BarStyle {
+    match kind {
+        EnergyKind::Measured => BarStyle::Solid,
+        EnergyKind::Modelled => BarStyle::Outlined,
+        EnergyKind::Estimate => BarStyle::Hatched,
+    }
+}
+
+/// The legend entry explaining the bars of `kind`.
+fn kind_key(kind: EnergyKind) -> LegendItem {
+    let label = match kind {
+        EnergyKind::Measured => "solid = measured (hardware counter; whisker ± std)",
+        EnergyKind::Modelled => "outlined = modelled (CPU time × power model; whisker low–high)",
+        EnergyKind::Estimate => "hatched, lighter = estimate (op counts × 45 nm table)",
+    };
+    LegendItem::new(
+        label,
+        GRAY,
+        LegendMark::Bar {
+            style: kind_style(kind),
+        },
+    )
+}
+
+/// `1.2–3.4 µJ` (one unit, chosen for the high end).
+pub fn fmt_energy_range(low: f64, high: f64) -> String {
+    let (k, u) = energy_unit(high.abs().max(low.abs()));
+    format!("{}–{} {u}", fmt_num(low * k), fmt_num(high * k))
+}
+
+/// The text at the end of a figure's bar: value, kind word, spread or band, source.
+fn energy_annotation(e: &EnergyFigure) -> String {
+    let v = fmt_energy(e.joules_per_inference);
+    let band = (e.high > e.low).then(|| fmt_energy_range(e.low, e.high));
+    match e.kind {
+        EnergyKind::Measured => match e.std_joules {
+            Some(sd) => format!("{v} measured ± {} ({})", fmt_energy(sd), e.source),
+            None => format!("{v} measured ({})", e.source),
+        },
+        EnergyKind::Modelled => match band {
+            Some(b) => format!("{v} modelled, {b} ({})", e.source),
+            None => format!("{v} modelled ({})", e.source),
+        },
+        EnergyKind::Estimate => match band {
+            Some(b) => format!("{v} estimate, {b} (ideal 45 nm accelerator: {})", e.source),
+            None => format!("{v} estimate (ideal 45 nm accelerator: {})", e.source),
+        },
+    }
+}
+
+/// The whisker of a figure's bar, joules: ± std for a measurement, low–high otherwise.
+fn energy_whisker(e: &EnergyFigure) -> Option<(f64, f64)> {
+    match e.kind {
+        EnergyKind::Measured => e
+            .std_joules
+            .filter(|sd| *sd > 0.0)
+            .map(|sd| (e.joules_per_inference - sd, e.joules_per_inference + sd)),
+        _ => (e.high > e.low).then_some((e.low, e.high)),
+    }
+}
+
+/// Energy per inference per model and backend, one bar per figure side by side: measured
+/// solid, modelled outlined, estimates hatched and lighter; each bar's label and text say its
+/// kind, and the legend explains the three styles.
 pub fn energy(data: &ReportData) -> Result<Option<Figure>, ReportError> {
     let rows_src = energy_rows(data);
     if rows_src.is_empty() {
         return Ok(None);
     }
     let colors = backend_colors(data);
-    let max = rows_src.iter().map(|r| r.3.joules).fold(0.0, f64::max);
+    let max = rows_src
+        .iter()
+        .flat_map(|r| r.figures())
+        .map(|e| e.joules_per_inference.max(e.high))
+        .fold(0.0, f64::max);
     let (k, unit) = energy_unit(max);
-    let rows: Vec<BarRow> = rows_src
-        .iter()
-        .map(|(m, b, batch, e)| {
-            let est = e.source.is_estimate();
-            let how = if est {
-                format!(
-                    "estimate ({})",
-                    e.source.to_string().trim_start_matches("estimate: ")
-                )
-            } else {
-                format!("± {} ({})", fmt_energy(e.std_joules), e.source)
-            };
-            BarRow {
-                group: m.name.clone(),
-                label: if est {
-                    format!("{} · {b} (estimate)", m.name)
-                } else {
-                    format!("{} · {b}", m.name)
-                },
-                value: e.joules * k,
-                color: colors[b],
-                hatched: est,
-                annotation: format!(
-                    "{} {how}{}",
-                    fmt_energy(e.joules),
-                    if *batch > 1 {
-                        format!(", batch {batch}")
-                    } else {
-                        String::new()
-                    }
-                ),
+    let mut rows: Vec<BarRow> = Vec::new();
+    let mut kinds_seen: Vec<EnergyKind> = Vec::new();
+    for r in &rows_src {
+        let mut figs: Vec<&EnergyFigure> = r.figures().iter().collect();
+        figs.sort_by_key(|e| e.kind);
+        for e in figs {
+            if !kinds_seen.contains(&e.kind) {
+                kinds_seen.push(e.kind);
             }
-        })
-        .collect();
-    let mut legend: Vec<LegendItem> = colors
-        .iter()
-        .filter(|(b, _)| rows_src.iter().any(|r| &r.1 == *b))
-        .map(|(b, c)| bar_key(b.clone(), *c))
-        .collect();
-    legend.push(bar_key("solid = measured", GRAY));
-    legend.push(LegendItem::new(
-        "hatched = estimate (from operation counts)",
-        GRAY,
-        LegendMark::Bar { hatched: true },
-    ));
-    bar_figure(
-        "energy",
-        "Energy per inference, per model and backend",
-        axis_for(format!("energy per inference ({unit})"), &rows),
-        rows,
-        legend,
-    )
-    .map(Some)
-}
-
-/// Accuracy against energy per inference (lowest-energy backend per model), with the Pareto front.
-pub fn pareto(data: &ReportData) -> Result<Option<Figure>, ReportError> {
-    let mut best: BTreeMap<String, (&ModelResult, String, &EnergyPerInference)> = BTreeMap::new();
-    for (m, b, _, e) in energy_rows(data) {
-        let entry = best.entry(m.name.clone()).or_insert((m, b.clone(), e));
-        if e.joules < entry.2.joules {
-            *entry = (m, b, e);
+            let batch = if r.batch > 1 {
+                format!(", batch {}", r.batch)
+            } else {
+                String::new()
+            };
+            rows.push(BarRow {
+                group: format!("{} · {}", r.model.name, r.backend),
+                label: format!("{} · {} · {}", r.model.name, r.backend, e.kind),
+                value: e.joules_per_inference * k,
+                color: colors[r.backend],
+                style: kind_style(e.kind),
+                range: energy_whisker(e).map(|(lo, hi)| (lo * k, hi * k)),
+                annotation: format!("{}{batch}", energy_annotation(e)),
+            });
         }
     }
-    let pts: Vec<ScatterPoint> = best
-        .values()
+    kinds_seen.sort();
+    let mut legend: Vec<LegendItem> = colors
+        .iter()
+        .filter(|(b, _)| rows_src.iter().any(|r| r.backend == b.as_str()))
+        .map(|(b, c)| bar_key(b.clone(), *c))
+        .collect();
+    legend.extend(kinds_seen.iter().map(|&kind| kind_key(kind)));
+    let kinds: Vec<&str> = kinds_seen.iter().map(|k| k.as_str()).collect();
+    let title = match kinds.as_slice() {
+        [one] => format!("Energy per inference, per model and backend ({one})"),
+        [a, b] => format!("Energy per inference, per model and backend: {a} and {b} side by side"),
+        _ => format!(
+            "Energy per inference, per model and backend: {} side by side",
+            kinds.join(", ")
+        ),
+    };
+    let axis = Axis::auto(
+        format!("energy per inference ({unit}); bar style and text give the kind"),
+        rows.iter()
+            .flat_map(|r| std::iter::once(r.value).chain(r.range.map(|x| x.1))),
+    );
+    bar_figure("energy", title, axis, rows, legend).map(Some)
+}
+
+/// What the accuracy–energy front compares: one figure per model, all of one kind.
+#[derive(Debug, Clone)]
+pub struct ParetoChoice<'a> {
+    /// The kind every point is of ([`comparison_kind`] over the models' kinds).
+    pub kind: EnergyKind,
+    /// Per model: the backend with the lowest figure of `kind`, and that figure.
+    pub points: Vec<(&'a ModelResult, &'a str, &'a EnergyFigure)>,
+    /// Models with a better kind than `kind` that the comparison did not use (like for like).
+    pub downgraded: Vec<(String, EnergyKind)>,
+    /// Models left out because they have no figure of `kind`, with the kinds they have.
+    pub left_out: Vec<(String, Vec<EnergyKind>)>,
+}
+
+impl ParetoChoice<'_> {
+    /// Distinct sources of the points' figures, `; `-joined.
+    pub fn sources(&self) -> String {
+        let mut s: Vec<&str> = Vec::new();
+        for (_, _, e) in &self.points {
+            if !s.contains(&e.source.as_str()) {
+                s.push(&e.source);
+            }
+        }
+        s.join("; ")
+    }
+
+    /// `modelled: spec-sheet power model`: the kind and sources, for axis titles and captions.
+    pub fn label(&self) -> String {
+        format!("{}: {}", self.kind, self.sources())
+    }
+}
+
+/// The figures the accuracy–energy front uses: per model (with an accuracy), its energy rows'
+/// figures; one kind for all models by [`comparison_kind`] (the best kind all have, else the
+/// most common), then per model the backend with the lowest figure of that kind.
+pub fn pareto_choice(data: &ReportData) -> Option<ParetoChoice<'_>> {
+    let rows = energy_rows(data);
+    let mut per_model: Vec<(&ModelResult, Vec<EnergyRow<'_>>, Vec<EnergyKind>)> = Vec::new();
+    for m in &data.models {
+        if data.model_accuracy(&m.name).is_none() {
+            continue;
+        }
+        let mine: Vec<EnergyRow<'_>> = rows
+            .iter()
+            .filter(|r| r.model.name == m.name)
+            .copied()
+            .collect();
+        let kinds: Vec<EnergyKind> = KINDS
+            .iter()
+            .copied()
+            .filter(|&k| mine.iter().any(|r| r.of(k).is_some()))
+            .collect();
+        if !kinds.is_empty() {
+            per_model.push((m, mine, kinds));
+        }
+    }
+    let kind = comparison_kind(per_model.iter().map(|(_, _, k)| k.as_slice()))?;
+    let mut choice = ParetoChoice {
+        kind,
+        points: vec![],
+        downgraded: vec![],
+        left_out: vec![],
+    };
+    for (m, mine, kinds) in per_model {
+        let lowest = mine
+            .iter()
+            .filter_map(|r| Some((r.backend, r.of(kind)?)))
+            .min_by(|a, b| {
+                a.1.joules_per_inference
+                    .total_cmp(&b.1.joules_per_inference)
+            });
+        match lowest {
+            Some((b, e)) => {
+                if kinds[0] < kind {
+                    choice.downgraded.push((m.name.clone(), kinds[0]));
+                }
+                choice.points.push((m, b, e));
+            }
+            None => choice.left_out.push((m.name.clone(), kinds)),
+        }
+    }
+    Some(choice)
+}
+
+/// Accuracy against energy per inference (lowest-energy backend per model, every point of the
+/// same kind: see [`pareto_choice`]), with the Pareto front.
+pub fn pareto(data: &ReportData) -> Result<Option<Figure>, ReportError> {
+    let Some(choice) = pareto_choice(data) else {
+        return Ok(None);
+    };
+    let hollow = choice.kind != EnergyKind::Measured;
+    let pts: Vec<ScatterPoint> = choice
+        .points
+        .iter()
         .filter_map(|(m, b, e)| {
             let acc = data.model_accuracy(&m.name)?;
-            let est = e.source.is_estimate();
             Some(ScatterPoint {
-                x: e.joules,
+                x: e.joules_per_inference,
                 y: 100.0 * acc,
-                label: format!("{} ({b}{})", m.name, if est { ", estimate" } else { "" }),
+                label: format!("{} ({b})", m.name),
                 color: family_color(Some(m)),
-                hollow: est,
+                hollow,
             })
         })
         .collect();
@@ -670,11 +860,10 @@ pub fn pareto(data: &ReportData) -> Result<Option<Figure>, ReportError> {
         })
         .collect();
     let xs: Vec<f64> = pts.iter().map(|p| p.x).collect();
-    let any_est = pts.iter().any(|p| p.hollow);
     let mut legend = family_marker_legend();
-    if any_est {
+    if hollow {
         legend.push(LegendItem::new(
-            "hollow = estimate",
+            format!("hollow = {}, not measured", choice.kind),
             GRAY,
             LegendMark::Marker { hollow: true },
         ));
@@ -685,8 +874,14 @@ pub fn pareto(data: &ReportData) -> Result<Option<Figure>, ReportError> {
         LegendMark::Line { dashed: true },
     ));
     let chart = ScatterPlot {
-        title: "Accuracy against energy per inference: the Pareto front".into(),
-        x: Axis::auto(format!("energy per inference ({unit})"), xs),
+        title: format!(
+            "Accuracy against {} energy per inference: the Pareto front",
+            choice.kind
+        ),
+        x: Axis::auto(
+            format!("energy per inference ({unit}; {})", choice.label()),
+            xs,
+        ),
         y: Axis::linear("test accuracy (%)"),
         points: pts,
         legend,

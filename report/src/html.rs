@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::data::ReportData;
+use crate::energy::EnergyKind;
 use crate::error::ReportError;
 use crate::figures::{self, fmt_energy, fmt_us};
 use crate::plot::axis::fmt_num;
@@ -71,6 +72,12 @@ th,td{border-bottom:1px solid #e2e2e2;padding:4px 8px;text-align:right}
 th{background:#f0f0ec;text-align:right}
 td:first-child,th:first-child,td.l,th.l{text-align:left}
 .est{background:repeating-linear-gradient(45deg,#fff,#fff 4px,#eee 4px,#eee 8px);font-style:italic}
+.mod{background:#edf4fa;font-style:italic}
+th.mod,th.est,th.meas{text-align:center}
+th.meas{background:#dfe9e2}
+td.none{color:#999}
+.k{font-size:11px;font-variant:small-caps;color:#555}
+caption{caption-side:bottom;text-align:left;font-size:13px;color:#333;padding-top:4px}
 .notes li{font-size:14px}
 "#;
 
@@ -113,7 +120,7 @@ pub fn render_page(data: &ReportData) -> Result<(String, Vec<Figure>), ReportErr
             esc(&data.command)
         );
     }
-    h.push_str("<p class=\"src\">Provenance key: <b>measured</b> = read from a clock or a hardware energy counter (NVML, RAPL); <b>counted</b> = computed exactly from the model description or by the engine while running; <b>estimate</b> = computed from operation counts with a published energy-per-operation table, never a measurement (hatched bars, hollow markers).</p>\n");
+    h.push_str("<p class=\"src\">Provenance key: <b>measured</b> = read from a clock or a hardware energy counter (NVML, RAPL); <b>counted</b> = computed exactly from the model description or by the engine while running; <b>modelled</b> = measured CPU time × a CPU power model (a calibration, given watts, a spec-sheet model or a generic range), never a measurement (outlined bars with a low–high whisker, blue-tinted cells, hollow markers); <b>estimate</b> = operation counts × a published energy-per-operation table (Horowitz, 45 nm): what an ideal 45 nm accelerator would spend on these operations, not this machine, never a measurement (hatched bars, hatched cells, hollow markers).</p>\n");
     if !data.notes.is_empty() {
         h.push_str("<ul class=\"notes\">");
         for n in &data.notes {
@@ -340,42 +347,156 @@ fn sec_flops(d: &ReportData, figs: &mut Vec<Figure>) -> Result<String, ReportErr
 fn sec_energy(d: &ReportData, figs: &mut Vec<Figure>) -> Result<String, ReportError> {
     let Some(f) = figures::energy(d)? else {
         return Ok(missing(
-            "No energy numbers in these results (no meter and no estimate was made).",
+            "No energy numbers in these results (no meter, no power model and no estimate).",
         ));
     };
-    let mut s = fig(figs, f, "Energy per inference. Solid bars are measured by a hardware counter (mean ± std over windows); hatched, lighter bars labelled \"estimate\" are computed from operation counts with the table named in the text.");
-    s += "<table><tr><th>model</th><th class=\"l\">backend</th><th>batch</th><th>energy / inference</th><th>± std</th><th>above idle</th><th>windows × s</th><th>idle W</th><th class=\"l\">source</th><th class=\"l\">method</th></tr>\n";
-    for (m, b, batch, e) in figures::energy_rows(d) {
-        let cls = if e.source.is_estimate() {
-            " class=\"est\""
-        } else {
-            ""
-        };
-        let _ = writeln!(
+    let mut s = fig(figs, f, "Energy per inference, one bar per kind of figure side by side for each model and backend; each bar's label and text name its kind. Solid bars: measured by a hardware counter (mean ± std over windows, whisker ± std). Outlined bars: modelled = measured CPU time × a CPU power model, never a measurement (whisker: the model's low–high band). Hatched, lighter bars: estimate = operation counts × the Horowitz 45 nm table, what an ideal 45 nm accelerator would spend, not this machine (whisker: the table's range).");
+    let rows = figures::energy_rows(d);
+    let ratio = rows
+        .iter()
+        .any(|r| r.of(EnergyKind::Measured).is_some() && r.of(EnergyKind::Modelled).is_some());
+    s += "<table class=\"energy\">\n<caption>Measured columns come from a hardware counter; <span class=\"mod\">blue-tinted, italic cells are modelled</span> (CPU time × power model, not a measurement); <span class=\"est\">hatched, italic cells are estimates</span> (ideal 45 nm accelerator, not this machine). – = no figure of that kind.";
+    if ratio {
+        s += " Modelled ÷ measured compares the model's central value with the counter's mean above idle.";
+    }
+    s += "</caption>\n";
+    let _ = writeln!(
+        s,
+        "<tr><th colspan=\"3\"></th><th colspan=\"5\" class=\"meas\">measured <span class=\"k\">hardware counter</span></th><th colspan=\"5\" class=\"mod\">modelled <span class=\"k\">CPU time × power model</span></th><th colspan=\"2\" class=\"est\">estimate <span class=\"k\">ideal 45 nm accelerator</span></th>{}<th></th></tr>",
+        if ratio { "<th></th>" } else { "" }
+    );
+    let _ = writeln!(
+        s,
+        "<tr><th>model</th><th class=\"l\">backend</th><th>batch</th><th>measured / inference</th><th>± std</th><th>idle incl.</th><th>windows × s</th><th>idle W</th><th class=\"mod\">modelled / inference</th><th class=\"mod\">low–high</th><th class=\"mod\">CPU µs / inference</th><th class=\"mod\">busy CPUs</th><th class=\"mod\">W</th><th class=\"est\">estimate / inference</th><th class=\"est\">low–high</th>{}<th class=\"l\">source / method</th></tr>",
+        if ratio { "<th>modelled ÷ measured</th>" } else { "" }
+    );
+    let dash =
+        |n: usize, cls: &str| -> String { format!("<td class=\"{cls} none\">–</td>").repeat(n) };
+    for r in &rows {
+        let lat = r.result.latency.as_ref();
+        let _ = write!(
             s,
-            "<tr{cls}><td>{}</td><td class=\"l\">{}</td><td>{batch}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td></tr>",
-            esc(&m.name),
-            esc(&b),
-            fmt_energy(e.joules),
-            if e.source.is_estimate() { "–".into() } else { fmt_energy(e.std_joules) },
-            e.above_idle_joules.map(fmt_energy).unwrap_or("–".into()),
-            if e.windows > 0 { format!("{} × {}", e.windows, e.window_s.map(fmt_num).unwrap_or("?".into())) } else { "–".into() },
-            e.idle_power_w.map(fmt_num).unwrap_or("–".into()),
-            esc(&e.source.to_string()),
-            esc(&e.method),
+            "<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td>",
+            esc(&r.model.name),
+            esc(r.backend),
+            r.batch
         );
+        let meas = r.of(EnergyKind::Measured);
+        match meas {
+            Some(e) => {
+                let _ = write!(
+                    s,
+                    "<td class=\"meas\">{} measured{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+                    fmt_energy(e.joules_per_inference),
+                    if e.idle_power_w.is_some() { " (above idle)" } else { " (idle incl.)" },
+                    e.std_joules.map(fmt_energy).unwrap_or("–".into()),
+                    e.total_joules.map(fmt_energy).unwrap_or("–".into()),
+                    match (e.windows, e.window_s) {
+                        (Some(n), w) => format!("{n} × {}", w.map(fmt_num).unwrap_or("?".into())),
+                        (None, _) => "–".into(),
+                    },
+                    e.idle_power_w.map(fmt_num).unwrap_or("–".into()),
+                );
+            }
+            None => s += &dash(5, "meas"),
+        }
+        let model = r.of(EnergyKind::Modelled);
+        match model {
+            Some(e) => {
+                let cpu_us = e
+                    .cpu_seconds_per_inference
+                    .map(|c| c * 1e6)
+                    .or(lat.and_then(|l| l.cpu_us_per_inference));
+                let busy = e.busy_cpus.or(lat.and_then(|l| l.busy_cpus));
+                let _ = write!(
+                    s,
+                    "<td class=\"mod\">{} modelled</td><td class=\"mod\">{}</td><td class=\"mod\">{}</td><td class=\"mod\">{}</td><td class=\"mod\">{}</td>",
+                    fmt_energy(e.joules_per_inference),
+                    figures::fmt_energy_range(e.low, e.high),
+                    cpu_us.map(fmt_us).unwrap_or("–".into()),
+                    busy.map(|b| format!("{b:.2}")).unwrap_or("–".into()),
+                    e.watts.map(fmt_num).unwrap_or("–".into()),
+                );
+            }
+            None => s += &dash(5, "mod"),
+        }
+        match r.of(EnergyKind::Estimate) {
+            Some(e) => {
+                let _ = write!(
+                    s,
+                    "<td class=\"est\">{} estimate</td><td class=\"est\">{}</td>",
+                    fmt_energy(e.joules_per_inference),
+                    figures::fmt_energy_range(e.low, e.high),
+                );
+            }
+            None => s += &dash(2, "est"),
+        }
+        if ratio {
+            match (meas, model) {
+                (Some(a), Some(m)) if a.joules_per_inference > 0.0 => {
+                    let _ = write!(
+                        s,
+                        "<td class=\"mod\">× {} ({}–{})</td>",
+                        fmt_num(m.joules_per_inference / a.joules_per_inference),
+                        fmt_num(m.low / a.joules_per_inference),
+                        fmt_num(m.high / a.joules_per_inference),
+                    );
+                }
+                _ => s += "<td class=\"none\">–</td>",
+            }
+        }
+        let how: Vec<String> = r
+            .figures()
+            .iter()
+            .map(|e| format!("<b>{}</b>: {} — {}", e.kind, esc(&e.source), esc(&e.method)))
+            .collect();
+        let _ = writeln!(s, "<td class=\"l\">{}</td></tr>", how.join("<br>"));
     }
     s += "</table>\n";
     Ok(s)
 }
 
 fn sec_pareto(d: &ReportData, figs: &mut Vec<Figure>) -> Result<String, ReportError> {
-    let Some(f) = figures::pareto(d)? else {
+    let (Some(f), Some(choice)) = (figures::pareto(d)?, figures::pareto_choice(d)) else {
         return Ok(missing(
             "No energy numbers in these results, so no accuracy–energy front.",
         ));
     };
-    Ok(fig(figs, f, "Accuracy against energy per inference (the lowest-energy backend per model). Ringed points joined by the dashed step line are Pareto-optimal: no other model is both more accurate and cheaper. Hollow markers are estimates."))
+    let kind = choice.kind;
+    let mut cap = format!(
+        "Accuracy against energy per inference, every point {} ({}; {}): the lowest {kind} energy among each model's backends. Ringed points joined by the dashed step line are Pareto-optimal: no other model is both more accurate and cheaper.",
+        choice.label(),
+        crate::energy::kind_meaning(kind),
+        if kind == EnergyKind::Measured { "filled markers" } else { "hollow markers" },
+    );
+    if !choice.downgraded.is_empty() {
+        let names: Vec<String> = choice
+            .downgraded
+            .iter()
+            .map(|(m, k)| format!("{m} ({k})"))
+            .collect();
+        let _ = write!(
+            cap,
+            " Not every model has a better kind of figure, so for a like-for-like comparison the {kind} figures are used also for {}.",
+            names.join(", ")
+        );
+    }
+    if !choice.left_out.is_empty() {
+        let names: Vec<String> = choice
+            .left_out
+            .iter()
+            .map(|(m, ks)| {
+                let ks: Vec<&str> = ks.iter().map(|k| k.as_str()).collect();
+                format!("{m} (only {})", ks.join(", "))
+            })
+            .collect();
+        let _ = write!(
+            cap,
+            " Left out, having no {kind} figure: {}.",
+            names.join(", ")
+        );
+    }
+    Ok(fig(figs, f, &cap))
 }
 
 fn sec_spiking(d: &ReportData, figs: &mut Vec<Figure>) -> Result<String, ReportError> {
@@ -596,7 +717,7 @@ fn sec_method(d: &ReportData) -> String {
     s += "<li><b>Latency</b> — measured with the monotonic clock around the backend call only, after warm-up queries, until both a query count and a duration were reached; mean, std, p50, p90, p99 per query; per-sample = per-query ÷ batch. Thread counts are explicit per backend.</li>";
     s += "<li><b>Parameters, MACs, FLOPs</b> — counted from the model description; FLOPs = 2 × MACs for Linear/Conv/RNN; temporal models count all T steps.</li>";
     s += "<li><b>Spiking activity</b> — counted by the event-driven engine while running (spikes, input sparsity, accumulates).</li>";
-    s += "<li><b>Energy</b> — measured by NVML (GPU) or RAPL (CPU package/DRAM) over repeated windows after an idle baseline, reported as mean ± std per inference; where no counter was usable, <i>estimated</i> from operation counts with the table named in each row (never shown as a measurement).</li>";
+    s += "<li><b>Energy</b>, three kinds, each labelled wherever it is shown: <b>measured</b> by NVML (GPU) or RAPL (CPU package/DRAM) over repeated windows after an idle baseline, reported as mean ± std per inference above idle; <b>modelled</b> = the measured CPU time of the process (all threads) × a CPU power model (a saved calibration, given watts, a spec-sheet model or a generic range), with the model's low–high band, never a measurement; <b>estimate</b> = operation counts × the energy-per-operation table named in each row (Horowitz, 45 nm): what an ideal 45 nm accelerator would spend on these operations, not this machine. A single energy number (the Pareto front) is the best kind available, and comparisons use one kind for all models.</li>";
     let mut windows: Vec<String> = d
         .inference
         .iter()
@@ -616,16 +737,27 @@ fn sec_method(d: &ReportData) -> String {
             esc(b)
         );
     }
-    let mut tables: Vec<String> = d
+    let mut sources: Vec<(String, usize)> = Vec::new();
+    let mut figs: Vec<&crate::energy::EnergyFigure> = d
         .inference
         .iter()
-        .filter_map(|r| r.energy.as_ref())
-        .map(|e| format!("{}: {}", e.source, e.method))
+        .flat_map(|r| r.energy_figures())
         .collect();
-    tables.sort();
-    tables.dedup();
-    for t in tables {
-        let _ = write!(s, "<li>Energy method — {}</li>", esc(&t));
+    figs.sort_by_key(|e| e.kind);
+    for e in figs {
+        let l = e.label();
+        match sources.iter_mut().find(|(x, _)| *x == l) {
+            Some((_, n)) => *n += 1,
+            None => sources.push((l, 1)),
+        }
+    }
+    for (l, n) in sources {
+        let _ = write!(
+            s,
+            "<li>Energy source — {} ({n} result{}; the method of each is in the energy table)</li>",
+            esc(&l),
+            if n == 1 { "" } else { "s" }
+        );
     }
     s += "</ul>\n";
     s

@@ -22,7 +22,7 @@ pub use data::{
     EpochSummary, FirstLayerWeights, GpuInfo, InferenceResult, LatencyStats, MachineInfo,
     MeasuredEnergy, ModelResult, ReportData, TrainingSummary, SCHEMA_VERSION,
 };
-pub use energy::{EnergyPerInference, EnergySource};
+pub use energy::{EnergyFigure, EnergyKind};
 pub use error::ReportError;
 pub use html::{render_page, SECTIONS};
 pub use sweep::{find_sweeps, SweepAxis, SweepSummary};

@@ -135,38 +135,54 @@ fn synthetic() -> ReportData {
                     max_us: q * 2.0,
                     harness_overhead_us: Some(0.03),
                     clock: "Instant".into(),
+                    cpu_us_per_inference: Some(q / batch as f64),
+                    busy_cpus: Some(1.0),
                 };
-                let measured = *b == "ort" && batch == 1 && !spiking;
-                let energy = Some(if measured {
-                    EnergyPerInference {
-                        source: EnergySource::Measured {
-                            meter: "rapl".into(),
-                            domains: vec!["package-0".into()],
-                        },
-                        joules: q * 1e-6 * 9.0,
-                        std_joules: q * 1e-6 * 0.4,
-                        above_idle_joules: Some(q * 1e-6 * 4.0),
-                        windows: 5,
-                        window_s: Some(1.0),
-                        idle_power_w: Some(3.1),
-                        resolution_j: Some(6.1e-5),
-                        method: "package energy over 5 windows of 1 s after 2 s idle".into(),
+                // Energy at the first batch size only, as the main job records it: every row
+                // modelled and estimated, the non-spiking models' ort rows also measured.
+                let measured = *b == "ort" && !spiking;
+                let mut energy_sources = vec![];
+                if batch == 1 {
+                    if measured {
+                        let mut m = EnergyFigure::new(
+                            EnergyKind::Measured,
+                            "rapl (package-0)",
+                            q * 1e-6 * 4.0,
+                            q * 1e-6 * 3.6,
+                            q * 1e-6 * 4.4,
+                            "rapl counter, above idle; 5 windows × 1.00 s at batch 1, mean ± std",
+                        );
+                        m.std_joules = Some(q * 1e-6 * 0.4);
+                        m.total_joules = Some(q * 1e-6 * 9.0);
+                        m.windows = Some(5);
+                        m.window_s = Some(1.0);
+                        m.idle_power_w = Some(3.1);
+                        m.resolution_j = Some(6.1e-5);
+                        energy_sources.push(m);
                     }
-                } else {
-                    EnergyPerInference {
-                        source: EnergySource::Estimate {
-                            table: "horowitz-45nm".into(),
-                        },
-                        joules: macs as f64 * eff * 4.6e-12 + 1e-9,
-                        std_joules: 0.0,
-                        above_idle_joules: None,
-                        windows: 0,
-                        window_s: None,
-                        idle_power_w: None,
-                        resolution_j: None,
-                        method: "fp32 MAC 4.6 pJ, add 0.9 pJ (Horowitz, ISSCC 2014, 45 nm)".into(),
-                    }
-                });
+                    let mut m = EnergyFigure::new(
+                        EnergyKind::Modelled,
+                        "spec-sheet power model",
+                        q * 1e-6 * 5.0,
+                        q * 1e-6 * 2.5,
+                        q * 1e-6 * 9.0,
+                        "measured CPU time × 5.00 W (spec-sheet model); not a measurement",
+                    );
+                    m.cpu_seconds_per_inference = Some(q * 1e-6);
+                    m.busy_cpus = Some(1.0);
+                    m.watts = Some(5.0);
+                    energy_sources.push(m);
+                    let e = macs as f64 * eff * 4.6e-12 + 1e-9;
+                    energy_sources.push(EnergyFigure::new(
+                        EnergyKind::Estimate,
+                        "horowitz-45nm",
+                        e,
+                        e,
+                        3.0 * e,
+                        "fp32 MAC 4.6 pJ, add 0.9 pJ (Horowitz, ISSCC 2014, 45 nm)",
+                    ));
+                }
+                let energy = joulebench_models::energy::best(&energy_sources).cloned();
                 let activity = (*b == "event").then(|| SpikingActivity {
                     samples: 256,
                     steps,
@@ -223,6 +239,7 @@ fn synthetic() -> ReportData {
                     latency: Some(lat),
                     throughput_per_s: Some(batch as f64 / q * 1e6),
                     energy,
+                    energy_sources,
                     activity,
                 });
             }
@@ -355,18 +372,37 @@ fn page_is_self_contained_complete_and_reproducible() {
     // Plots have text (axis labels with units) in the embedded font family.
     let energy_svg = std::fs::read_to_string(dir.path().join("plots/energy.svg")).unwrap();
     assert!(energy_svg.contains("energy per inference (") && energy_svg.contains("<text"));
-    // Estimated energy is labelled "estimate" in the plot and in the table; measured rows are not.
-    assert!(energy_svg.contains("estimate"));
+    // Every bar says its kind: measured, modelled and estimate side by side, never unlabelled.
+    for kind in ["measured", "modelled", "estimate"] {
+        assert!(
+            energy_svg.contains(&format!("ann · ort · {kind}")),
+            "{kind} bar of ann · ort"
+        );
+    }
     assert!(
-        energy_svg.contains("ann · ort\n</text>") || energy_svg.contains("ann · ort</text>"),
-        "measured bar label without 'estimate'"
+        energy_svg.contains("ann · tract · modelled")
+            && !energy_svg.contains("ann · tract · measured")
     );
     assert!(
-        energy_svg.contains("ann · tract (estimate)"),
-        "estimated bar label says estimate"
+        energy_svg.contains("solid = measured")
+            && energy_svg.contains("outlined = modelled")
+            && energy_svg.contains("hatched, lighter = estimate")
     );
     assert!(
-        html.contains("estimate: horowitz-45nm") && html.contains("measured: rapl (package-0)")
+        html.contains("<b>estimate</b>: horowitz-45nm")
+            && html.contains("<b>measured</b>: rapl (package-0)")
+            && html.contains("<b>modelled</b>: spec-sheet power model")
+    );
+    // The Pareto front compares like with like: spiking models have no measured figure,
+    // so every point is modelled, and the caption says so.
+    let pareto = section(&html, "pareto");
+    assert!(
+        pareto.contains("every point modelled: spec-sheet power model"),
+        "{pareto}"
+    );
+    assert!(
+        pareto.contains("are used also for") && pareto.contains("ann (measured)"),
+        "{pareto}"
     );
     // Machine and provenance are stated.
     assert!(html.contains("Intel(R) Xeon(R) CPU @ 2.20GHz") && html.contains("1024 (50)"));
@@ -381,7 +417,8 @@ fn page_is_self_contained_complete_and_reproducible() {
         .next()
         .unwrap()
         .starts_with("model,preset,dataset"));
-    assert!(csv.contains(",estimate: horowitz-45nm,"));
+    assert!(csv.contains(",measured: rapl (package-0),measured,"));
+    assert!(csv.contains(",modelled: spec-sheet power model,modelled,"));
 
     // `report DIR` from the saved results reproduces the page byte for byte.
     let before = html.clone();
@@ -463,6 +500,12 @@ fn empty_results_still_render_every_section() {
         assert!(html.contains(&format!("<section id=\"{id}\">")));
     }
     assert!(html.contains("class=\"missing\""));
+}
+
+/// The body of `<section id="{id}">`.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let s = &html[html.find(&format!("<section id=\"{id}\">")).unwrap()..];
+    &s[..s.find("</section>").unwrap()]
 }
 
 fn html_escape(s: &str) -> String {

@@ -1,13 +1,24 @@
 //! `joulebench meters`: which energy meters this machine has, their domains and resolution, and
-//! why any is unavailable.
+//! why any is unavailable; `joulebench meters calibrate`: this CPU's power curve measured against
+//! RAPL and saved for the modelled energy.
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use clap::Args;
-use joulebench_profiler::discover;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use joulebench_profiler::meter::rapl::{RaplMeter, RealFs};
+use joulebench_profiler::{
+    calibrate, calibration_dir, discover, CalibrationConfig, CalibrationPoint, EnergyMeter,
+    MonotonicClock, SpinLoad, SystemInfo,
+};
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct MetersArgs {
+    #[command(subcommand)]
+    command: Option<MetersCmd>,
     /// powercap sysfs root for RAPL.
     #[arg(long, default_value = joulebench_profiler::meter::rapl::POWERCAP_ROOT)]
     powercap_root: PathBuf,
@@ -19,7 +30,133 @@ pub struct MetersArgs {
     json: bool,
 }
 
+/// `joulebench meters <subcommand>`; without one, the meters are listed.
+#[derive(Subcommand)]
+pub enum MetersCmd {
+    /// Measure this CPU's package power at 0, 1, … busy logical CPUs (spinning threads) with RAPL,
+    /// fit the power curve, and save it for the modelled energy (config folder, keyed by CPU model).
+    Calibrate(CalibrateArgs),
+    /// The CPU power model's dynamic package power at K busy logical CPUs for a CPU given by its
+    /// spec sheet (TDP, cores, threads), or its error on a measured profile (--validate).
+    PowerModel(super::power_model::PowerModelArgs),
+}
+
+#[derive(Args)]
+pub struct CalibrateArgs {
+    /// Meter window per load level, seconds.
+    #[arg(long, default_value_t = 3.0)]
+    window: f64,
+    /// Pause after changing the load, before the window, seconds.
+    #[arg(long, default_value_t = 0.5)]
+    settle: f64,
+    /// Highest number of busy logical CPUs measured (default: all of them).
+    #[arg(long)]
+    max_busy: Option<usize>,
+    /// powercap sysfs root for RAPL.
+    #[arg(long, default_value = joulebench_profiler::meter::rapl::POWERCAP_ROOT)]
+    powercap_root: PathBuf,
+    /// Folder of saved calibrations (default: $JOULEBENCH_CONFIG_DIR/calibration, else
+    /// $XDG_CONFIG_HOME/joulebench/calibration, else ~/.config/joulebench/calibration).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Print the calibration as JSON (progress goes to stderr).
+    #[arg(long)]
+    json: bool,
+}
+
 pub fn run(args: MetersArgs) -> anyhow::Result<()> {
+    match args.command {
+        None => list(&args),
+        Some(MetersCmd::Calibrate(a)) => run_calibrate(a),
+        Some(MetersCmd::PowerModel(a)) => super::power_model::run(a),
+    }
+}
+
+fn run_calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
+    let mut meter = RaplMeter::open_at(&args.powercap_root, Arc::new(RealFs))
+        .context("`meters calibrate` needs a readable RAPL energy counter")?;
+    let dir = args.dir.clone().or_else(calibration_dir).context(
+        "no folder to save the calibration in: set JOULEBENCH_CONFIG_DIR, XDG_CONFIG_HOME or \
+         HOME, or pass --dir",
+    )?;
+    let sys = SystemInfo::collect();
+    let logical = u32::try_from(sys.logical_cpus).unwrap_or(u32::MAX);
+    let cfg = CalibrationConfig {
+        window_seconds: args.window,
+        settle_seconds: args.settle,
+        max_busy: args.max_busy,
+    };
+    let summed: Vec<String> = meter
+        .domains()
+        .into_iter()
+        .filter(|d| d.in_total)
+        .map(|d| d.name)
+        .collect();
+    let levels = cfg.max_busy.unwrap_or(logical as usize) + 1;
+    let expected = levels as f64 * (cfg.window_seconds + cfg.settle_seconds);
+    // progress goes to stdout for people, to stderr when stdout carries the JSON
+    let say = |line: String| {
+        if args.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+            let _ = std::io::stdout().flush();
+        }
+    };
+    if expected.is_finite() && expected > 0.0 {
+        say(format!(
+            "calibrating {} ({logical} logical CPUs) with {} ({}): {levels} levels × ({} s settle + \
+             {} s window) ≈ {expected:.0} s; keep the machine otherwise idle",
+            sys.cpu_model,
+            meter.name(),
+            summed.join(" + "),
+            cfg.settle_seconds,
+            cfg.window_seconds
+        ));
+    }
+    let mut load = SpinLoad::new();
+    let mut on_level = |p: &CalibrationPoint| {
+        say(format!(
+            "busy {:>3}: package {:>8.2} W, dynamic {:>8.2} W",
+            p.busy, p.package_w, p.dynamic_w
+        ))
+    };
+    let c = calibrate(
+        &MonotonicClock::new(),
+        &mut meter,
+        &mut load,
+        &cfg,
+        &sys.cpu_model,
+        logical,
+        &mut on_level,
+    )?;
+    drop(load);
+    let path = c.save(&dir)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&c)?);
+        eprintln!("saved {}", path.display());
+        return Ok(());
+    }
+    println!("idle {:.2} W", c.idle_w);
+    println!(
+        "curve: P(k) = {:.2} W · (1 − e^(−u/{s:.3})) / (1 − e^(−1/{s:.3})), u = k / {}",
+        c.curve.pmax_w,
+        c.curve.logical_cpus,
+        s = c.curve.scale
+    );
+    println!(
+        "fit error: median {:.1} %, max {:.1} % (the modelled energy interpolates the measured levels)",
+        c.fit_median_error * 100.0,
+        c.fit_max_error * 100.0
+    );
+    for n in &c.notes {
+        println!("note: {n}");
+    }
+    println!("saved {}", path.display());
+    Ok(())
+}
+
+fn list(args: &MetersArgs) -> anyhow::Result<()> {
     let found = discover(&args.powercap_root, args.gpu);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&found)?);

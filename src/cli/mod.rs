@@ -4,8 +4,11 @@ pub mod bench;
 pub mod data;
 pub mod eval;
 pub mod export;
+pub mod measure;
 pub mod meters;
 pub mod models;
+pub mod power;
+pub mod power_model;
 pub mod profile;
 pub mod report;
 #[cfg(feature = "training")]

@@ -88,6 +88,8 @@ pub struct ProfileArgs {
     /// Write the JSON result to this file (atomically).
     #[arg(long)]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    power: super::power::PowerArgs,
 }
 
 impl From<ProfileArgs> for profile_model::ProfileModelConfig {
@@ -114,6 +116,7 @@ impl From<ProfileArgs> for profile_model::ProfileModelConfig {
             input_shape: a.input_shape,
             seed: a.seed,
             out: a.out,
+            power: a.power.into(),
         }
     }
 }

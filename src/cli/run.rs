@@ -46,6 +46,8 @@ pub struct RunArgs {
     /// Output folder (created; an existing one is continued).
     #[arg(long)]
     out: PathBuf,
+    #[command(flatten)]
+    power: crate::cli::power::PowerArgs,
 }
 
 impl From<RunArgs> for main_job::RunConfig {
@@ -61,6 +63,7 @@ impl From<RunArgs> for main_job::RunConfig {
             meter: a.meter,
             seed: a.seed,
             out: a.out,
+            power: a.power.into(),
         }
     }
 }

@@ -10,6 +10,8 @@ mod crash_safety;
 mod data_cli;
 mod export_cli;
 mod fuzz_replay;
+mod measure;
+mod meters_cli;
 mod profile_cli;
 mod report_cli;
 mod report_run;

@@ -145,7 +145,7 @@ fn profile_run_folder_with_tract_and_native() {
         ],
     );
     let v = stdout_json(&o);
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["backend"]["name"], "tract");
     let lat = v["latency"].as_array().unwrap();
     assert_eq!(lat.len(), 2);
@@ -216,7 +216,9 @@ fn auto_meter_falls_back_to_the_estimate_with_the_reason() {
     );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("auto: no rapl meter") && err.contains("falling back to the estimate"),
+        err.contains("auto: no rapl meter")
+            && err.contains("modelled from measured CPU time")
+            && err.contains("never measured"),
         "{err}"
     );
     let v = stdout_json(&o);
@@ -224,6 +226,72 @@ fn auto_meter_falls_back_to_the_estimate_with_the_reason() {
         .as_str()
         .unwrap()
         .contains("no powercap interface"));
+    let kinds: Vec<&str> = v["energy"]["energy_sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["modelled", "estimate"]);
+}
+
+/// Without a counter, the modelled energy follows the engine: two engines running the same model
+/// (same op counts, so the same estimate) get modelled energies in the ratio of their measured CPU
+/// times, and the slower engine costs more.
+#[test]
+fn modelled_energy_follows_the_engines_cpu_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("mlp1d");
+    make_run(&run, "mlp1d", None);
+    let calib = tmp.path().join("no-calibrations");
+    let fig = |backend: &str| {
+        let v = stdout_json(&profile_ok(
+            &run,
+            &[
+                "--backend",
+                backend,
+                "--queries",
+                "2000",
+                "--duration",
+                "0.3",
+                "--meter",
+                "estimate",
+                // a spec-sheet model (concave), not this machine's unknown CPU
+                "--tdp",
+                "90",
+                "--cores",
+                "8",
+                "--logical-cpus",
+                "16",
+                "--calibration-dir",
+                calib.to_str().unwrap(),
+                "--json",
+            ],
+        ));
+        let l = &v["latency"][0];
+        let cpu = l["cpu_seconds_per_inference"].as_f64().unwrap();
+        let e = &v["energy"];
+        let m = e["modelled"]["joules_per_inference"].as_f64().unwrap();
+        let est = e["estimate"]["joules_per_inference_estimate_low"]
+            .as_f64()
+            .unwrap();
+        assert_eq!(e["modelled"]["source"], "spec-sheet power model");
+        assert!(cpu > 0.0 && m > 0.0);
+        (cpu, m, est)
+    };
+    let (cpu_n, m_n, est_n) = fig("native");
+    let (cpu_t, m_t, est_t) = fig("tract");
+    assert_eq!(est_n, est_t, "the estimate does not see the engine");
+    let (cpu_ratio, energy_ratio) = (cpu_t / cpu_n, m_t / m_n);
+    assert!(
+        (energy_ratio / cpu_ratio - 1.0).abs() < 0.10,
+        "modelled ratio {energy_ratio:.3} vs CPU-time ratio {cpu_ratio:.3}"
+    );
+    // tract's per-call overhead makes it several times slower on this tiny model
+    assert!(
+        energy_ratio > 1.3,
+        "tract/native modelled {energy_ratio:.3}"
+    );
 }
 
 #[test]

@@ -5,6 +5,8 @@
 
 use std::process::Command;
 
+use joulebench_report::EnergyKind;
+
 fn run(out: &std::path::Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_joulebench"))
         .args([
@@ -19,6 +21,9 @@ fn run(out: &std::path::Path) -> std::process::Output {
             "--out",
         ])
         .arg(out)
+        // no saved calibration of the machine running the tests: the power model is resolved
+        // from the spec table or the generic range
+        .env("JOULEBENCH_CONFIG_DIR", out.join("config"))
         .output()
         .unwrap()
 }
@@ -45,10 +50,27 @@ fn run_writes_results_and_resumes() {
     );
     // Quick on MNIST-1D: min(preset default 20, quick cap 10) epochs.
     assert_eq!(m.training.as_ref().unwrap().epochs.len(), 10);
-    // One row per batch size (quick: 1 and 16), energy estimated (no meter asked for) and labelled so.
+    // One row per batch size (quick: 1 and 16); no meter asked for: energy modelled from CPU time
+    // (the best figure) and estimated from op counts, each labelled, none measured.
     assert_eq!(data.inference.len(), 2);
     let e = data.inference[0].energy.as_ref().unwrap();
-    assert!(e.source.is_estimate() && e.joules > 0.0);
+    assert!(
+        e.kind == EnergyKind::Modelled && e.joules_per_inference > 0.0,
+        "{e:?}"
+    );
+    let kinds: Vec<EnergyKind> = data.inference[0]
+        .energy_sources
+        .iter()
+        .map(|f| f.kind)
+        .collect();
+    assert_eq!(kinds, vec![EnergyKind::Modelled, EnergyKind::Estimate]);
+    let cpu = data.inference[0]
+        .latency
+        .as_ref()
+        .unwrap()
+        .cpu_us_per_inference
+        .unwrap();
+    assert!(cpu > 0.0, "CPU time per inference measured");
     // Agreement with the tch reference on the same inputs, on every row of the native backend.
     for r in &data.inference {
         assert_eq!(r.backend, "native");

@@ -108,7 +108,7 @@ pub fn select(
                 },
                 Err(e) => Selection {
                     meter: None,
-                    note: format!("auto: no {name} meter ({e}); falling back to the estimate"),
+                    note: format!("auto: no {name} meter ({e})"),
                 },
             })
         }

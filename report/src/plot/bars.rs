@@ -1,6 +1,7 @@
 //! Horizontal bar charts: one bar per row, rows grouped (a small gap between groups),
-//! labels on the left, the value printed at the end of each bar. Hatched bars (lighter
-//! fill with diagonal lines) mark estimated values.
+//! labels on the left, the value printed at the end of each bar. The [`BarStyle`] tells what
+//! kind of number a bar is: solid (measured or counted), outlined (modelled) or hatched and
+//! lighter (estimated); an optional whisker shows a bar's spread or range.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -9,6 +10,61 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::legend::{draw_legend, legend_height, LegendItem};
 use super::{hatch_segments, sizes, text, text_width, titled, Axis, Draw, PlotError};
 use crate::palette::lighten;
+
+/// How a bar (or its legend swatch) is drawn: what kind of number it shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BarStyle {
+    /// Filled with the colour: a measured or counted value.
+    #[default]
+    Solid,
+    /// A faint tint inside a thick outline in the colour: a modelled value (measured inputs ×
+    /// a model), not a measurement.
+    Outlined,
+    /// Lighter fill with diagonal lines: an estimate (operation counts × a table).
+    Hatched,
+}
+
+impl BarStyle {
+    /// Draws a bar of this style in the pixel rectangle `(x0, y0)–(x1, y1)` of `area`.
+    pub fn draw<DB: DrawingBackend>(
+        self,
+        area: &DrawingArea<DB, Shift>,
+        color: RGBColor,
+        (x0, y0): (i32, i32),
+        (x1, y1): (i32, i32),
+        hatch_gap: i32,
+    ) -> Result<(), PlotError>
+    where
+        DB::ErrorType: 'static,
+    {
+        let rect = [(x0, y0), (x1, y1)];
+        match self {
+            BarStyle::Solid => {
+                area.draw(&Rectangle::new(rect, color.filled()))?;
+            }
+            BarStyle::Outlined => {
+                area.draw(&Rectangle::new(rect, lighten(color, 0.85).filled()))?;
+                // Two nested 1 px rectangles: a 2 px outline that stays inside the bar.
+                area.draw(&Rectangle::new(rect, color.stroke_width(1)))?;
+                if (x1 - x0).abs() > 2 && (y1 - y0).abs() > 2 {
+                    let (a, b) = (
+                        (x0.min(x1) + 1, y0.min(y1) + 1),
+                        (x0.max(x1) - 1, y0.max(y1) - 1),
+                    );
+                    area.draw(&Rectangle::new([a, b], color.stroke_width(1)))?;
+                }
+            }
+            BarStyle::Hatched => {
+                area.draw(&Rectangle::new(rect, lighten(color, 0.6).filled()))?;
+                for s in hatch_segments(x0, y0, x1, y1, hatch_gap) {
+                    area.draw(&PathElement::new(s.to_vec(), color.stroke_width(1)))?;
+                }
+                area.draw(&Rectangle::new(rect, color.stroke_width(1)))?;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// One bar.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,8 +75,11 @@ pub struct BarRow {
     pub label: String,
     pub value: f64,
     pub color: RGBColor,
-    /// Estimated value: drawn hatched and lighter.
-    pub hatched: bool,
+    /// What kind of value it is: solid, outlined (modelled) or hatched (estimate).
+    pub style: BarStyle,
+    /// A whisker from `low` to `high` (same units as `value`): ± std of a measurement, the
+    /// low–high band of a model or an estimate.
+    pub range: Option<(f64, f64)>,
     /// Text at the end of the bar (e.g. `97.2 %`, `3.1 µJ estimate`).
     pub annotation: String,
 }
@@ -77,7 +136,12 @@ impl Draw for HBarChart {
         let area = titled(root, &self.title)?;
         let area = draw_legend(&area, &self.legend)?;
         let (pos, total) = self.layout();
-        let x_range = self.axis.range(self.rows.iter().map(|r| r.value));
+        // The whiskers' high ends are kept inside the plot; their low ends are clipped to it.
+        let x_range = self.axis.range(
+            self.rows
+                .iter()
+                .flat_map(|r| std::iter::once(r.value).chain(r.range.map(|(_, hi)| hi))),
+        );
         // Room on the right for the annotations of the longest bars.
         let ann_w = self
             .rows
@@ -138,28 +202,29 @@ impl Draw for HBarChart {
             let v = v.clamp(x_range.start, x_range.end);
             let (x0, y0) = px(start, y + 0.38);
             let (x1, y1) = px(v, y - 0.38);
-            let fill = if r.hatched {
-                lighten(r.color, 0.6)
-            } else {
-                r.color
-            };
-            pa.draw(&Rectangle::new(
-                [(x0, y0), (x1.max(x0 + 1), y1)],
-                fill.filled(),
-            ))?;
-            if r.hatched {
-                for s in hatch_segments(x0, y0, x1, y1, 6) {
-                    pa.draw(&PathElement::new(s.to_vec(), r.color.stroke_width(1)))?;
+            let x1 = x1.max(x0 + 1);
+            r.style.draw(&pa, r.color, (x0, y0), (x1, y1), 6)?;
+            let mut text_x = x1;
+            if let Some((lo, hi)) = r.range {
+                let clip = |v: f64| {
+                    self.axis
+                        .map(v)
+                        .unwrap_or(x_range.start)
+                        .clamp(x_range.start, x_range.end)
+                };
+                let (wa, wy) = px(clip(lo), y);
+                let (wb, _) = px(clip(hi), y);
+                let ink = RGBColor(40, 40, 40).stroke_width(2);
+                pa.draw(&PathElement::new(vec![(wa, wy), (wb, wy)], ink))?;
+                for wx in [wa, wb] {
+                    pa.draw(&PathElement::new(vec![(wx, wy - 5), (wx, wy + 5)], ink))?;
                 }
-                pa.draw(&Rectangle::new(
-                    [(x0, y0), (x1.max(x0 + 1), y1)],
-                    r.color.stroke_width(1),
-                ))?;
+                text_x = text_x.max(wb);
             }
             if !r.annotation.is_empty() {
                 pa.draw(&Text::new(
                     r.annotation.clone(),
-                    (x1.max(x0) + 5, (y0 + y1) / 2),
+                    (text_x + 5, (y0 + y1) / 2),
                     text(sizes::SMALL).pos(Pos::new(HPos::Left, VPos::Center)),
                 ))?;
             }

@@ -4,14 +4,14 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{hatch_segments, sizes, text, text_width, PlotError};
-use crate::palette::lighten;
+use super::bars::BarStyle;
+use super::{sizes, text, text_width, PlotError};
 
 /// How a legend entry is drawn.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LegendMark {
-    /// A filled box; hatched (lighter fill, diagonal lines) marks estimates.
-    Bar { hatched: bool },
+    /// A box drawn like a bar of that style (solid, outlined = modelled, hatched = estimate).
+    Bar { style: BarStyle },
     /// A line, solid or dashed.
     Line { dashed: bool },
     /// A round marker, hollow for estimates.
@@ -84,23 +84,8 @@ where
         }
         let cy = y + ROW_H / 2;
         match it.mark {
-            LegendMark::Bar { hatched } => {
-                let (x0, y0, x1, y1) = (x, cy - 7, x + SWATCH, cy + 7);
-                let fill = if hatched {
-                    lighten(it.color, 0.6)
-                } else {
-                    it.color
-                };
-                area.draw(&Rectangle::new([(x0, y0), (x1, y1)], fill.filled()))?;
-                if hatched {
-                    for s in hatch_segments(x0, y0, x1, y1, 5) {
-                        area.draw(&PathElement::new(s.to_vec(), it.color.stroke_width(1)))?;
-                    }
-                    area.draw(&Rectangle::new(
-                        [(x0, y0), (x1, y1)],
-                        it.color.stroke_width(1),
-                    ))?;
-                }
+            LegendMark::Bar { style } => {
+                style.draw(area, it.color, (x, cy - 7), (x + SWATCH, cy + 7), 5)?;
             }
             LegendMark::Line { dashed } => {
                 let style = it.color.stroke_width(3);

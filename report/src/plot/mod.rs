@@ -17,7 +17,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 pub use axis::Axis;
-pub use bars::{BarRow, HBarChart};
+pub use bars::{BarRow, BarStyle, HBarChart};
 pub use heatmap::{WeightTile, WeightTiles};
 pub use legend::{LegendItem, LegendMark};
 pub use lines::{Line, LinePanels, Panel};
