@@ -202,9 +202,7 @@ pub fn run(args: RunConfig) -> anyhow::Result<()> {
     let train_gpu = DeviceChoice::default().resolve()?.is_cuda();
     let train_choice = (meter_choice != MeterChoice::Estimate).then_some(meter_choice);
     let (mut train_meter, train_meter_note) = open_training_meter(train_choice, train_gpu)?;
-    if !args.quiet && presets.iter().any(|p| !run_dir(&args.out, p).is_done()) {
-        eprintln!("training epoch energy: {train_meter_note}");
-    }
+    let training_ahead = presets.iter().any(|p| !run_dir(&args.out, p).is_done());
     // The CPU power model for modelled energy, and the missing-counter note: chosen and said once.
     let power = resolve_power(&args.power, &this_cpu())?;
     let mut notes = Vec::new();
@@ -216,15 +214,24 @@ pub fn run(args: RunConfig) -> anyhow::Result<()> {
     )?;
     if probe.meter.is_none() {
         let line = format!(
-            "inference energy: {}. Modelled with {}: {}",
+            "energy: {}. Inference energy is modelled ({}: {}) and estimated from operation \
+             counts, never measured{}",
             probe.note,
             power.name(),
-            power.power_at(1.0).method
+            power.power_at(1.0).method,
+            if train_meter.is_none() {
+                "; training epochs get no energy (never modelled or estimated)"
+            } else {
+                ""
+            }
         );
         if !args.quiet {
             eprintln!("{line}");
         }
         notes.push(line);
+    }
+    if !args.quiet && training_ahead && (probe.meter.is_some() || train_meter.is_some()) {
+        eprintln!("training epoch energy: {train_meter_note}");
     }
     drop(probe);
     let mut stages = Vec::new();

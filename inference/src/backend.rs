@@ -20,6 +20,12 @@ pub trait Backend: Send {
     /// Worker threads this backend uses for one call.
     fn threads(&self) -> usize;
 
+    /// Whether the arithmetic is int8 fixed point (the op-count estimate then charges int8
+    /// operations and 1-byte weights). `false` for f32 engines.
+    fn int8_arithmetic(&self) -> bool {
+        false
+    }
+
     /// Activity (spikes, synaptic operations) of the last `run`, for engines that count it.
     fn activity(&self) -> Option<&Activity> {
         None

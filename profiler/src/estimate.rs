@@ -154,7 +154,7 @@ impl EnergyEstimate {
     pub fn figure(&self) -> joulebench_models::EnergyFigure {
         joulebench_models::EnergyFigure::new(
             joulebench_models::EnergyKind::Estimate,
-            format!("ideal 45 nm accelerator ({})", self.table.name),
+            self.table.name.clone(),
             self.joules_per_inference_estimate_low,
             self.joules_per_inference_estimate_low,
             self.joules_per_inference_estimate_high,

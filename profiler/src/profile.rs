@@ -288,7 +288,7 @@ pub fn profile<C: Clock>(
                 c,
                 activity.as_ref(),
                 energy_batch,
-                backend.name() == "event-int8",
+                backend.int8_arithmetic(),
             ),
             &EnergyTable::horowitz_45nm(),
             &caches,

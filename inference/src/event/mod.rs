@@ -539,6 +539,10 @@ impl Backend for EventEngine {
         }
     }
 
+    fn int8_arithmetic(&self) -> bool {
+        self.precision() == Precision::Int8
+    }
+
     fn run(&mut self, input: &Tensor) -> Result<Tensor, InferenceError> {
         let (steps, batch) = self.check_input(input)?;
         // A batch's samples lie interleaved in the tensor (`[T, batch, …]`): reading one

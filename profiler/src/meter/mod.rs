@@ -72,8 +72,8 @@ impl WindowStart {
 }
 
 /// How a meter obtained an [`EnergyReading`]: a hardware counter (named), never an estimate.
-/// (Where a reported energy number comes from, measured or estimated, is the report's
-/// `joulebench_report::EnergySource`.)
+/// (Where a reported energy number comes from — measured, modelled or estimated — is the
+/// `kind` of its `joulebench_models::EnergyFigure`.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ReadingSource {
