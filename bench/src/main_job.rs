@@ -104,6 +104,7 @@ impl Plan {
                     idle_seconds: 0.5,
                     min_window_seconds: 0.2,
                     windows: 5,
+                    settle_seconds: 0.5,
                 },
             }
         } else {
@@ -123,6 +124,7 @@ impl Plan {
                     idle_seconds: 5.0,
                     min_window_seconds: 1.0,
                     windows: 5,
+                    settle_seconds: 2.0,
                 },
             }
         }

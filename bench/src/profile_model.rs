@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail};
 use joulebench_inference::{open_backend, BackendKind, BackendOptions, ModelSource};
 use joulebench_models::write_atomic;
 use joulebench_profiler::{
-    count_onnx, profile, select, spec_counts, EnergyConfig, InputGenerator, LatencyConfig,
+    count_onnx, profile, select_at, spec_counts, EnergyConfig, InputGenerator, LatencyConfig,
     MeterChoice, ModelInfo, MonotonicClock, PowerOptions, ProfileConfig, ProfileRequest,
     ProfileResult, SampleSource, SystemInfo,
 };
@@ -22,7 +22,7 @@ pub struct ProfileModelConfig {
     pub batch: Vec<usize>,
     /// Worker threads of the backend.
     pub threads: usize,
-    /// Energy meter: auto (NVML for GPU backends, RAPL for CPU ones, else the estimate), nvml, rapl, estimate.
+    /// Energy meter: auto (NVML for GPU backends, RAPL for CPU ones, hwmon when those are missing, else the estimate), nvml, rapl, hwmon, estimate.
     pub meter: String,
     /// Minimum seconds of timed queries per batch size.
     pub duration: f64,
@@ -34,18 +34,23 @@ pub struct ProfileModelConfig {
     pub max_seconds: f64,
     /// Also measure Offline throughput (samples/s) at this large batch size.
     pub offline_batch: Option<usize>,
-    /// Seconds of idle power measurement before the energy windows (0 skips it).
+    /// Seconds of idle power measurement before and after the energy windows (0 skips both).
     pub idle: f64,
+    /// Seconds to wait with nothing running before each idle measurement.
+    pub settle: f64,
     /// Number of energy windows (at least 5).
     pub windows: usize,
     /// Minimum energy window length in seconds (raised to 100 × the counter's update period).
     pub min_window: f64,
-    /// GPU index for NVML and GPU backends.
+    /// CUDA device index of GPU backends; NVML reads the same physical GPU (mapped through
+    /// CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER, see `joulebench_profiler::meter::nvml`).
     pub gpu: u32,
     /// Device of the tch backend: cpu, or cuda (GPU --gpu). ONNX Runtime's GPU engine is --backend ort-cuda.
     pub device: String,
     /// powercap sysfs root for RAPL.
     pub powercap_root: PathBuf,
+    /// hwmon sysfs root.
+    pub hwmon_root: PathBuf,
     /// Use real inputs from this dataset's test split (mnist, fashion-mnist, mnist1d); random inputs otherwise.
     pub dataset: Option<String>,
     /// Folder of the dataset files (default: $JOULEBENCH_DATA/NAME or the fetch folder).
@@ -127,7 +132,13 @@ pub fn run(args: &ProfileModelConfig, quiet: bool) -> anyhow::Result<ProfileResu
         (None, Some(spec)) => InputGenerator::for_spec(spec, SampleSource::Random, args.seed),
         (None, None) => InputGenerator::for_shape(&sample_shape, args.seed),
     };
-    let mut selection = select(meter_choice, gpu_backend, &args.powercap_root, args.gpu)?;
+    let mut selection = select_at(
+        meter_choice,
+        gpu_backend,
+        &args.powercap_root,
+        &args.hwmon_root,
+        args.gpu,
+    )?;
     let power = joulebench_profiler::resolve_power(
         &args.power,
         &joulebench_profiler::cpu_spec::this_cpu(),
@@ -181,6 +192,7 @@ pub fn run(args: &ProfileModelConfig, quiet: bool) -> anyhow::Result<ProfileResu
             idle_seconds: args.idle,
             min_window_seconds: args.min_window,
             windows: args.windows,
+            settle_seconds: args.settle,
         },
         input_pool: 4,
     };

@@ -30,4 +30,12 @@ pub trait Backend: Send {
     fn activity(&self) -> Option<&Activity> {
         None
     }
+
+    /// Waits until all device work issued so far has finished. The profiler calls it at the
+    /// end of each timed latency query and before each energy window ends, so that queued GPU
+    /// work is neither missed nor charged to the next window. A no-op for CPU engines (their
+    /// `run` returns when the work is done).
+    fn synchronize(&mut self) -> Result<(), InferenceError> {
+        Ok(())
+    }
 }

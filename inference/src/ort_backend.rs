@@ -1,5 +1,6 @@
 //! ONNX Runtime through `ort` with `load-dynamic`: the library is the one named by
-//! `ORT_DYLIB_PATH` (set by `scripts/jb-env` to the PyPI wheel's `libonnxruntime.so`).
+//! `ORT_DYLIB_PATH` (set by `scripts/jb-env` to the PyPI wheel's `libonnxruntime.so`), else the
+//! one the binary was built with ([`BUILT_WITH_ORT_DYLIB`]).
 //! CPU execution provider by default; CUDA when asked for and possible. Threads are explicit:
 //! `threads` intra-op threads, one inter-op thread, sequential execution, all graph optimizations.
 
@@ -28,34 +29,62 @@ pub enum OrtDevice {
 
 static ENV: OnceLock<Result<(Environment, PathBuf), String>> = OnceLock::new();
 
+/// `ORT_DYLIB_PATH` as it was when this binary was built (`scripts/jb-env` and `make` set it to
+/// the project's onnxruntime wheel), so the built binary finds ONNX Runtime on its own.
+pub const BUILT_WITH_ORT_DYLIB: Option<&str> = option_env!("ORT_DYLIB_PATH");
+
+/// The ONNX Runtime library to load: `$ORT_DYLIB_PATH` when set, else the one this binary was
+/// built with when it still exists. The error says what to set.
+pub fn ort_library_path() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(p);
+        if !path.is_file() {
+            return Err(format!(
+                "ORT_DYLIB_PATH points at {}, which does not exist",
+                path.display()
+            ));
+        }
+        return Ok(path);
+    }
+    match BUILT_WITH_ORT_DYLIB.map(PathBuf::from) {
+        Some(p) if p.is_file() => Ok(p),
+        Some(p) => Err(format!(
+            "ONNX Runtime library not found: ORT_DYLIB_PATH is not set and the library this binary \
+             was built with ({}) is gone. Set ORT_DYLIB_PATH to a libonnxruntime.so (e.g. from \
+             `pip install onnxruntime`: onnxruntime/capi/libonnxruntime.so.*), or run through \
+             `scripts/jb-env`",
+            p.display()
+        )),
+        None => Err(
+            "ONNX Runtime library not configured: ORT_DYLIB_PATH is not set (and this binary was \
+             not built through `scripts/jb-env`, which records the project's copy). Set \
+             ORT_DYLIB_PATH to a libonnxruntime.so (e.g. from `pip install onnxruntime`: \
+             onnxruntime/capi/libonnxruntime.so.*), or run through `scripts/jb-env`"
+                .to_string(),
+        ),
+    }
+}
+
 /// The process-wide ONNX Runtime environment, loading the library on first use.
-/// Errors (never panics) when `ORT_DYLIB_PATH` is unset or the library cannot be loaded.
+/// Errors (never panics) when no library is found ([`ort_library_path`]) or it cannot be loaded.
 pub fn ort_environment() -> Result<&'static (Environment, PathBuf), InferenceError> {
     ENV.get_or_init(|| {
-        let path = match std::env::var_os("ORT_DYLIB_PATH") {
-            Some(p) if !p.is_empty() => PathBuf::from(p),
-            _ => {
-                return Err("ONNX Runtime library not configured: ORT_DYLIB_PATH is not set. Run joulebench through \
-                            `scripts/jb-env` (or `make run`), which points it at the onnxruntime wheel's libonnxruntime.so"
-                    .to_string())
-            }
-        };
-        if !path.is_file() {
-            return Err(format!("ORT_DYLIB_PATH points at {}, which does not exist", path.display()));
-        }
+        let path = ort_library_path()?;
         let builder = ort::init_from(&path)
             .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", path.display()))?;
-        let env = builder
-            .with_name("joulebench")
-            .build()
-            .map_err(|e| format!("cannot create the ONNX Runtime environment ({}): {e}", path.display()))?;
+        let env = builder.with_name("joulebench").build().map_err(|e| {
+            format!(
+                "cannot create the ONNX Runtime environment ({}): {e}",
+                path.display()
+            )
+        })?;
         Ok((env, path))
     })
     .as_ref()
     .map_err(|e| InferenceError::Unavailable(e.clone()))
 }
 
-/// True when `ORT_DYLIB_PATH` names a loadable ONNX Runtime library.
+/// True when an ONNX Runtime library can be loaded ([`ort_library_path`]).
 pub fn ort_available() -> bool {
     ort_environment().is_ok()
 }
@@ -177,5 +206,12 @@ impl Backend for OrtBackend {
 
     fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// Nothing to wait for, also on CUDA: without an I/O binding (whose `synchronize` is the
+    /// only sync ONNX Runtime's Rust API offers), `Session::run` returns its outputs as host
+    /// tensors, copied from the device after the device work completed.
+    fn synchronize(&mut self) -> Result<(), InferenceError> {
+        Ok(())
     }
 }

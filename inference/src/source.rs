@@ -42,8 +42,10 @@ impl ResolvedModel {
 
 impl ModelSource {
     /// Resolves `path`: a run folder (a folder with spec.json), or an ONNX file. The shape of one
-    /// sample of an ONNX file is `input_shape` when given, else the one its embedded joulebench
-    /// spec declares; foreign files without it are refused with the flag to give. Spiking ONNX
+    /// sample of an ONNX file is `input_shape` when given (it must agree with the graph's declared
+    /// input), else the one its embedded joulebench spec declares, else the graph's declared
+    /// input without its batch dimension; a graph that leaves a sample dimension open needs
+    /// `input_shape`. Spiking ONNX
     /// exports (input `[T, batch, …]`) are refused: their run folder is the way to run them.
     /// Every error names the path.
     pub fn from_path(
@@ -78,16 +80,28 @@ impl ModelSource {
                 "spiking ONNX exports take [T, batch, …]; give their run folder instead".into(),
             ));
         }
-        let input_shape =
-            match (input_shape, &spec) {
-                (Some(s), _) => s.to_vec(),
-                (None, Some(spec)) => spec.input_shape.clone(),
-                (None, None) => return Err(named(
-                    "an ONNX file without a joulebench spec: give the shape of one input sample \
-                     with --input-shape (e.g. 1,28,28)"
-                        .into(),
-                )),
-            };
+        let declared = summary.declared_sample_shape().map_err(named)?;
+        let input_shape = match (input_shape, &spec, declared) {
+            (Some(s), _, Some(d)) if s != d.as_slice() => {
+                return Err(named(format!(
+                    "--input-shape {s:?} contradicts the graph, whose input `{}` is declared {} \
+                     (one sample: {d:?})",
+                    summary.inputs[0],
+                    summary.declared_input_text()
+                )))
+            }
+            (Some(s), _, _) => s.to_vec(),
+            (None, Some(spec), _) => spec.input_shape.clone(),
+            (None, None, Some(d)) => d,
+            (None, None, None) => {
+                return Err(named(format!(
+                    "the graph's input `{}` is declared {}: give the shape of one sample with \
+                     --input-shape (e.g. 3,224,224)",
+                    summary.inputs[0],
+                    summary.declared_input_text()
+                )))
+            }
+        };
         if input_shape.is_empty() || input_shape.contains(&0) {
             return Err(named(format!(
                 "input shape {input_shape:?} must list positive dimensions"

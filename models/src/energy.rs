@@ -61,7 +61,7 @@ pub struct EnergyFigure {
     pub windows: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_s: Option<f64>,
-    /// Measured: idle power measured before the windows, watts.
+    /// Measured: idle power subtracted (mean of the idle before and after the windows), watts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle_power_w: Option<f64>,
     /// Measured: counter resolution per inference, joules.

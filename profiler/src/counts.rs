@@ -33,6 +33,12 @@ pub struct ProfileLayerCounts {
     /// Elements this layer outputs, all steps (activation traffic for the estimate).
     #[serde(default)]
     pub output_elements: u64,
+    /// Output shape of one sample at one step (no batch, no time).
+    #[serde(default)]
+    pub output_shape: Vec<usize>,
+    /// This layer's MACs ÷ the model's (0 when the model has none).
+    #[serde(default)]
+    pub share_of_macs: f64,
 }
 
 /// Counts of a whole model for one sample (one inference), all time steps included, as a profile
@@ -64,8 +70,16 @@ impl ProfileCounts {
         source: &str,
         steps: usize,
         input_elements: u64,
-        layers: Vec<ProfileLayerCounts>,
+        mut layers: Vec<ProfileLayerCounts>,
     ) -> Self {
+        let total: u64 = layers.iter().map(|l| l.macs).sum();
+        for l in &mut layers {
+            l.share_of_macs = if total > 0 {
+                l.macs as f64 / total as f64
+            } else {
+                0.0
+            };
+        }
         ProfileCounts {
             membrane_updates: layers.iter().map(|l| l.membrane_updates).sum(),
             activations: input_elements + layers.iter().map(|l| l.output_elements).sum::<u64>(),
@@ -103,6 +117,8 @@ pub fn spec_counts(
                 + l.other.membrane_updates,
             membrane_updates: l.other.membrane_updates,
             output_elements: l.output_shape.iter().product::<usize>() as u64 * t,
+            output_shape: l.output_shape.clone(),
+            share_of_macs: 0.0,
         })
         .collect();
     let input = spec.input_shape.iter().product::<usize>() as u64 * t;

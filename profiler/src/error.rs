@@ -14,8 +14,10 @@ pub enum MeterError {
     #[error(
         "{}: permission denied. RAPL energy counters are readable by root only on current kernels. \
          Fix: run as root, or `sudo chmod o+r /sys/class/powercap/intel-rapl:*/energy_uj \
-         /sys/class/powercap/intel-rapl:*:*/energy_uj` (until reboot), or a udev rule such as \
-         `SUBSYSTEM==\"powercap\", ACTION==\"add\", RUN+=\"/bin/chmod o+r /sys%p/energy_uj\"`",
+         /sys/class/powercap/intel-rapl:*:*/energy_uj /sys/class/powercap/intel-rapl:*/max_energy_range_uj \
+         /sys/class/powercap/intel-rapl:*:*/max_energy_range_uj` (until reboot; max_energy_range_uj \
+         lets a counter wrap be counted), or a udev rule such as `SUBSYSTEM==\"powercap\", \
+         ACTION==\"add\", RUN+=\"/bin/chmod o+r /sys%p/energy_uj /sys%p/max_energy_range_uj\"`",
         path.display()
     )]
     PermissionDenied { path: PathBuf },

@@ -3,9 +3,9 @@
 //! * [`latency`]: MLPerf-SingleStream-style latency per batch size and Offline throughput, with
 //!   the harness overhead measured;
 //! * [`counts`] / [`onnx_counts`]: parameters, MACs and FLOPs from a `ModelSpec` or any ONNX graph;
-//! * [`meter`]: measured energy (RAPL via powercap, NVML) over windows; [`energy`]: the method
-//!   (idle first, ≥ 5 windows, mean ± std); [`estimate`](mod@estimate): the op-count energy *estimate*
-//!   (an ideal 45 nm accelerator's, memory charged at the [`caches`] level that holds it);
+//! * [`meter`]: measured energy (RAPL via powercap, NVML, hwmon) over windows; [`energy`]: the method
+//!   (settled idle before and after, a discarded warm-up window, ≥ 5 windows, mean ± std);
+//!   [`estimate`](mod@estimate): the op-count energy *estimate* (an ideal 45 nm accelerator's, memory charged at the [`caches`] level that holds it);
 //! * [`system`]: the machine; [`profile()`]: all of it for one model on one backend;
 //!   [`table`]: the one-screen summary. JSON layout: `docs/profile-schema.md`.
 
@@ -46,7 +46,10 @@ pub use inputs::{InputGenerator, InputsInfo, SampleSource};
 pub use latency::{
     measure, measure_offline, LatencyConfig, LatencyResult, OfflineResult, StopReason,
 };
-pub use meter::discover::{discover, select, MeterStatus, Selection};
+pub use meter::discover::{
+    discover, discover_at, hwmon_for_auto, select, select_at, MeterStatus, Selection,
+};
+pub use meter::hwmon::HwmonMeter;
 pub use meter::nvml::NvmlMeter;
 pub use meter::rapl::RaplMeter;
 pub use meter::{

@@ -17,7 +17,8 @@
 //!   step under a membrane readout) therefore shows fewer updates than the `ModelSpec` count,
 //!   which charges every neuron at every step as a dense engine does.
 //!
-//! Parameters: elements of float initializers (or `Constant` tensors) that feed a weight-bearing
+//! Parameters: elements of float initializers (or `Constant` / `ConstantOfShape` tensors, the
+//! latter by their inferred shape) that feed a weight-bearing
 //! node (`Gemm`, `MatMul`, `Conv`, `RNN`, `GRU`, `LSTM`, or an `Add` right after a `MatMul`);
 //! `initializer_elements` counts every initializer element (thresholds, decays and shapes too).
 
@@ -178,6 +179,20 @@ pub fn count_onnx_bytes(
             init.insert(out.clone(), (numel(&t.dims), t.data_type == FLOAT));
         }
     }
+    // outputs of ConstantOfShape nodes, and whether they are float (default value: float 0)
+    let constant_of_shape: HashMap<&str, bool> = graph
+        .node
+        .iter()
+        .filter(|n| n.op_type == "ConstantOfShape")
+        .filter_map(|n| {
+            let is_float = n
+                .attribute
+                .iter()
+                .find_map(|a| a.t.as_ref())
+                .is_none_or(|t| t.data_type == FLOAT);
+            n.output.first().map(|o| (o.as_str(), is_float))
+        })
+        .collect();
     let initializer_elements: u64 = graph.initializer.iter().map(|t| numel(&t.dims)).sum();
     let produced_by: HashMap<&str, &str> = graph
         .node
@@ -289,7 +304,16 @@ pub fn count_onnx_bytes(
                 .iter()
                 .skip(if node.op_type == "Add" { 0 } else { 1 })
             {
-                if let Some(&(n, is_float)) = init.get(i) {
+                let stored = match init.get(i) {
+                    Some(&v) => Some(v),
+                    // a weight generated in the graph (e.g. the `onnx` package's "light" models
+                    // fill every weight with ConstantOfShape): its inferred shape's elements
+                    None => match constant_of_shape.get(i.as_str()) {
+                        Some(is_float) => Some((prod(&shape_of(i)?), *is_float)),
+                        None => None,
+                    },
+                };
+                if let Some((n, is_float)) = stored {
                     if is_float && counted_params.insert(i.clone()) {
                         params += n;
                     }
@@ -302,7 +326,13 @@ pub fn count_onnx_bytes(
             } else {
                 node.op_type.clone()
             };
-            let output_elements = prod(&shape_of(out0())?) / b;
+            let out_shape = shape_of(out0())?;
+            let output_elements = prod(&out_shape) / b;
+            // one sample: without the leading batch dimension
+            let output_shape = match out_shape.split_first() {
+                Some((_, rest)) if !rest.is_empty() => rest.to_vec(),
+                _ => out_shape.clone(),
+            };
             layers.push(ProfileLayerCounts {
                 name,
                 op,
@@ -312,6 +342,8 @@ pub fn count_onnx_bytes(
                 other_ops: other / b,
                 membrane_updates: membrane / b,
                 output_elements,
+                output_shape,
+                share_of_macs: 0.0,
             });
         }
     }

@@ -278,7 +278,7 @@ fn measured_figure(
     if counted.iter().any(|d| {
         matches!(
             d.kind,
-            DomainKind::Package | DomainKind::Dram | DomainKind::Platform
+            DomainKind::Package | DomainKind::Dram | DomainKind::Platform | DomainKind::Module
         )
     }) {
         notes.push(

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::counts::{ActivityAccumulator, ProfileCounts, ProfiledActivity};
-use crate::energy::{measure_energy, EnergyConfig, EnergyMeasurement};
+use crate::energy::{measure_energy, EnergyConfig, EnergyMeasurement, WindowWork};
 use crate::error::ProfileError;
 use crate::estimate::{estimate, EnergyEstimate, EnergyTable, Precision, Work};
 use crate::inputs::{InputGenerator, InputsInfo};
@@ -182,6 +182,28 @@ pub fn estimate_work(
     }
 }
 
+/// The energy windows' work: the prepared batches run in turn on the backend, which is
+/// synchronized (GPU work finished) before a window ends.
+struct BackendWork<'a> {
+    backend: &'a mut dyn Backend,
+    batches: &'a [Tensor],
+    i: usize,
+}
+
+impl WindowWork for BackendWork<'_> {
+    fn run_batch(&mut self) -> Result<(), ProfileError> {
+        let out = self
+            .backend
+            .run(&self.batches[self.i % self.batches.len()])?;
+        self.i += 1;
+        std::hint::black_box(&out);
+        Ok(())
+    }
+    fn synchronize(&mut self) -> Result<(), ProfileError> {
+        Ok(self.backend.synchronize()?)
+    }
+}
+
 /// Profiles `backend`. `on_stage` receives a short line per stage (progress display).
 pub fn profile<C: Clock>(
     clock: &C,
@@ -222,6 +244,8 @@ pub fn profile<C: Clock>(
                 let x = &batches[i % pool];
                 i += 1;
                 let out = backend.run(x)?;
+                // a query ends when the device work is done (no-op on CPU engines)
+                backend.synchronize()?;
                 std::hint::black_box(&out);
                 Ok(())
             },
@@ -241,6 +265,7 @@ pub fn profile<C: Clock>(
                 b,
                 || -> Result<(), ProfileError> {
                     let out = backend.run(&batches[i % batches.len()])?;
+                    backend.synchronize()?;
                     i += 1;
                     std::hint::black_box(&out);
                     Ok(())
@@ -254,24 +279,24 @@ pub fn profile<C: Clock>(
     let measured = match req.meter.as_mut() {
         Some(meter) => {
             on_stage(&format!(
-                "energy: {} (idle {} s, windows at batch {energy_batch})",
+                "energy: {} (settle {} s, idle {} s before and after, warm-up + windows at batch \
+                 {energy_batch})",
                 meter.name(),
+                cfg.energy.settle_seconds,
                 cfg.energy.idle_seconds
             ));
             let batches: Vec<Tensor> = (0..pool)
                 .map(|_| req.inputs.next_batch(energy_batch))
                 .collect::<Result<_, _>>()?;
-            let mut i = 0usize;
             Some(measure_energy(
                 clock,
                 meter.as_mut(),
                 &cfg.energy,
                 energy_batch,
-                || {
-                    let out = backend.run(&batches[i % pool])?;
-                    i += 1;
-                    std::hint::black_box(&out);
-                    Ok(())
+                BackendWork {
+                    backend: &mut *backend,
+                    batches: &batches,
+                    i: 0,
                 },
             )?)
         }

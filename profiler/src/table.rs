@@ -195,9 +195,17 @@ pub fn render(r: &ProfileResult) -> String {
         );
         match (&e.idle, &e.joules_per_inference_above_idle) {
             (Some(i), Some(a)) => {
+                let after = match &e.idle_after {
+                    Some(x) => format!(
+                        " before, {:.2} W after (mean {:.2} W used)",
+                        x.power_w,
+                        e.idle_power_w().unwrap_or(i.power_w)
+                    ),
+                    None => String::new(),
+                };
                 let _ = writeln!(
                     s,
-                    "  idle {:.2} W over {:.1} s; above idle {} ± {} per inference",
+                    "  idle {:.2} W over {:.1} s{after}; above idle {} ± {} per inference",
                     i.power_w,
                     i.seconds,
                     fmt_joules(a.mean),
@@ -257,5 +265,70 @@ pub fn render(r: &ProfileResult) -> String {
         let _ = writeln!(s, "    weights: {}", e.memory_level_weights);
         let _ = writeln!(s, "    activations: {}", e.memory_level_activations);
     }
+    s
+}
+
+/// The per-layer (per-node for ONNX graphs) table of `--layers`: op type, output shape of one
+/// sample, parameters, MACs and their share of the total. From the ONNX graph's counts when
+/// there are some, else the spec's.
+pub fn render_layers(r: &ProfileResult) -> String {
+    let mut s = String::new();
+    let Some(c) = r
+        .onnx_counts
+        .as_ref()
+        .map(|o| &o.counts)
+        .or(r.counts.as_ref())
+    else {
+        return "no operation counts for this model\n".into();
+    };
+    let _ = writeln!(
+        s,
+        "layers ({}; {} with parameters, MACs or element-wise ops):",
+        c.source,
+        c.layers.len()
+    );
+    let w = c
+        .layers
+        .iter()
+        .map(|l| l.name.len())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 40);
+    let _ = writeln!(
+        s,
+        "  {:<w$} {:<18} {:>18} {:>11} {:>11} {:>7}",
+        "name", "op", "output (1 sample)", "params", "MACs", "share"
+    );
+    for l in &c.layers {
+        let shape = format!(
+            "[{}]",
+            l.output_shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let name: String = l.name.chars().take(40).collect();
+        let _ = writeln!(
+            s,
+            "  {:<w$} {:<18} {:>18} {:>11} {:>11} {:>6.1}%",
+            name,
+            l.op,
+            shape,
+            fmt_count(l.params as f64),
+            fmt_count(l.macs as f64),
+            100.0 * l.share_of_macs
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  {:<w$} {:<18} {:>18} {:>11} {:>11} {:>6.1}%",
+        "total",
+        "",
+        "",
+        fmt_count(c.params as f64),
+        fmt_count(c.macs as f64),
+        if c.macs > 0 { 100.0 } else { 0.0 }
+    );
     s
 }

@@ -1,5 +1,8 @@
 //! `profile` end to end with a fake backend, a manual clock and a fake meter: latency counts,
-//! the energy method's arithmetic (idle, windows, above idle), activity averaging, labelling.
+//! the energy method's arithmetic (settle, idle before and after, a discarded warm-up window,
+//! windows, above idle), GPU synchronization, activity averaging, labelling; and the method's
+//! failure modes: windows that read 0 J (re-run, then rejected), idle drifting between before
+//! and after, a meter failing in the middle of `profile`.
 
 use joulebench_data::DatasetKind;
 use std::sync::{Arc, Mutex};
@@ -8,10 +11,11 @@ use std::time::Duration;
 use joulebench_inference::{Activity, Backend, InferenceError, LayerActivity};
 use joulebench_models::{build_preset, PresetOptions, Tensor};
 use joulebench_profiler::clock::ManualClock;
+use joulebench_profiler::energy::{IDLE_WHAT, MAX_RERUNS};
 use joulebench_profiler::{
-    profile, spec_counts, Clock, DomainInfo, DomainKind, EnergyConfig, EnergyMeter, EnergyReading,
-    InputGenerator, LatencyConfig, MeterError, ModelInfo, PowerBasis, ProfileConfig,
-    ProfileRequest, ReadingSource, SampleSource, SystemInfo, WindowStart,
+    measure_energy, profile, spec_counts, Clock, DomainInfo, DomainKind, EnergyConfig, EnergyMeter,
+    EnergyReading, InputGenerator, LatencyConfig, MeterError, ModelInfo, PowerBasis, ProfileConfig,
+    ProfileError, ProfileRequest, ReadingSource, SampleSource, SystemInfo, WindowStart,
 };
 
 const IDLE_W: f64 = 10.0;
@@ -19,12 +23,22 @@ const J_PER_SAMPLE: f64 = 0.5;
 const S_PER_SAMPLE: f64 = 0.001;
 
 /// Shared "hardware": a clock and an energy counter that idles at 10 W and adds 0.5 J per sample.
+/// The work's energy is GPU-like: a `run` queues it, and it reaches the counter only when the
+/// backend is synchronized — so a window that ends without `synchronize` misses it.
 struct Machine {
     clock: Arc<ManualClock>,
     work_j: Mutex<f64>,
+    queued_j: Mutex<f64>,
 }
 
 impl Machine {
+    fn new(clock: Arc<ManualClock>) -> Arc<Machine> {
+        Arc::new(Machine {
+            clock,
+            work_j: Mutex::new(0.0),
+            queued_j: Mutex::new(0.0),
+        })
+    }
     fn energy(&self) -> f64 {
         IDLE_W * self.clock.now().as_secs_f64() + *self.work_j.lock().unwrap()
     }
@@ -34,6 +48,18 @@ struct FakeBackend {
     m: Arc<Machine>,
     activity: Option<Activity>,
     runs: usize,
+    syncs: usize,
+}
+
+impl FakeBackend {
+    fn new(m: Arc<Machine>) -> Self {
+        FakeBackend {
+            m,
+            activity: None,
+            runs: 0,
+            syncs: 0,
+        }
+    }
 }
 
 impl Backend for FakeBackend {
@@ -49,7 +75,7 @@ impl Backend for FakeBackend {
         self.m
             .clock
             .advance_cpu(Duration::from_secs_f64(2.0 * S_PER_SAMPLE * batch as f64));
-        *self.m.work_j.lock().unwrap() += J_PER_SAMPLE * batch as f64;
+        *self.m.queued_j.lock().unwrap() += J_PER_SAMPLE * batch as f64;
         self.runs += 1;
         let ones = input.data.iter().filter(|&&v| v != 0.0).count() as u64;
         self.activity = Some(Activity {
@@ -76,10 +102,41 @@ impl Backend for FakeBackend {
     fn activity(&self) -> Option<&Activity> {
         self.activity.as_ref()
     }
+    fn synchronize(&mut self) -> Result<(), InferenceError> {
+        let q = std::mem::take(&mut *self.m.queued_j.lock().unwrap());
+        *self.m.work_j.lock().unwrap() += q;
+        self.syncs += 1;
+        Ok(())
+    }
 }
 
+/// What the fake meter does at its `k`-th `end_window` (0-based).
+#[derive(Clone, Copy, PartialEq)]
+enum Act {
+    /// Reads the machine's counter.
+    Read,
+    /// The counter did not move: 0 J.
+    Frozen,
+    /// The meter fails.
+    Fail,
+}
+
+/// A meter on the machine's counter. `script[k]` says what the `k`-th window does (`Read` past
+/// the end); `log` records every window as `(start, end)` times.
 struct FakeMeter {
     m: Arc<Machine>,
+    script: Vec<Act>,
+    log: Arc<Mutex<Vec<(f64, f64)>>>,
+}
+
+impl FakeMeter {
+    fn new(m: Arc<Machine>) -> Self {
+        FakeMeter {
+            m,
+            script: vec![],
+            log: Arc::default(),
+        }
+    }
 }
 
 impl EnergyMeter for FakeMeter {
@@ -105,9 +162,20 @@ impl EnergyMeter for FakeMeter {
     }
     fn end_window(&mut self, start: WindowStart) -> Result<EnergyReading, MeterError> {
         let end = (self.m.energy() * 1e6).round() as u64;
+        let now = self.m.clock.now().as_secs_f64();
+        let k = {
+            let mut log = self.log.lock().unwrap();
+            log.push((start.t(), now));
+            log.len() - 1
+        };
+        let delta = match self.script.get(k).copied().unwrap_or(Act::Read) {
+            Act::Read => end - start.raw()[0],
+            Act::Frozen => 0,
+            Act::Fail => return Err(MeterError::Nvml("fake meter: device lost".into())),
+        };
         Ok(EnergyReading {
-            joules: vec![(end - start.raw()[0]) as f64 * 1e-6],
-            seconds: self.m.clock.now().as_secs_f64() - start.t(),
+            joules: vec![delta as f64 * 1e-6],
+            seconds: now - start.t(),
             source: ReadingSource::Measured {
                 counter: "fake".into(),
             },
@@ -115,10 +183,9 @@ impl EnergyMeter for FakeMeter {
     }
 }
 
-#[test]
-fn profile_with_fake_backend_and_meter() {
+fn snn_spec() -> joulebench_models::ModelSpec {
     let data = DatasetKind::Mnist1d.data_shape();
-    let spec = build_preset(
+    build_preset(
         "snn-temporal",
         &data,
         &PresetOptions {
@@ -126,18 +193,11 @@ fn profile_with_fake_backend_and_meter() {
             ..Default::default()
         },
     )
-    .unwrap();
-    let clock = Arc::new(ManualClock::default());
-    let machine = Arc::new(Machine {
-        clock: clock.clone(),
-        work_j: Mutex::new(0.0),
-    });
-    let mut backend = FakeBackend {
-        m: machine.clone(),
-        activity: None,
-        runs: 0,
-    };
-    let req = ProfileRequest {
+    .unwrap()
+}
+
+fn request(spec: &joulebench_models::ModelSpec, meter: FakeMeter) -> ProfileRequest {
+    ProfileRequest {
         model: ModelInfo {
             name: spec.preset.clone(),
             source: "test".into(),
@@ -146,18 +206,24 @@ fn profile_with_fake_backend_and_meter() {
             steps: spec.steps,
             sample_shape: spec.input_shape.clone(),
         },
-        counts: Some(spec_counts(&spec).unwrap()),
+        counts: Some(spec_counts(spec).unwrap()),
         onnx_counts: None,
-        inputs: InputGenerator::for_spec(&spec, SampleSource::Random, 7),
-        meter: Some(Box::new(FakeMeter { m: machine.clone() })),
+        inputs: InputGenerator::for_spec(spec, SampleSource::Random, 7),
+        meter: Some(Box::new(meter)),
         meter_note: "fake meter".into(),
         gpu_backend: false,
         system: SystemInfo::collect(),
         power: Some(PowerBasis::UserWatts {
             watts_per_cpu: 10.0,
         }),
-    };
-    let cfg = ProfileConfig {
+    }
+}
+
+const SETTLE_S: f64 = 2.0;
+const IDLE_S: f64 = 3.0;
+
+fn config() -> ProfileConfig {
+    ProfileConfig {
         batches: vec![2, 8],
         latency: LatencyConfig {
             warmup_queries: 2,
@@ -168,12 +234,25 @@ fn profile_with_fake_backend_and_meter() {
         },
         offline_batch: Some(32),
         energy: EnergyConfig {
-            idle_seconds: 3.0,
+            idle_seconds: IDLE_S,
             min_window_seconds: 1.0,
             windows: 2,
+            settle_seconds: SETTLE_S,
         },
         input_pool: 3,
-    };
+    }
+}
+
+#[test]
+fn profile_with_fake_backend_and_meter() {
+    let spec = snn_spec();
+    let clock = Arc::new(ManualClock::default());
+    let machine = Machine::new(clock.clone());
+    let mut backend = FakeBackend::new(machine.clone());
+    let meter = FakeMeter::new(machine.clone());
+    let log = meter.log.clone();
+    let req = request(&spec, meter);
+    let cfg = config();
     let mut stages = vec![];
     let r = profile(clock.as_ref(), &mut backend, req, &cfg, &mut |s| {
         stages.push(s.to_string())
@@ -191,7 +270,29 @@ fn profile_with_fake_backend_and_meter() {
     let e = r.energy.measured.as_ref().unwrap();
     assert_eq!(e.label, "measured");
     assert_eq!(e.windows.len(), 5);
-    assert!((e.idle.as_ref().unwrap().power_w - IDLE_W).abs() < 1e-9);
+    assert!(e.rejected_windows.is_empty());
+    // idle twice (before and after), each 3 s after a 2 s settle, both 10 W
+    for idle in [e.idle.as_ref().unwrap(), e.idle_after.as_ref().unwrap()] {
+        assert!((idle.power_w - IDLE_W).abs() < 1e-9, "{idle:?}");
+        assert!((idle.seconds - IDLE_S).abs() < 1e-9);
+    }
+    assert!((e.idle_power_w().unwrap() - IDLE_W).abs() < 1e-9);
+    assert!(e.notes.iter().any(|n| n == IDLE_WHAT), "{:?}", e.notes);
+    // the meter saw: idle, warm-up, 5 windows, idle — and 2 s of nothing before each idle
+    let log = log.lock().unwrap().clone();
+    assert_eq!(log.len(), 8, "{log:?}");
+    assert!(
+        (log[7].0 - log[6].1 - SETTLE_S).abs() < 1e-9,
+        "settle before idle after"
+    );
+    assert!(log[1].0 == log[0].1, "warm-up right after the first idle");
+    // the warm-up window ran work, was measured and is kept apart from the averaged windows
+    let warm = e.warmup_window.as_ref().unwrap();
+    assert!(warm.inferences > 0 && warm.seconds >= 1.0);
+    assert!((warm.total_j / warm.inferences as f64 - 0.51).abs() < 1e-9);
+    // synchronized before every window ended (else the queued energy would be missing) and at
+    // the end of every timed latency query
+    assert!(backend.syncs >= 5 + 1 + r.latency[0].queries + r.latency[1].queries);
     assert!(
         (e.joules_per_inference.mean - 0.51).abs() < 1e-9,
         "{:?}",
@@ -263,4 +364,193 @@ fn profile_with_fake_backend_and_meter() {
         .filter(|k| k.contains("joules"))
         .all(|k| k.contains("estimate")));
     assert!(stages.iter().any(|s| s.starts_with("energy")));
+}
+
+/// One batch of `batch` samples as a plain closure (CPU-like: its energy lands at once).
+fn cpu_work(m: &Arc<Machine>, batch: usize) -> impl FnMut() -> Result<(), ProfileError> + '_ {
+    move || {
+        m.clock
+            .advance(Duration::from_secs_f64(S_PER_SAMPLE * batch as f64));
+        *m.work_j.lock().unwrap() += J_PER_SAMPLE * batch as f64;
+        Ok(())
+    }
+}
+
+fn energy_cfg(idle_seconds: f64) -> EnergyConfig {
+    EnergyConfig {
+        idle_seconds,
+        min_window_seconds: 0.5,
+        windows: 5,
+        settle_seconds: 1.0,
+    }
+}
+
+#[test]
+fn windows_that_read_zero_are_rerun_and_rejected() {
+    let clock = Arc::new(ManualClock::default());
+    let machine = Machine::new(clock.clone());
+    let mut meter = FakeMeter::new(machine.clone());
+    // window 0 is idle, 1 the warm-up, 2.. the windows: the counter does not move in the first
+    // two real windows
+    meter.script = vec![Act::Read, Act::Read, Act::Frozen, Act::Frozen];
+    let log = meter.log.clone();
+    let e = measure_energy(
+        clock.as_ref(),
+        &mut meter,
+        &energy_cfg(1.0),
+        4,
+        cpu_work(&machine, 4),
+    )
+    .unwrap();
+    assert_eq!(e.windows.len(), 5, "re-run until 5 valid windows");
+    assert_eq!(e.rejected_windows.len(), 2);
+    assert!(e.rejected_windows.iter().all(|w| w.total_j == 0.0));
+    assert!(e.windows.iter().all(|w| w.total_j > 0.0));
+    // the zeros are not averaged in: 0.5 J + 10 W × 1 ms per sample
+    assert!((e.joules_per_inference.mean - 0.51).abs() < 1e-9);
+    assert!(e.joules_per_inference.std < 1e-9);
+    assert!((e.joules_per_inference_above_idle.unwrap().mean - 0.5).abs() < 1e-9);
+    assert!(
+        e.notes
+            .iter()
+            .any(|n| n.contains("2 window(s)") && n.contains("read 0 J") && n.contains("rejected")),
+        "{:?}",
+        e.notes
+    );
+    // idle, warm-up, 2 rejected + 5 valid, idle
+    assert_eq!(log.lock().unwrap().len(), 1 + 1 + 7 + 1);
+}
+
+#[test]
+fn a_counter_that_never_moves_is_an_error_after_the_reruns() {
+    let clock = Arc::new(ManualClock::default());
+    let machine = Machine::new(clock.clone());
+    let mut meter = FakeMeter::new(machine.clone());
+    // warm-up reads, then every window reads 0 J
+    meter.script = vec![Act::Read];
+    meter.script.extend([Act::Frozen; 20]);
+    let log = meter.log.clone();
+    let err = measure_energy(
+        clock.as_ref(),
+        &mut meter,
+        &energy_cfg(0.0),
+        1,
+        cpu_work(&machine, 1),
+    )
+    .expect_err("no valid window: an error, not an average of zeros");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("only 0 of 5") && msg.contains("at least 5"),
+        "{msg}"
+    );
+    // warm-up + 5 windows + the bounded re-runs, then it stops
+    assert_eq!(log.lock().unwrap().len(), 1 + 5 + MAX_RERUNS);
+
+    // 4 valid windows out of 8 attempts (every other one reads 0 J) is still too few
+    let mut meter = FakeMeter::new(machine.clone());
+    meter.script = vec![Act::Read]; // warm-up
+    meter.script.extend([Act::Read, Act::Frozen].repeat(4));
+    meter.script.truncate(1 + 5 + MAX_RERUNS);
+    meter.script.extend([Act::Frozen; 4]);
+    let err = measure_energy(
+        clock.as_ref(),
+        &mut meter,
+        &energy_cfg(0.0),
+        1,
+        cpu_work(&machine, 1),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("only 4 of 5"), "{err}");
+}
+
+/// A meter whose idle power steps from 10 W to 20 W during the windows: idle before and after
+/// are both reported, their mean is used, and the difference is noted.
+#[test]
+fn idle_before_and_after_are_averaged_and_a_drift_is_noted() {
+    struct Drifting {
+        inner: FakeMeter,
+        extra_w: Arc<Mutex<f64>>,
+    }
+    impl EnergyMeter for Drifting {
+        fn name(&self) -> &str {
+            "fake"
+        }
+        fn domains(&self) -> Vec<DomainInfo> {
+            self.inner.domains()
+        }
+        fn begin_window(&mut self) -> Result<WindowStart, MeterError> {
+            self.inner.begin_window()
+        }
+        fn end_window(&mut self, start: WindowStart) -> Result<EnergyReading, MeterError> {
+            let mut r = self.inner.end_window(start)?;
+            let n = self.inner.log.lock().unwrap().len();
+            if n == 7 {
+                // the last window: from now on a background process adds 10 W
+                *self.extra_w.lock().unwrap() = 10.0;
+            } else if n == 8 {
+                r.joules[0] += *self.extra_w.lock().unwrap() * r.seconds;
+            }
+            Ok(r)
+        }
+    }
+    let clock = Arc::new(ManualClock::default());
+    let machine = Machine::new(clock.clone());
+    let mut meter = Drifting {
+        inner: FakeMeter::new(machine.clone()),
+        extra_w: Arc::default(),
+    };
+    let e = measure_energy(
+        clock.as_ref(),
+        &mut meter,
+        &energy_cfg(2.0),
+        2,
+        cpu_work(&machine, 2),
+    )
+    .unwrap();
+    assert!((e.idle.as_ref().unwrap().power_w - 10.0).abs() < 1e-9);
+    assert!((e.idle_after.as_ref().unwrap().power_w - 20.0).abs() < 1e-9);
+    assert!((e.idle_power_w().unwrap() - 15.0).abs() < 1e-9);
+    // above idle with 15 W: 0.5 J + (10 − 15) W × 1 ms
+    assert!((e.joules_per_inference_above_idle.unwrap().mean - 0.495).abs() < 1e-9);
+    assert!(
+        e.notes
+            .iter()
+            .any(|n| n.contains("differ by 67 %") && n.contains("mean is used")),
+        "{:?}",
+        e.notes
+    );
+    assert_eq!(e.figure().idle_power_w, Some(15.0));
+}
+
+/// A meter that fails in the middle of `profile`: `profile` returns that error — no half result,
+/// no panic.
+#[test]
+fn a_meter_failing_mid_profile_fails_the_profile() {
+    let spec = snn_spec();
+    for fail_at in [0usize, 1, 4, 7] {
+        let clock = Arc::new(ManualClock::default());
+        let machine = Machine::new(clock.clone());
+        let mut backend = FakeBackend::new(machine.clone());
+        let mut meter = FakeMeter::new(machine.clone());
+        meter.script = vec![Act::Read; fail_at];
+        meter.script.push(Act::Fail);
+        let log = meter.log.clone();
+        let r = profile(
+            clock.as_ref(),
+            &mut backend,
+            request(&spec, meter),
+            &config(),
+            &mut |_| {},
+        );
+        match r {
+            Err(ProfileError::Meter(MeterError::Nvml(m))) => assert!(m.contains("device lost")),
+            Err(other) => panic!("window {fail_at}: wrong error {other}"),
+            Ok(_) => panic!("window {fail_at}: a failed meter must fail the profile"),
+        }
+        assert_eq!(
+            log.lock().unwrap().len(),
+            fail_at + 1,
+            "stops at the failure"
+        );
+    }
 }

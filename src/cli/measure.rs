@@ -14,8 +14,8 @@ use joulebench_profiler::caches::fmt_bytes;
 use joulebench_profiler::cpu_spec::this_cpu;
 use joulebench_profiler::table::{fmt_joules, fmt_seconds};
 use joulebench_profiler::{
-    measure_process, resolve_power, select, MeterChoice, MonotonicClock, ProcessMeasurement,
-    Selection,
+    hwmon_for_auto, measure_process, resolve_power, select_at, MeterChoice, MonotonicClock,
+    ProcessMeasurement, Selection,
 };
 
 #[derive(Args)]
@@ -24,18 +24,21 @@ pub struct MeasureArgs {
     /// (per run without it).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     count: Option<u64>,
-    /// Energy meter: auto (RAPL when readable, else none), rapl, nvml, none (modelled energy only).
-    #[arg(long, default_value = "auto", value_parser = ["auto", "rapl", "nvml", "none", "estimate"])]
+    /// Energy meter: auto (RAPL when readable, else hwmon's CPU sockets or whole module, else none), rapl, nvml, hwmon, none (modelled energy only).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "rapl", "nvml", "hwmon", "none", "estimate"])]
     meter: String,
     /// Seconds of idle power measurement before the command starts (with a meter; 0 skips it).
     #[arg(long, default_value_t = 3.0)]
     idle: f64,
-    /// GPU index for --meter nvml.
+    /// CUDA device index for --meter nvml (mapped to its NVML device by UUID/PCI bus id, honouring CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER).
     #[arg(long, default_value_t = 0)]
     gpu: u32,
     /// powercap sysfs root for RAPL.
     #[arg(long, default_value = joulebench_profiler::meter::rapl::POWERCAP_ROOT)]
     powercap_root: PathBuf,
+    /// hwmon sysfs root (energy/power sensors: amd_energy, amdgpu, i915/xe, ina3221…).
+    #[arg(long, default_value = joulebench_profiler::meter::hwmon::HWMON_ROOT)]
+    hwmon_root: PathBuf,
     // --cpu-watts, --tdp, --cores, --logical-cpus, --sockets, --no-calibration…
     #[command(flatten)]
     power: PowerArgs,
@@ -55,7 +58,7 @@ impl MeasureArgs {
     /// The meter for `--meter`: an explicitly requested meter that is unavailable is an error;
     /// `auto` falls back to none, saying why and how to fix it.
     fn meter(&self) -> anyhow::Result<Selection> {
-        let sel = |c| select(c, false, &self.powercap_root, self.gpu);
+        let sel = |c| select_at(c, false, &self.powercap_root, &self.hwmon_root, self.gpu);
         Ok(match self.meter.as_str() {
             "none" | "estimate" => Selection {
                 meter: None,
@@ -63,14 +66,24 @@ impl MeasureArgs {
             },
             "rapl" => sel(MeterChoice::Rapl).context("--meter rapl")?,
             "nvml" => sel(MeterChoice::Nvml).context("--meter nvml")?,
+            "hwmon" => sel(MeterChoice::Hwmon).context("--meter hwmon")?,
             _ => match sel(MeterChoice::Rapl) {
                 Ok(s) => Selection {
                     meter: s.meter,
                     note: "auto: rapl (readable)".into(),
                 },
-                Err(e) => Selection {
-                    meter: None,
-                    note: format!("auto: no RAPL meter, so modelled energy only — {e}"),
+                Err(e) => match hwmon_for_auto(false, &self.hwmon_root) {
+                    Ok((m, counted)) => Selection {
+                        meter: Some(Box::new(m)),
+                        note: format!("auto: no RAPL meter ({e}); hwmon instead ({counted})"),
+                    },
+                    Err(why) => Selection {
+                        meter: None,
+                        note: format!(
+                            "auto: no RAPL meter, so modelled energy only — {e}; no hwmon \
+                             fallback ({why})"
+                        ),
+                    },
                 },
             },
         })

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use joulebench_profiler::meter::rapl::{RaplMeter, RealFs};
 use joulebench_profiler::{
-    calibrate, calibration_dir, discover, CalibrationConfig, CalibrationPoint, EnergyMeter,
+    calibrate, calibration_dir, discover_at, CalibrationConfig, CalibrationPoint, EnergyMeter,
     MonotonicClock, SpinLoad, SystemInfo,
 };
 
@@ -22,7 +22,10 @@ pub struct MetersArgs {
     /// powercap sysfs root for RAPL.
     #[arg(long, default_value = joulebench_profiler::meter::rapl::POWERCAP_ROOT)]
     powercap_root: PathBuf,
-    /// GPU index to probe with NVML.
+    /// hwmon sysfs root (energy/power sensors: amd_energy, amdgpu, i915/xe, ina3221…).
+    #[arg(long, default_value = joulebench_profiler::meter::hwmon::HWMON_ROOT)]
+    hwmon_root: PathBuf,
+    /// CUDA device index to probe with NVML (mapped to its NVML device by UUID/PCI bus id, honouring CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER).
     #[arg(long, default_value_t = 0)]
     gpu: u32,
     /// Print JSON instead of text.
@@ -157,7 +160,7 @@ fn run_calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
 }
 
 fn list(args: &MetersArgs) -> anyhow::Result<()> {
-    let found = discover(&args.powercap_root, args.gpu);
+    let found = discover_at(&args.powercap_root, &args.hwmon_root, args.gpu);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&found)?);
         return Ok(());
@@ -168,7 +171,7 @@ fn list(args: &MetersArgs) -> anyhow::Result<()> {
                 println!("{}: available", m.name);
                 for d in &m.domains {
                     println!(
-                        "  {:<18} {:<9} resolution {:.0e} J, update ≈ {} ms, {} — {}",
+                        "  {:<18} {:<9} resolution {:.2e} J, update ≈ {} ms, {} — {}",
                         d.name,
                         format!("{:?}", d.kind).to_lowercase(),
                         d.resolution_j,
@@ -183,6 +186,9 @@ fn list(args: &MetersArgs) -> anyhow::Result<()> {
                 }
             }
             Some(r) => println!("{}: unavailable — {r}", m.name),
+        }
+        for n in &m.notes {
+            println!("  note: {n}");
         }
     }
     println!(

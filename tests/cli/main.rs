@@ -3,6 +3,7 @@
 
 mod common;
 
+mod any_onnx;
 mod bad_input;
 mod bench_cli;
 mod bench_training_cli;
@@ -10,6 +11,7 @@ mod crash_safety;
 mod data_cli;
 mod export_cli;
 mod fuzz_replay;
+mod hwmon_cli;
 mod measure;
 mod meters_cli;
 mod profile_cli;

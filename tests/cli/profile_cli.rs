@@ -85,7 +85,9 @@ fn meters_lists_domains_or_why_unavailable() {
         .map(|d| d["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["package-0", "package-0/dram"]);
-    assert_eq!(rapl["domains"][0]["resolution_j"], 1e-6);
+    // the counter's energy unit (stated per vendor: 2^-14 J Intel, 2^-16 J AMD), not 1 µJ
+    let res = rapl["domains"][0]["resolution_j"].as_f64().unwrap();
+    assert!(res == 1.0 / 16384.0 || res == 1.0 / 65536.0, "{res}");
     let nvml = list.iter().find(|m| m["name"] == "nvml").unwrap();
     // Which case applies is decided from the machine, not from the answer: without the NVIDIA
     // kernel driver NVML is unavailable and the reason names the missing library or driver;
@@ -193,6 +195,106 @@ fn profile_run_folder_with_tract_and_native() {
     );
 }
 
+/// `profile --meter rapl` end to end on a fake powercap tree whose counters a background thread
+/// advances (10 W package, 1 W DRAM; each write is a temp file renamed over `energy_uj`, so a
+/// read never sees half a number): the measured figure comes from the counter.
+#[test]
+fn profile_with_rapl_on_a_fake_tree() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("mlp1d");
+    make_run(&run, "mlp1d", None);
+    let tree = tmp.path().join("powercap");
+    fake_powercap(&tree);
+    let stop = Arc::new(AtomicBool::new(false));
+    let ticker = {
+        let (stop, tree) = (stop.clone(), tree.clone());
+        std::thread::spawn(move || {
+            let zones = [
+                ("intel-rapl:0", 1000u64, 20_000u64),
+                ("intel-rapl:0:0", 10, 2_000),
+            ];
+            let mut energy: Vec<u64> = zones.iter().map(|z| z.1).collect();
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                for (k, (dir, _, step)) in zones.iter().enumerate() {
+                    energy[k] += step; // µJ per 2 ms: 10 W and 1 W
+                    let d = tree.join(dir);
+                    let tmp = d.join("energy_uj.tmp");
+                    std::fs::write(&tmp, format!("{}\n", energy[k])).unwrap();
+                    std::fs::rename(&tmp, d.join("energy_uj")).unwrap();
+                }
+            }
+        })
+    };
+    let started = std::time::Instant::now();
+    let o = jb(&[
+        "profile",
+        run.to_str().unwrap(),
+        "--backend",
+        "native",
+        "--meter",
+        "rapl",
+        "--powercap-root",
+        tree.to_str().unwrap(),
+        "--idle",
+        "0.05",
+        "--settle",
+        "0.05",
+        "--min-window",
+        "0.05",
+        "--windows",
+        "5",
+        "--queries",
+        "20",
+        "--duration",
+        "0",
+        "--json",
+    ]);
+    let took = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    ticker.join().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(took.as_secs_f64() < 10.0, "took {took:?}");
+    let v = stdout_json(&o);
+    let measured = v["energy"]["energy_sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "measured")
+        .unwrap_or_else(|| panic!("no measured figure: {}", v["energy"]));
+    let source = measured["source"].as_str().unwrap();
+    assert!(
+        source.starts_with("rapl (") && source.contains("package-0"),
+        "{source}"
+    );
+    assert!(measured["joules_per_inference"]
+        .as_f64()
+        .unwrap()
+        .is_finite());
+    // idle included, the counter moved: a positive energy per inference
+    assert!(
+        measured["total_joules"].as_f64().unwrap() > 0.0,
+        "{measured}"
+    );
+    let m = &v["energy"]["measured"];
+    assert_eq!(m["meter"], "rapl");
+    assert_eq!(m["windows"].as_array().unwrap().len(), 5);
+    assert!(m["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|w| w["total_j"].as_f64().unwrap() > 0.0));
+    assert!(
+        m["warmup_window"].is_object() && m["idle_after"].is_object(),
+        "{m}"
+    );
+    // the counters move at 11 W at most (less when the ticker is slowed down)
+    let idle_w = measured["idle_power_w"].as_f64().unwrap();
+    assert!((0.0..=12.0).contains(&idle_w), "{idle_w}");
+}
+
 #[test]
 fn auto_meter_falls_back_to_the_estimate_with_the_reason() {
     let tmp = tempfile::tempdir().unwrap();
@@ -211,6 +313,8 @@ fn auto_meter_falls_back_to_the_estimate_with_the_reason() {
             "auto",
             "--powercap-root",
             tmp.path().join("no-powercap").to_str().unwrap(),
+            "--hwmon-root",
+            tmp.path().join("no-hwmon").to_str().unwrap(),
             "--json",
         ],
     );
@@ -375,4 +479,41 @@ fn profile_bare_onnx_and_spiking_run() {
         3 * (256 + 128 + 10)
     );
     assert_eq!(v["counts"]["steps"], sspec.steps);
+}
+
+/// The built binary finds ONNX Runtime without `scripts/jb-env`: the library it was built with
+/// (the build ran through jb-env, as `make` does); `ORT_DYLIB_PATH` still overrides it.
+#[test]
+fn the_built_binary_finds_onnx_runtime_on_its_own() {
+    // the tests run through scripts/jb-env, which sets the variable for the build too
+    if joulebench_testkit::ort_library().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("mlp1d");
+    make_run(&run, "mlp1d", None);
+    let args = [
+        "profile",
+        run.to_str().unwrap(),
+        "--backend",
+        "ort",
+        "--queries",
+        "3",
+        "--duration",
+        "0",
+        "--meter",
+        "estimate",
+    ];
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_joulebench"))
+        .args(args)
+        .env_remove("ORT_DYLIB_PATH")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_joulebench"))
+        .args(args)
+        .env("ORT_DYLIB_PATH", tmp.path().join("no-such-lib.so"))
+        .output()
+        .unwrap();
+    crate::common::refused(&o, &args, &["ORT_DYLIB_PATH points at", "no-such-lib.so"]);
 }

@@ -84,6 +84,15 @@ impl Backend for TchBackend {
     fn threads(&self) -> usize {
         self.threads
     }
+
+    /// On CUDA, waits for the device's queued kernels (`run` already copies the logits to the
+    /// host, which waits for the stream that produced them, but not for other streams' work).
+    fn synchronize(&mut self) -> Result<(), InferenceError> {
+        if let Device::Cuda(index) = self.net.device() {
+            tch::Cuda::synchronize(index as i64);
+        }
+        Ok(())
+    }
 }
 
 /// Registers the engines of this crate with the inference crate's engine registry: `tch` (the

@@ -255,8 +255,73 @@ pub struct OnnxSummary {
     /// Elements in all initializers.
     pub initializer_elements: u64,
     pub inputs: Vec<String>,
+    /// Declared dimensions of each of `inputs`: `None` when the graph declares no shape, else one
+    /// entry per dimension, `None` for a symbolic or unknown one.
+    pub input_dims: Vec<Option<Vec<Option<i64>>>>,
     pub outputs: Vec<String>,
     pub metadata: BTreeMap<String, String>,
+}
+
+impl OnnxSummary {
+    /// The shape of one sample (no batch dimension) that the graph declares for its single
+    /// input: `Ok(None)` when it declares none or leaves a non-batch dimension open (with the
+    /// reason as `Err` text only for a graph with several inputs).
+    pub fn declared_sample_shape(&self) -> Result<Option<Vec<usize>>, String> {
+        match self.inputs.len() {
+            1 => {}
+            0 => return Err("the graph has no input".into()),
+            n => {
+                return Err(format!(
+                    "the graph has {n} inputs ({}); joulebench feeds one",
+                    self.inputs.join(", ")
+                ))
+            }
+        }
+        let Some(Some(dims)) = self.input_dims.first() else {
+            return Ok(None);
+        };
+        if dims.len() < 2 {
+            return Ok(None);
+        }
+        let sample: Option<Vec<usize>> = dims[1..]
+            .iter()
+            .map(|d| d.filter(|v| *v > 0).map(|v| v as usize))
+            .collect();
+        Ok(sample)
+    }
+
+    /// The declared dimensions of the single input as text: `[N, 3, 224, 224]` (`?` for open).
+    pub fn declared_input_text(&self) -> String {
+        match self.input_dims.first() {
+            Some(Some(d)) => format!(
+                "[{}]",
+                d.iter()
+                    .map(|v| v.map(|v| v.to_string()).unwrap_or_else(|| "?".into()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => "no declared shape".into(),
+        }
+    }
+}
+
+fn declared_dims(v: &proto::ValueInfoProto) -> Option<Vec<Option<i64>>> {
+    use proto::tensor_shape_proto::dimension::Value as Dim;
+    use proto::type_proto::Value;
+    let Some(Value::TensorType(t)) = v.r#type.as_ref()?.value.as_ref() else {
+        return None;
+    };
+    let shape = t.shape.as_ref()?;
+    Some(
+        shape
+            .dim
+            .iter()
+            .map(|d| match &d.value {
+                Some(Dim::DimValue(n)) if *n > 0 => Some(*n),
+                _ => None,
+            })
+            .collect(),
+    )
 }
 
 /// Decodes ONNX bytes far enough to summarize them; an error (not a panic) on anything that
@@ -302,6 +367,12 @@ pub fn summarize_onnx(bytes: &[u8]) -> Result<OnnxSummary, ModelError> {
             .iter()
             .filter(|i| !init_names.contains(i.name.as_str()))
             .map(|i| i.name.clone())
+            .collect(),
+        input_dims: g
+            .input
+            .iter()
+            .filter(|i| !init_names.contains(i.name.as_str()))
+            .map(declared_dims)
             .collect(),
         outputs: g.output.iter().map(|o| o.name.clone()).collect(),
         metadata: m

@@ -7,7 +7,10 @@
 //! different thing and lives in [`crate::estimate`](mod@crate::estimate), never in these types.
 
 pub mod discover;
+pub mod hwmon;
+pub mod integrate;
 pub mod nvml;
+pub mod nvml_device;
 pub mod rapl;
 
 use serde::{Deserialize, Serialize};
@@ -28,8 +31,15 @@ pub enum DomainKind {
     Dram,
     /// The whole platform (RAPL psys), includes the packages.
     Platform,
-    /// A whole GPU board (NVML).
+    /// A whole GPU board (NVML; hwmon amdgpu, i915, xe).
     Gpu,
+    /// A whole module or board measured at its power input (hwmon ina3221 `VDD_IN` on Jetson):
+    /// includes its CPU, GPU and SOC rails.
+    Module,
+    /// One power rail inside a module (hwmon ina3221 `VDD_CPU_GPU_CV`, `VDD_SOC`…).
+    Rail,
+    /// A hwmon channel of a driver whose coverage is not known (never added to a total).
+    Unknown,
 }
 
 /// One energy domain of a meter.
@@ -40,7 +50,8 @@ pub struct DomainInfo {
     pub kind: DomainKind,
     /// Smallest energy step the counter reports, joules.
     pub resolution_j: f64,
-    /// How often the hardware updates the counter, seconds (typical value; stated, not measured).
+    /// How often the hardware updates the counter, seconds (RAPL: a typical value, stated;
+    /// NVML's energy counter: measured at open, see the note).
     pub update_period_s: f64,
     /// Whether this domain is summed into the meter's total (false for nested domains).
     pub in_total: bool,
@@ -108,7 +119,7 @@ impl EnergyReading {
 
 /// A source of measured energy.
 pub trait EnergyMeter: Send {
-    /// Short name: `rapl`, `nvml`.
+    /// Short name: `rapl`, `nvml`, `hwmon`.
     fn name(&self) -> &str;
     /// The domains this meter reports, in reading order.
     fn domains(&self) -> Vec<DomainInfo>;
@@ -123,10 +134,13 @@ pub trait EnergyMeter: Send {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MeterChoice {
-    /// NVML for GPU backends, RAPL for CPU ones, else the estimate (with the reason).
+    /// NVML for GPU backends, RAPL for CPU ones; when that is unavailable, hwmon if it has a
+    /// counted device of the right kind; else the estimate (with the reason).
     Auto,
     Nvml,
     Rapl,
+    /// Linux hwmon energy/power sensors (amd_energy, amdgpu, i915/xe, ina3221…).
+    Hwmon,
     /// No meter: energy from operation counts (labelled `estimate`).
     Estimate,
 }
@@ -137,9 +151,10 @@ impl MeterChoice {
             "auto" => Ok(MeterChoice::Auto),
             "nvml" => Ok(MeterChoice::Nvml),
             "rapl" => Ok(MeterChoice::Rapl),
+            "hwmon" => Ok(MeterChoice::Hwmon),
             "estimate" => Ok(MeterChoice::Estimate),
             o => Err(format!(
-                "unknown meter `{o}` (expected auto, nvml, rapl or estimate)"
+                "unknown meter `{o}` (expected auto, nvml, rapl, hwmon or estimate)"
             )),
         }
     }
