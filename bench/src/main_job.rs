@@ -19,7 +19,6 @@ use joulebench_inference::{
     open_backend, Backend, BackendKind, BackendOptions, EventEngine, ModelSource,
 };
 use joulebench_models::memory::{check_fits_here, MemoryEstimate};
-use joulebench_models::onnx::export_onnx;
 use joulebench_models::{
     write_atomic, DataShape, ModelSpec, Op, PresetOptions, RunDir, Tensor, PRESETS,
 };
@@ -403,14 +402,7 @@ fn stage_export(out: &Path, preset: &str) -> anyhow::Result<String> {
     if !run.is_done() {
         bail!("{} has not finished training", run.path.display());
     }
-    let spec = run.spec()?;
-    let weights = run.weights(&spec)?;
-    let mut metadata = Vec::new();
-    if let Ok(t) = std::fs::read_to_string(run.train_config_path()) {
-        metadata.push(("joulebench.train".to_string(), t));
-    }
-    let bytes = export_onnx(&spec, &weights, &metadata)?;
-    write_atomic(&run.onnx_path(), &bytes)?;
+    let bytes = run.export_onnx_to(&run.onnx_path())?;
     Ok(format!("{} bytes", bytes.len()))
 }
 

@@ -16,10 +16,13 @@ use serde::Serialize;
 
 use crate::harness::{fixed_calls, time_backend, time_calls, Timing};
 
+/// T of the untrained default model.
+pub const DEFAULT_STEPS: usize = 100;
+
 #[derive(Debug, Clone)]
 pub struct SpikeRateConfig {
-    /// Time steps T per inference.
-    pub steps: usize,
+    /// Time steps T per inference (default: a run folder's own T, else 100).
+    pub steps: Option<usize>,
     /// Samples per call.
     pub batch: usize,
     /// Worker threads of every engine.
@@ -122,8 +125,11 @@ fn machine() -> Machine {
 }
 
 fn load_model(args: &SpikeRateConfig) -> anyhow::Result<(ModelSpec, Weights, String)> {
-    let (spec, weights, what) =
-        crate::inputs::run_or_untrained_snn(args.run.as_deref(), args.steps, args.seed)?;
+    let (spec, weights, what) = crate::inputs::run_or_untrained_snn(
+        args.run.as_deref(),
+        args.steps.unwrap_or(DEFAULT_STEPS),
+        args.seed,
+    )?;
     if spec.input_shape.iter().product::<usize>() != 784 {
         bail!(
             "{}: bench spike-rate needs a model of 28×28 inputs, this one takes {:?}",
@@ -228,7 +234,7 @@ fn measure(
 
 /// Runs the study: prints the table and writes `spike_rate.json`/`.md` when `out` is set.
 pub fn run(args: SpikeRateConfig) -> anyhow::Result<()> {
-    if args.steps == 0 || args.batch == 0 || args.threads == 0 || args.repeats == 0 {
+    if args.steps == Some(0) || args.batch == 0 || args.threads == 0 || args.repeats == 0 {
         bail!("--steps, --batch, --threads and --repeats must be at least 1");
     }
     if let Some(r) = args.rates.iter().find(|r| !(0.0..=100.0).contains(*r)) {
@@ -241,6 +247,19 @@ pub fn run(args: SpikeRateConfig) -> anyhow::Result<()> {
             spec.preset
         );
     }
+    // A trained run runs at the T it was trained at: the dense baselines (native, the ONNX
+    // export) take exactly that many steps.
+    let steps = match (&args.run, args.steps) {
+        (Some(_), None) => spec.steps,
+        (Some(r), Some(t)) if t != spec.steps => bail!(
+            "{} was trained at T = {}, and bench spike-rate runs a trained model at its own T \
+             (its dense baselines take exactly {} steps): drop --steps {t}, or train at T = {t}",
+            r.display(),
+            spec.steps,
+            spec.steps
+        ),
+        (_, t) => t.unwrap_or(DEFAULT_STEPS),
+    };
     let mut event = EventEngine::new(&spec, &weights, args.threads)?;
     event.set_temporal_blocking(!args.no_temporal_block);
     event.set_baseline(!args.no_baseline);
@@ -290,7 +309,7 @@ pub fn run(args: SpikeRateConfig) -> anyhow::Result<()> {
                 shape: vec![args.batch, 1, 28, 28],
                 data: images.data[v * args.batch * 784..(v + 1) * args.batch * 784].to_vec(),
             };
-            rate_encode(&chunk, args.steps, args.seed + v as u64)
+            rate_encode(&chunk, steps, args.seed + v as u64)
         })
         .collect();
     eprintln!("measuring the headline case ({headline_input}) ...");
@@ -311,7 +330,7 @@ pub fn run(args: SpikeRateConfig) -> anyhow::Result<()> {
             .map(|v| {
                 uniform_spikes(
                     &sample,
-                    args.steps,
+                    steps,
                     args.batch,
                     r / 100.0,
                     args.seed * 1000 + v as u64 + (r * 100.0) as u64,
@@ -344,7 +363,7 @@ pub fn run(args: SpikeRateConfig) -> anyhow::Result<()> {
             spec.preset, spec.input_shape, spec.num_classes
         ),
         weights: wdesc,
-        steps: args.steps,
+        steps,
         batch: args.batch,
         threads: args.threads,
         event_isa: event.isa().name().to_string(),

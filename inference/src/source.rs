@@ -145,18 +145,23 @@ impl ModelSource {
     }
 
     /// The ONNX file of this source and the expected input dimensions (`None` = any size, for
-    /// the batch dimension). Errors when a run folder has not been exported yet.
+    /// the batch dimension). A run folder not exported yet is exported first (its `model.onnx`,
+    /// written atomically, as `joulebench export RUN` would).
     pub fn onnx_file(&self) -> Result<(PathBuf, Vec<Option<usize>>), InferenceError> {
         match self {
             ModelSource::Run(run) => {
                 let spec = run.spec()?;
                 let path = run.onnx_path();
                 if !path.is_file() {
-                    return Err(InferenceError::Other(format!(
-                        "{} does not exist: run `joulebench export {}` first",
-                        path.display(),
-                        run.path.display()
-                    )));
+                    // not exported yet: export it now, as `joulebench export RUN` would
+                    tracing::info!("{} does not exist: exporting the run", path.display());
+                    run.export_onnx_to(&path).map_err(|e| {
+                        InferenceError::Other(format!(
+                            "{} does not exist and exporting {} failed: {e}",
+                            path.display(),
+                            run.path.display()
+                        ))
+                    })?;
                 }
                 Ok((path, expected_dims(&spec)))
             }

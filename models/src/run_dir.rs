@@ -76,4 +76,29 @@ impl RunDir {
     pub fn mark_done(&self) -> Result<(), ModelError> {
         write_atomic(&self.done_path(), b"ok\n")
     }
+
+    /// Exports the run as ONNX to `out` (atomically), with its training configuration
+    /// (`train.json`, when present, as `joulebench.train`) and the weights' own metadata
+    /// (`joulebench.weights.KEY`) in the file's metadata. Returns the bytes written. The one
+    /// export of a run folder: `joulebench export`, the main job and engines that need the ONNX
+    /// file of a run not yet exported all call it.
+    pub fn export_onnx_to(&self, out: &Path) -> Result<Vec<u8>, ModelError> {
+        let spec = self.spec()?;
+        let weights = self.weights(&spec)?;
+        let mut metadata = Vec::new();
+        let train = self.train_config_path();
+        if train.is_file() {
+            let text = std::fs::read_to_string(&train).map_err(|e| ModelError::io(&train, e))?;
+            serde_json::from_str::<serde_json::Value>(&text).map_err(|e| {
+                ModelError::Invalid(format!("{}: not valid JSON: {e}", train.display()))
+            })?;
+            metadata.push(("joulebench.train".to_string(), text));
+        }
+        for (k, v) in &weights.metadata {
+            metadata.push((format!("joulebench.weights.{k}"), v.clone()));
+        }
+        let bytes = crate::onnx::export_onnx(&spec, &weights, &metadata)?;
+        write_atomic(out, &bytes)?;
+        Ok(bytes)
+    }
 }

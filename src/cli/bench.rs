@@ -47,9 +47,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 #[derive(Args)]
 pub struct SpikeRateArgs {
-    /// Time steps T per inference.
-    #[arg(long, default_value_t = 100)]
-    steps: usize,
+    /// Time steps T per inference (default: a --run folder's own T, else 100).
+    #[arg(long)]
+    steps: Option<usize>,
     /// Samples per call.
     #[arg(long, default_value_t = 1)]
     batch: usize,

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Args;
-use joulebench_models::onnx::{export_onnx, summarize_onnx, INPUT_NAME, OUTPUT_NAME};
-use joulebench_models::{write_atomic, RunDir};
+use joulebench_models::onnx::{summarize_onnx, INPUT_NAME, OUTPUT_NAME};
+use joulebench_models::RunDir;
 
 #[derive(Args)]
 pub struct ExportArgs {
@@ -30,24 +30,8 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     }
     let run = RunDir::new(dir);
     let spec = run.spec()?;
-    let weights = run.weights(&spec)?;
-
-    let mut metadata = Vec::new();
-    let train = run.train_config_path();
-    if train.is_file() {
-        let text = std::fs::read_to_string(&train)
-            .with_context(|| format!("reading {}", train.display()))?;
-        serde_json::from_str::<serde_json::Value>(&text)
-            .with_context(|| format!("{} is not valid JSON", train.display()))?;
-        metadata.push(("joulebench.train".to_string(), text));
-    }
-    for (k, v) in &weights.metadata {
-        metadata.push((format!("joulebench.weights.{k}"), v.clone()));
-    }
-
     let out = args.out.unwrap_or_else(|| run.onnx_path());
-    let bytes = export_onnx(&spec, &weights, &metadata)?;
-    write_atomic(&out, &bytes)?;
+    let bytes = run.export_onnx_to(&out)?;
     let s = summarize_onnx(&bytes)?;
 
     let mut input = Vec::new();

@@ -191,8 +191,19 @@ fn list(args: &MetersArgs) -> anyhow::Result<()> {
             println!("  note: {n}");
         }
     }
+    match joulebench_profiler::resolve_power(
+        &joulebench_profiler::PowerOptions::default(),
+        &joulebench_profiler::cpu_spec::this_cpu(),
+    ) {
+        Ok(p) => println!(
+            "modelled: always available — measured CPU time × {}: {}; labelled `modelled`, never a measurement",
+            p.name(),
+            p.power_at(1.0).method
+        ),
+        Err(e) => println!("modelled: no power model ({e})"),
+    }
     println!(
-        "estimate: always available — energy from operation counts (Horowitz, ISSCC 2014, 45 nm), labelled `estimate`, never a measurement"
+        "estimate: always available — what an ideal 45 nm accelerator would spend on the operations (Horowitz, ISSCC 2014), labelled `estimate`, never a measurement"
     );
     Ok(())
 }

@@ -344,3 +344,76 @@ fn bench_spike_rate_reports_every_point_and_the_mean() {
     assert!(!o.status.success());
     assert!(text(&o).contains("--variants"), "{}", text(&o));
 }
+
+/// `bench spike-rate --run R` runs a model at the T it was trained at (here 6), not the default
+/// 100; `--steps` asking for another T is refused with the reason.
+#[test]
+fn bench_spike_rate_runs_a_run_folder_at_its_own_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("snn-temporal");
+    let spec = joulebench_models::build_preset(
+        "snn-temporal",
+        &joulebench_data::DatasetKind::Mnist.data_shape(),
+        &joulebench_models::PresetOptions {
+            steps: Some(6),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let r = joulebench_models::RunDir::new(&run);
+    r.write_spec(&spec).unwrap();
+    joulebench_models::Weights::random(&spec, 1)
+        .save(&r.weights_path())
+        .unwrap();
+    let out = dir.path().join("out");
+    let study = |extra: &[&str]| {
+        let mut args = vec![
+            "bench",
+            "spike-rate",
+            "--run",
+            run.to_str().unwrap(),
+            "--rates",
+            "0,50",
+            "--repeats",
+            "1",
+            "--warmup",
+            "0",
+            "--variants",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = Command::new(env!("CARGO_BIN_EXE_joulebench"))
+            .args(&args)
+            .env_remove("JOULEBENCH_DATA")
+            .env("XDG_CACHE_HOME", "/nonexistent-joulebench-test-cache")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        read_json(&out.join("spike_rate.json"))
+    };
+    let v = study(&[]);
+    assert_eq!(v["steps"], 6, "{}", v["steps"]);
+    let v = study(&["--steps", "6"]);
+    assert_eq!(v["steps"], 6);
+    let o = Command::new(env!("CARGO_BIN_EXE_joulebench"))
+        .args([
+            "bench",
+            "spike-rate",
+            "--run",
+            run.to_str().unwrap(),
+            "--steps",
+            "4",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let said = text(&o);
+    assert!(
+        said.contains("trained at T = 6")
+            && said.contains("--steps 4")
+            && !said.contains("panicked"),
+        "{said}"
+    );
+}

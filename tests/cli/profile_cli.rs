@@ -517,3 +517,39 @@ fn the_built_binary_finds_onnx_runtime_on_its_own() {
         .unwrap();
     crate::common::refused(&o, &args, &["ORT_DYLIB_PATH points at", "no-such-lib.so"]);
 }
+
+/// A run folder not exported yet runs on the ONNX engines all the same: it is exported first,
+/// with the same file `joulebench export` writes.
+#[test]
+fn a_run_without_model_onnx_is_exported_on_the_fly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("mlp1d");
+    make_run(&run, "mlp1d", None);
+    let onnx = run.join("model.onnx");
+    let exported = std::fs::read(&onnx).unwrap();
+    std::fs::remove_file(&onnx).unwrap();
+    profile_ok(
+        &run,
+        &[
+            "--backend",
+            "tract",
+            "--queries",
+            "3",
+            "--duration",
+            "0",
+            "--meter",
+            "estimate",
+        ],
+    );
+    assert!(onnx.is_file(), "model.onnx written");
+    // the same graph as the explicit export (make_run's export has no training metadata either)
+    let again = std::fs::read(&onnx).unwrap();
+    assert_eq!(
+        joulebench_models::onnx::summarize_onnx(&again)
+            .unwrap()
+            .nodes,
+        joulebench_models::onnx::summarize_onnx(&exported)
+            .unwrap()
+            .nodes
+    );
+}
