@@ -29,6 +29,8 @@ enum Command {
     Eval(cli::eval::EvalArgs),
     /// Latency, operation counts and energy of one model on one backend.
     Profile(cli::profile::ProfileArgs),
+    /// Run one engine on a NumPy array (--input X.npy) and write its output (--output Y.npy).
+    Infer(cli::infer::InferArgs),
     /// Time, CPU time and energy of any command (`measure [--count N] -- CMD ARGS…`): measured
     /// with RAPL/NVML where readable (idle subtracted), and modelled from its CPU time.
     Measure(cli::measure::MeasureArgs),
@@ -68,6 +70,7 @@ fn main() {
         Command::Export(a) => cli::export::run(a),
         Command::Eval(a) => cli::eval::run(a),
         Command::Profile(a) => cli::profile::run(a),
+        Command::Infer(a) => cli::infer::run(a),
         Command::Measure(a) => cli::measure::run(a),
         Command::Meters(a) => cli::meters::run(a),
         Command::Report(a) => cli::report::run(a),

@@ -5,6 +5,7 @@
 //! * [`backends`] — the same models on every engine, like for like (+ inputs for the peers);
 //! * [`macs`] — latency against MAC count across mlp-sweep widths × depths;
 //! * [`eval`], [`profile_model`] — the work of `joulebench eval` and `joulebench profile`;
+//! * [`infer`] — `joulebench infer`: one engine on a `.npy` array, its output to `.npy`;
 //! * [`fixed_point`] — the event engine's int8 mode against f32 (accuracy, agreement, spikes);
 //! * [`table`] — `backends` merged with the Python peers' results;
 //! * [`main_job`] — `joulebench run`: train every preset, export, evaluate and profile every
@@ -25,6 +26,7 @@ pub mod epoch_meter;
 pub mod eval;
 pub mod fixed_point;
 pub mod harness;
+pub mod infer;
 pub mod inputs;
 pub mod macs;
 #[cfg(feature = "training")]

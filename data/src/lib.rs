@@ -6,6 +6,7 @@
 //! * [`apply_preprocess`] applies a model's `Preprocess` (resize / crop, normalize);
 //! * [`encode`](mod@encode) turns a batch into the per-step input `[T, n, …]` (direct, rate, Poisson);
 //! * [`synthetic`] makes seeded digit-like images and spike trains when no dataset is at hand;
+//! * [`npy`] reads and writes NumPy `.npy` float arrays (`joulebench infer`);
 //! * [`fetch::fetch`] downloads or copies the original files, verified by SHA-256.
 
 pub mod csv;
@@ -16,6 +17,7 @@ pub mod fetch;
 pub mod idx;
 pub mod info;
 pub mod mnist1d;
+pub mod npy;
 pub mod raw;
 pub mod read;
 pub mod synthetic;

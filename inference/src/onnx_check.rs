@@ -346,13 +346,36 @@ pub fn all_ops(model: &proto::ModelProto) -> Vec<(String, String, String)> {
     out
 }
 
+thread_local! {
+    /// Set while this thread runs inside [`guard_engine`]: its panics become errors, unprinted.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs (once per process) a panic hook that stays silent for panics inside
+/// [`guard_engine`] on the same thread and defers to the previous hook for every other panic.
+fn install_quiet_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDED.with(|g| g.get()) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Runs `f` (a call into an ONNX engine on an untrusted graph) and turns a panic inside the
 /// engine into `Err` with the panic's message, so a malformed graph that trips an engine's
 /// internal assertion (e.g. tract 0.23.9's `Squeeze` shape rule on an out-of-range axis, found
 /// by `fuzz/`) is reported as an error naming the file instead of aborting the process. The
-/// default panic hook still prints the engine's message to stderr first.
+/// panic itself prints nothing (no message, no backtrace): the error carries its message.
 pub fn guard_engine<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+    install_quiet_hook();
+    let was = GUARDED.with(|g| g.replace(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(was));
+    r.map_err(|p| {
         let msg = p
             .downcast_ref::<&str>()
             .map(|s| s.to_string())

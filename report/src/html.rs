@@ -128,6 +128,7 @@ pub fn render_page(data: &ReportData) -> Result<(String, Vec<Figure>), ReportErr
         }
         h.push_str("</ul>\n");
     }
+    h.push_str(&crate::verdict::render_verdict(data));
     h.push_str("<nav>");
     for (id, q) in SECTIONS {
         let _ = write!(h, "<a href=\"#{id}\">{}</a>", esc(q));

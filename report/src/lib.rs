@@ -15,6 +15,7 @@ pub mod palette;
 pub mod plot;
 pub mod spike_rate;
 pub mod sweep;
+pub mod verdict;
 pub mod write;
 
 pub use activity::{LayerSpiking, RasterLayer, SpikingActivity};

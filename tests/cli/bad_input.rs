@@ -373,3 +373,28 @@ fn closed_stdout_ends_quietly() {
         out.status
     );
 }
+
+/// An engine that panics inside on a hostile graph (tract's shape rules, found by the fuzzer):
+/// the user sees one clear error line, no panic message and no backtrace.
+#[test]
+fn an_engine_panic_is_one_clear_error_line() {
+    let f = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions/onnx/crash-b5d80fbeb568ec263e1fcb876a368a896ce31f14");
+    let args = [
+        "profile",
+        f.to_str().unwrap(),
+        "--backend",
+        "tract",
+        "--queries",
+        "1",
+        "--meter",
+        "estimate",
+    ];
+    let o = crate::common::joulebench(&args);
+    let err = crate::common::refused(&o, &args, &["crash-b5d80fbe", "internal error"]);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        !err.contains("RUST_BACKTRACE") && !err.contains("thread '"),
+        "{err}"
+    );
+}

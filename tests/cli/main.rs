@@ -12,6 +12,7 @@ mod data_cli;
 mod export_cli;
 mod fuzz_replay;
 mod hwmon_cli;
+mod infer_cli;
 mod measure;
 mod meters_cli;
 mod profile_cli;
