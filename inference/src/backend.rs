@@ -20,10 +20,10 @@ pub trait Backend: Send {
     /// Worker threads this backend uses for one call.
     fn threads(&self) -> usize;
 
-    /// Whether the arithmetic is int8 fixed point (the op-count estimate then charges int8
-    /// operations and 1-byte weights). `false` for f32 engines.
-    fn int8_arithmetic(&self) -> bool {
-        false
+    /// The engine's number format (the op-count estimate charges int8 operations and 1-byte
+    /// weights for the fixed-point engine). `F32` for every f32 engine.
+    fn precision(&self) -> crate::event::Precision {
+        crate::event::Precision::F32
     }
 
     /// Activity (spikes, synaptic operations) of the last `run`, for engines that count it.

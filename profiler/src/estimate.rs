@@ -68,34 +68,8 @@ impl EnergyTable {
     }
 }
 
-/// Arithmetic and storage precision of the charged work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Precision {
-    /// fp32 arithmetic, 4-byte weights and activations.
-    #[default]
-    F32,
-    /// int8 arithmetic (fixed-point engine), 1-byte weights, 2-byte (int8/int16) activations.
-    Int8,
-}
-
-impl Precision {
-    /// Bytes per stored weight.
-    pub fn weight_bytes(self) -> f64 {
-        match self {
-            Precision::F32 => 4.0,
-            Precision::Int8 => 1.0,
-        }
-    }
-
-    /// Bytes per activation element.
-    pub fn activation_bytes(self) -> f64 {
-        match self {
-            Precision::F32 => 4.0,
-            Precision::Int8 => 2.0,
-        }
-    }
-}
+/// Arithmetic and storage precision of the charged work: the engine's own number format.
+pub use joulebench_inference::event::Precision;
 
 /// The work of one inference (per sample) that the estimate charges.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

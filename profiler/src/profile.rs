@@ -144,20 +144,15 @@ fn check_output(out: &Tensor, batch: usize) -> Result<(), ProfileError> {
     Ok(())
 }
 
-/// The work the estimate charges, from counts and (spiking) measured activity; `int8`: the
-/// fixed-point engine (int8 arithmetic, 1-byte weights).
+/// The work the estimate charges, from counts and (spiking) measured activity, in the engine's
+/// number format (`Int8`: the fixed-point engine, int8 arithmetic, 1-byte weights).
 pub fn estimate_work(
     counts: &ProfileCounts,
     activity: Option<&ProfiledActivity>,
     batch: usize,
-    int8: bool,
+    precision: Precision,
 ) -> Work {
     let non_lif_other = counts.other_ops.saturating_sub(counts.membrane_updates) as f64;
-    let precision = if int8 {
-        Precision::Int8
-    } else {
-        Precision::F32
-    };
     match activity {
         Some(a) => Work {
             macs: a.effective_macs_per_sample,
@@ -309,12 +304,7 @@ pub fn profile<C: Clock>(
     let caches = crate::caches::read_caches(std::path::Path::new(crate::caches::CPU_CACHE_ROOT));
     let estimate = counts_for_estimate.map(|c| {
         estimate(
-            &estimate_work(
-                c,
-                activity.as_ref(),
-                energy_batch,
-                backend.int8_arithmetic(),
-            ),
+            &estimate_work(c, activity.as_ref(), energy_batch, backend.precision()),
             &EnergyTable::horowitz_45nm(),
             &caches,
         )

@@ -49,3 +49,27 @@ pub fn fails_with(args: &[&str], wants: &[&str]) -> String {
 pub fn fails_isolated(args: &[&str], wants: &[&str]) -> String {
     refused(&joulebench_isolated(args), args, wants)
 }
+
+/// A run folder for MNIST-1D's shape with seeded random weights and its ONNX export (no
+/// training needed); `steps` for temporal spiking presets.
+pub fn make_run(
+    dir: &std::path::Path,
+    preset: &str,
+    steps: Option<usize>,
+) -> joulebench_models::ModelSpec {
+    let spec = joulebench_models::build_preset(
+        preset,
+        &joulebench_data::DatasetKind::Mnist1d.data_shape(),
+        &joulebench_models::PresetOptions {
+            steps,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let run = joulebench_models::RunDir::new(dir);
+    run.write_spec(&spec).unwrap();
+    let w = joulebench_models::Weights::random(&spec, 3);
+    w.save(&run.weights_path()).unwrap();
+    joulebench_models::write_onnx(&run.onnx_path(), &spec, &w, &[]).unwrap();
+    spec
+}

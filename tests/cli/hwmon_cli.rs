@@ -9,10 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use joulebench_data::DatasetKind;
-use joulebench_models::{build_preset, write_onnx, PresetOptions, RunDir, Weights};
-
-use crate::common::joulebench as jb;
+use crate::common::{joulebench as jb, make_run};
 
 fn text(o: &Output) -> String {
     format!(
@@ -63,17 +60,6 @@ fn jetson(root: &Path) {
             ("curr3_input", "300"),
         ],
     );
-}
-
-/// A run folder with random weights (no training needed).
-fn make_run(dir: &Path, preset: &str) {
-    let data = DatasetKind::Mnist1d.data_shape();
-    let spec = build_preset(preset, &data, &PresetOptions::default()).unwrap();
-    let run = RunDir::new(dir);
-    run.write_spec(&spec).unwrap();
-    let w = Weights::random(&spec, 3);
-    w.save(&run.weights_path()).unwrap();
-    write_onnx(&run.onnx_path(), &spec, &w, &[]).unwrap();
 }
 
 #[test]
@@ -177,7 +163,7 @@ fn tick(dir: PathBuf, file: &'static str, start: u64, step: u64, stop: Arc<Atomi
 fn profile_measures_with_hwmon() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("mlp1d");
-    make_run(&run, "mlp1d");
+    make_run(&run, "mlp1d", None);
     let tree = tmp.path().join("hwmon");
     let amd = device(
         &tree,

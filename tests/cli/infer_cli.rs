@@ -5,13 +5,10 @@ use std::path::Path;
 use std::process::Output;
 
 use joulebench_data::npy::{npy_bytes, read_npy, write_npy};
-use joulebench_data::DatasetKind;
-use joulebench_models::{
-    build_preset, write_onnx, ModelSpec, PresetOptions, RunDir, Tensor, Weights,
-};
+use joulebench_models::Tensor;
 use rand::{Rng, SeedableRng};
 
-use crate::common::{joulebench as jb, refused};
+use crate::common::{joulebench as jb, make_run, refused};
 
 fn text(o: &Output) -> String {
     format!(
@@ -19,25 +16,6 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
-}
-
-/// A run folder with random weights and its ONNX export (no training needed).
-fn make_run(dir: &Path, preset: &str, steps: Option<usize>) -> ModelSpec {
-    let spec = build_preset(
-        preset,
-        &DatasetKind::Mnist1d.data_shape(),
-        &PresetOptions {
-            steps,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let run = RunDir::new(dir);
-    run.write_spec(&spec).unwrap();
-    let w = Weights::random(&spec, 3);
-    w.save(&run.weights_path()).unwrap();
-    write_onnx(&run.onnx_path(), &spec, &w, &[]).unwrap();
-    spec
 }
 
 /// `joulebench infer RUN --backend B --input X --output Y`, which must succeed; the output read back.

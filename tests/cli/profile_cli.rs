@@ -1,12 +1,11 @@
 //! `joulebench profile` and `joulebench meters` as a user runs them (real child processes).
 
-use joulebench_data::DatasetKind;
 use std::path::Path;
 use std::process::Output;
 
-use joulebench_models::{build_preset, write_onnx, PresetOptions, RunDir, Weights};
+use joulebench_models::RunDir;
 
-use crate::common::joulebench as jb;
+use crate::common::{joulebench as jb, make_run};
 
 fn text(o: &Output) -> String {
     format!(
@@ -28,26 +27,6 @@ fn profile_ok(target: &Path, flags: &[&str]) -> Output {
 /// Stdout parsed as JSON.
 fn stdout_json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap()
-}
-
-/// A run folder with random weights and its ONNX export (no training needed).
-fn make_run(dir: &Path, preset: &str, steps: Option<usize>) -> joulebench_models::ModelSpec {
-    let data = DatasetKind::Mnist1d.data_shape();
-    let spec = build_preset(
-        preset,
-        &data,
-        &PresetOptions {
-            steps,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let run = RunDir::new(dir);
-    run.write_spec(&spec).unwrap();
-    let w = Weights::random(&spec, 3);
-    w.save(&run.weights_path()).unwrap();
-    write_onnx(&run.onnx_path(), &spec, &w, &[]).unwrap();
-    spec
 }
 
 fn fake_powercap(root: &Path) {

@@ -126,6 +126,22 @@ pub enum Precision {
 }
 
 impl Precision {
+    /// Bytes per stored weight (f32: 4; int8: 1).
+    pub fn weight_bytes(self) -> f64 {
+        match self {
+            Precision::F32 => 4.0,
+            Precision::Int8 => 1.0,
+        }
+    }
+
+    /// Bytes per activation element (f32: 4; int8 inputs / int16 membranes: 2).
+    pub fn activation_bytes(self) -> f64 {
+        match self {
+            Precision::F32 => 4.0,
+            Precision::Int8 => 2.0,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Precision::F32 => "f32",
@@ -539,8 +555,8 @@ impl Backend for EventEngine {
         }
     }
 
-    fn int8_arithmetic(&self) -> bool {
-        self.precision() == Precision::Int8
+    fn precision(&self) -> Precision {
+        EventEngine::precision(self)
     }
 
     fn run(&mut self, input: &Tensor) -> Result<Tensor, InferenceError> {
