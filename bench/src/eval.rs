@@ -129,7 +129,7 @@ pub fn run(args: &EvalConfig, quiet: bool) -> anyhow::Result<EvalReport> {
         ModelSource::Onnx { path, input_shape } => (Some(path.clone()), input_shape.clone()),
         _ => (None, data.sample_shape().to_vec()),
     };
-    joulebench_models::memory::refuse_if_too_big(
+    crate::inputs::refuse_if_too_big(
         spec.as_ref(),
         onnx_file.as_deref(),
         &sample_shape,

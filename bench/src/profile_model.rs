@@ -93,12 +93,7 @@ pub fn run(args: &ProfileModelConfig, quiet: bool) -> anyhow::Result<ProfileResu
         (None, ModelSource::Run(_)) => unreachable!("a run always has a spec"),
     };
     for &b in args.batch.iter().chain(args.offline_batch.as_ref()) {
-        joulebench_models::memory::refuse_if_too_big(
-            spec.as_ref(),
-            onnx.as_deref(),
-            &sample_shape,
-            b,
-        )?;
+        crate::inputs::refuse_if_too_big(spec.as_ref(), onnx.as_deref(), &sample_shape, b)?;
     }
     let mut backend = open_backend(kind, &source, &opts)?;
 

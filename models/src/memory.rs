@@ -70,6 +70,19 @@ impl MemoryEstimate {
         })
     }
 
+    /// For a graph whose shapes were inferred (a foreign ONNX file, counted): `params` weights
+    /// (also those the graph generates at load time), `elements_per_sample` = the input and every
+    /// node's output for one sample, both in f32, at batch `batch`.
+    pub fn for_graph(params: u64, elements_per_sample: u64, batch: usize) -> MemoryEstimate {
+        MemoryEstimate {
+            weights: params.saturating_mul(4),
+            inputs: 0,
+            activations: elements_per_sample
+                .saturating_mul(batch as u64)
+                .saturating_mul(4),
+        }
+    }
+
     /// For a model known only by its file size and sample shape (a foreign ONNX file): weights
     /// ≈ the file, inputs `batch × ∏sample_shape` f32, activations unknown (0).
     pub fn for_file(file_bytes: u64, sample_shape: &[usize], batch: usize) -> MemoryEstimate {

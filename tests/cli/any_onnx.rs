@@ -122,3 +122,58 @@ fn layers_table_and_contradicting_shapes() {
         &["contradicts the graph", "[1, 3, 224, 224]"],
     );
 }
+
+/// A foreign graph whose stored bytes are tiny but whose weights are generated at load time and
+/// whose activations at the asked batch are huge is refused before any engine allocates: the
+/// memory check reads the graph (shapes inferred), not only the file size.
+#[test]
+fn memory_refusal_reads_the_graph_not_the_file_size() {
+    let Some(py) = joulebench_testkit::python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("wide.onnx");
+    // x [batch, 40] · W (ConstantOfShape [40, 1000], generated) → y [batch, 1000]
+    let script = r#"
+import sys, onnx
+from onnx import helper, TensorProto, numpy_helper
+import numpy as np
+shape = numpy_helper.from_array(np.array([40, 1000], dtype=np.int64), "w_shape")
+g = helper.make_graph(
+    [helper.make_node("ConstantOfShape", ["w_shape"], ["w"], value=helper.make_tensor("v", TensorProto.FLOAT, [1], [0.01])),
+     helper.make_node("MatMul", ["x", "w"], ["y"])],
+    "wide",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 40])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 1000])],
+    [shape])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+onnx.save(m, sys.argv[1])
+"#;
+    let o = Command::new(py)
+        .args(["-c", script, model.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = model.to_str().unwrap();
+    // at batch 100 million: inputs 16 GB (what the file-size check sees), outputs 400 GB
+    let args = [
+        "profile",
+        m,
+        "--backend",
+        "tract",
+        "--batch",
+        "100000000",
+        "--meter",
+        "estimate",
+    ];
+    let err = refused(
+        &jb(&args),
+        &args,
+        &["would need at least", "refused before allocating"],
+    );
+    assert!(err.contains("wide.onnx at batch 100000000"), "{err}");
+    // and at batch 1 it runs, its generated weights counted
+    let v = profile_json(&model, &[]);
+    assert_eq!(v["onnx_counts"]["counts"]["params"], 40_000);
+    assert_eq!(v["model"]["sample_shape"], serde_json::json!([40]));
+}
