@@ -111,7 +111,7 @@ fn calibrates_a_fake_package_saves_and_loads() {
     let mut meter = RaplMeter::open_at(tree.path(), Arc::new(RealFs)).unwrap();
     let mut spin = SpinLoad::new();
     let cfg = CalibrationConfig {
-        window_seconds: 0.4,
+        window_seconds: 1.0,
         settle_seconds: 0.05,
         max_busy: Some(2),
     };
@@ -149,7 +149,10 @@ fn calibrates_a_fake_package_saves_and_loads() {
             close(p.package_w, IDLE_W + dynamic_w(p.busy), 0.05),
             "{p:?}"
         );
-        assert!(p.seconds > 0.35 && p.seconds < 1.0, "{p:?}");
+        assert!(
+            p.seconds >= 0.99,
+            "the window lasts at least what was asked: {p:?}"
+        );
     }
     assert_eq!(c.points[0].dynamic_w, 0.0);
     assert!(close(c.points[1].dynamic_w, 10.0, 0.05), "{:?}", c.points);
@@ -172,7 +175,7 @@ fn calibrates_a_fake_package_saves_and_loads() {
     assert_eq!(c.meter, "rapl");
     assert_eq!(c.domains, ["package-0"]);
     assert_eq!(c.logical_cpus, 2);
-    assert_eq!(c.window_seconds, 0.4);
+    assert_eq!(c.window_seconds, 1.0);
     assert!(c.notes.is_empty(), "{:?}", c.notes);
     assert!(
         c.created.ends_with('Z') && c.created.len() == 20,
