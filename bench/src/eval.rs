@@ -133,7 +133,7 @@ pub fn run(args: &EvalConfig, quiet: bool) -> anyhow::Result<EvalReport> {
         spec.as_ref(),
         onnx_file.as_deref(),
         &sample_shape,
-        args.batch.min(n),
+        &[args.batch.min(n)],
     )?;
     let mut backend = open_backend(kind, &source, &opts)?;
     let mut reference = reference_backend(kind, &source, args.threads, args.cuda);

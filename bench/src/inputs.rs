@@ -69,31 +69,38 @@ pub fn bench_images(dir: Option<&Path>, count: usize, seed: u64) -> anyhow::Resu
     })
 }
 
-/// Refuses a model at batch `batch` that would not fit in memory, before any engine loads it:
+/// Refuses a model at any of `batches` that would not fit in memory, before any engine loads it:
 /// from the spec when there is one; for a foreign ONNX file from its graph with inferred shapes
 /// (weights generated in the graph and every node's output count, not only the stored bytes),
-/// and from its file size too. The one check every command runs before opening an engine.
+/// and from its file size too. The graph is counted once, per sample (its counts do not depend on
+/// the batch). The one check every command runs before opening an engine.
 pub fn refuse_if_too_big(
     spec: Option<&ModelSpec>,
     onnx: Option<&Path>,
     sample_shape: &[usize],
-    batch: usize,
+    batches: &[usize],
 ) -> anyhow::Result<()> {
-    joulebench_models::memory::refuse_if_too_big(spec, onnx, sample_shape, batch)?;
-    if let (None, Some(path)) = (spec, onnx) {
-        let shape = [vec![batch.max(1)], sample_shape.to_vec()].concat();
-        // a graph whose shapes cannot be inferred is left to the engine's own error
-        if let Ok(c) = joulebench_profiler::count_onnx(path, &shape, batch.max(1), 1) {
-            let est = joulebench_models::MemoryEstimate::for_graph(
-                c.counts.params,
-                c.counts.activations,
-                batch,
-            );
-            joulebench_models::memory::check_fits_here(
-                &format!("{} at batch {batch}", path.display()),
-                &est,
-            )?;
-        }
+    for &batch in batches {
+        joulebench_models::memory::refuse_if_too_big(spec, onnx, sample_shape, batch)?;
+    }
+    let (None, Some(path)) = (spec, onnx) else {
+        return Ok(());
+    };
+    let shape = [vec![1], sample_shape.to_vec()].concat();
+    // a graph whose shapes cannot be inferred is left to the engine's own error
+    let Ok(c) = joulebench_profiler::count_onnx(path, &shape, 1, 1) else {
+        return Ok(());
+    };
+    for &batch in batches {
+        let est = joulebench_models::MemoryEstimate::for_graph(
+            c.counts.params,
+            c.counts.activations,
+            batch,
+        );
+        joulebench_models::memory::check_fits_here(
+            &format!("{} at batch {batch}", path.display()),
+            &est,
+        )?;
     }
     Ok(())
 }

@@ -92,9 +92,13 @@ pub fn run(args: &ProfileModelConfig, quiet: bool) -> anyhow::Result<ProfileResu
         (None, ModelSource::Onnx { input_shape, .. }) => (input_shape.clone(), 1),
         (None, ModelSource::Run(_)) => unreachable!("a run always has a spec"),
     };
-    for &b in args.batch.iter().chain(args.offline_batch.as_ref()) {
-        crate::inputs::refuse_if_too_big(spec.as_ref(), onnx.as_deref(), &sample_shape, b)?;
-    }
+    let batches: Vec<usize> = args
+        .batch
+        .iter()
+        .chain(&args.offline_batch)
+        .copied()
+        .collect();
+    crate::inputs::refuse_if_too_big(spec.as_ref(), onnx.as_deref(), &sample_shape, &batches)?;
     let mut backend = open_backend(kind, &source, &opts)?;
 
     let counts = spec.as_ref().map(spec_counts).transpose()?;
