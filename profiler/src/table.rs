@@ -18,18 +18,24 @@ pub fn fmt_seconds(s: f64) -> String {
     }
 }
 
-/// Formats joules with an SI prefix.
-pub fn fmt_joules(j: f64) -> String {
+/// The SI prefix [`fmt_joules`] uses for `j`: the factor to multiply by and the unit.
+pub fn joule_unit(j: f64) -> (f64, &'static str) {
     let a = j.abs();
     if a >= 1.0 {
-        format!("{j:.3} J")
+        (1.0, "J")
     } else if a >= 1e-3 {
-        format!("{:.3} mJ", j * 1e3)
+        (1e3, "mJ")
     } else if a >= 1e-6 {
-        format!("{:.3} µJ", j * 1e6)
+        (1e6, "µJ")
     } else {
-        format!("{:.3} nJ", j * 1e9)
+        (1e9, "nJ")
     }
+}
+
+/// Formats joules with an SI prefix.
+pub fn fmt_joules(j: f64) -> String {
+    let (scale, unit) = joule_unit(j);
+    format!("{:.3} {unit}", j * scale)
 }
 
 /// Formats a count with a k/M/G suffix.

@@ -12,7 +12,7 @@ use clap::Args;
 use joulebench_models::{EnergyFigure, EnergyKind};
 use joulebench_profiler::caches::fmt_bytes;
 use joulebench_profiler::cpu_spec::this_cpu;
-use joulebench_profiler::table::{fmt_joules, fmt_seconds};
+use joulebench_profiler::table::{fmt_joules, fmt_seconds, joule_unit};
 use joulebench_profiler::{
     hwmon_for_auto, measure_process, resolve_power, select_at, MeterChoice, MonotonicClock,
     ProcessMeasurement, Selection,
@@ -150,16 +150,7 @@ fn shell_words(argv: &[String]) -> String {
 
 /// `fmt_joules` for a band, both ends in the unit of `v`: `5.200–14.000 mJ`.
 fn fmt_band(v: f64, low: f64, high: f64) -> String {
-    let a = v.abs();
-    let (scale, unit) = if a >= 1.0 {
-        (1.0, "J")
-    } else if a >= 1e-3 {
-        (1e3, "mJ")
-    } else if a >= 1e-6 {
-        (1e6, "µJ")
-    } else {
-        (1e9, "nJ")
-    };
+    let (scale, unit) = joule_unit(v);
     format!("{:.3}–{:.3} {unit}", low * scale, high * scale)
 }
 
