@@ -43,6 +43,7 @@ fn model() -> (ModelSpec, Weights) {
         sample_shape: vec![1, 28, 28],
         num_classes: 10,
         normalize: None,
+        spike_scale: None,
     };
     let spec = build_preset(
         "snn-temporal",

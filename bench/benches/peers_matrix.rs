@@ -61,6 +61,7 @@ fn matrix(c: &mut Criterion) {
         sample_shape: vec![1, 28, 28],
         num_classes: 10,
         normalize: None,
+        spike_scale: None,
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let images = synthetic_digits(64, 0);

@@ -8,6 +8,7 @@
 //! a run killed at any point (Ctrl-C, SIGKILL) continues where it stopped; every file is written
 //! atomically.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Instant;
@@ -49,9 +50,10 @@ pub struct RunConfig {
     pub data_dir: Option<PathBuf>,
     /// Presets to run, comma-separated, or `all` (every preset that fits the dataset).
     pub models: Vec<String>,
-    /// Quick run: T ≤ 10 for temporal SNNs, short profiling windows, batch sizes 1 and 16; on
-    /// MNIST-1D (small) at most 10 epochs and the whole test split, on MNIST/Fashion-MNIST 2
-    /// epochs and a 500-sample test slice. Minutes instead of hours; numbers are indicative.
+    /// Quick run: short profiling windows, batch sizes 1 and 16; on MNIST-1D (small) the
+    /// same training as a full run (each preset's MNIST-1D recipe, temporal SNNs at T = 10) and
+    /// the whole test split, on MNIST/Fashion-MNIST 2 epochs, T ≤ 10 and a 500-sample test
+    /// slice. Minutes instead of hours; latencies are indicative.
     pub quick: bool,
     /// No progress display; only errors (for scripts).
     pub quiet: bool,
@@ -83,12 +85,13 @@ struct Plan {
 
 impl Plan {
     fn new(quick: bool, dataset: &str) -> Self {
-        // MNIST-1D is 4000 training samples of 40 points: the presets' own epoch counts (≤ 20)
-        // cost seconds, so a quick run keeps enough of them for the accuracies to mean something.
-        let small = dataset == "mnist1d";
+        // MNIST-1D is 4000 training samples of 40 points: its whole recipe
+        // (`PresetInfo::train_defaults`, temporal nets at T = 10) trains in seconds, so a quick
+        // run trains exactly what a full run does and only profiles for less time.
+        let small = joulebench_models::is_mnist1d(dataset);
         if quick {
             Plan {
-                epochs: Some(if small { 10 } else { 2 }),
+                epochs: if small { None } else { Some(2) },
                 steps_cap: Some(10),
                 test_limit: if small { None } else { Some(500) },
                 batches: vec![1, 16],
@@ -326,7 +329,9 @@ fn refuse_what_would_not_fit(
     for p in presets {
         let spec = joulebench_models::build_preset(p, shape, &quick_options(plan, p, shape)?)?;
         if !run_dir(&args.out, p).is_done() {
-            let batch = joulebench_models::preset_info(p)?.defaults.batch_size;
+            let batch = joulebench_models::preset_info(p)?
+                .train_defaults(&args.dataset)
+                .batch_size;
             let est = MemoryEstimate::for_training(&spec, batch)?;
             check_fits_here(&format!("training {p} at batch {batch}"), &est)?;
         }
@@ -363,9 +368,18 @@ fn stage_train(
     let o = TrainOverrides {
         data_dir: args.data_dir.clone(),
         options,
-        epochs: plan.epochs.map(|e| e.min(info.defaults.epochs)),
+        epochs: plan
+            .epochs
+            .map(|e| e.min(info.train_defaults(&args.dataset).epochs)),
         seed: Some(args.seed),
-        threads: Some(2),
+        // MNIST-1D's models are tiny: libtorch's second intra-op thread gains nothing there and,
+        // when another process holds a core, its OpenMP waits made epochs up to 10× slower
+        // (rnn: 5.4 s per epoch with 1 thread, 47–71 s with 2, measured side by side).
+        threads: Some(if joulebench_models::is_mnist1d(&args.dataset) {
+            1
+        } else {
+            2
+        }),
         limit_test: plan.test_limit,
         ..Default::default()
     };
@@ -736,9 +750,12 @@ fn gather(
     d.machine = machine();
     d.notes = notes.to_vec();
     if args.quick {
+        let training = match plan.epochs {
+            Some(e) => format!("at most {e} epochs"),
+            None => "each preset's full recipe on this dataset".to_string(),
+        };
         d.notes.push(format!(
-            "Quick run: at most {} epochs, temporal SNNs at T ≤ {}, accuracy on {}, latency from ≥ {} queries / {} s per batch size.",
-            plan.epochs.unwrap_or(0),
+            "Quick run: {training}, temporal SNNs at T ≤ {}, accuracy on {}, latency from ≥ {} queries / {} s per batch size.",
             plan.steps_cap.unwrap_or(0),
             match plan.test_limit {
                 Some(n) => format!("the first {n} test samples"),
@@ -748,12 +765,16 @@ fn gather(
             plan.latency.min_seconds
         ));
     }
+    let mut coded = Vec::new();
     for p in presets {
         let run = run_dir(&args.out, p);
         if !run.is_done() {
             continue;
         }
         let spec = run.spec()?;
+        if spec.encoding.is_spiking() {
+            coded.push(spec.clone());
+        }
         let counts = spec_counts(&spec)?;
         let weights = run.weights(&spec)?;
         let metrics = Metrics::load(&run).ok();
@@ -821,6 +842,9 @@ fn gather(
             }
         }
     }
+    for spec in &coded {
+        d.notes.push(encoding_note(spec, &d.models));
+    }
     let figures = d.inference.iter().flat_map(|r| r.energy_sources.iter());
     let mut kinds: Vec<String> = vec![];
     for f in figures {
@@ -839,4 +863,79 @@ fn gather(
         joulebench_report::merge_sweeps(&mut d, joulebench_report::find_sweeps(&sweeps)?);
     }
     Ok(d)
+}
+
+/// What a rate- or Poisson-coded model sees, and how far it stays from the same layers fed the
+/// analog values in one step (`snn-temporal` ↔ `snn-1step`, `csnn-temporal` ↔ `csnn-1step`)
+/// when both ran, with the reason: each value reaches the network only as `T` Bernoulli draws,
+/// whose count has a standard deviation of up to `√T / 2` spikes.
+fn encoding_note(spec: &joulebench_models::ModelSpec, models: &[ModelResult]) -> String {
+    let name = &spec.preset;
+    let input = match spec.preprocess.normalize {
+        Some(n) => format!(
+            "values rescaled to spike probabilities by x ← (x {} {:.3}) / {:.3} (the training split's mean ± 2σ onto [0, 1], clamped)",
+            if n.mean < 0.0 { "+" } else { "−" },
+            n.mean.abs(),
+            n.std
+        ),
+        None => "values in [0, 1] used as spike probabilities".to_string(),
+    };
+    let mut s = format!(
+        "{name} sees its input through {} coding: {input}, one Bernoulli draw per value and step over T = {} steps.",
+        match spec.encoding {
+            joulebench_models::Encoding::Poisson => "Poisson",
+            _ => "rate",
+        },
+        spec.steps
+    );
+    let twin = name.replace("-temporal", "-1step");
+    let acc = |n: &str| {
+        models
+            .iter()
+            .find(|m| m.name == n)
+            .and_then(|m| m.test_accuracy)
+    };
+    if let (true, Some(a), Some(b)) = (twin != *name, acc(name), acc(&twin)) {
+        let noise = 100.0 * 0.5 / (spec.steps as f64).sqrt();
+        let _ = write!(
+            s,
+            " It reaches {:.1} % against {:.1} % for {twin}, the same layers fed the analog values in one step ({:+.1} points): the draws add sampling noise of up to ±{noise:.0} % of the range to every value (σ of a rate over T = {} draws).",
+            100.0 * a,
+            100.0 * b,
+            100.0 * (a - b),
+            spec.steps
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On MNIST-1D a quick run trains exactly what a full run trains (same epochs, same T, same
+    /// test split): its accuracies are the full recipe's, only profiling is shorter.
+    #[test]
+    fn quick_mnist1d_trains_the_full_recipe() {
+        let (quick, full) = (Plan::new(true, "mnist1d"), Plan::new(false, "mnist1d"));
+        assert_eq!(quick.epochs, full.epochs);
+        assert_eq!(quick.test_limit, full.test_limit);
+        let shape = DatasetKind::Mnist1d.data_shape();
+        let mut temporal = 0;
+        for p in PRESETS {
+            if joulebench_models::build_preset(p.name, &shape, &PresetOptions::default()).is_err() {
+                continue;
+            }
+            let (q, f) = (
+                quick_options(&quick, p.name, &shape).unwrap(),
+                quick_options(&full, p.name, &shape).unwrap(),
+            );
+            assert_eq!(q, f, "{}", p.name);
+            let spec = joulebench_models::build_preset(p.name, &shape, &q).unwrap();
+            temporal += usize::from(spec.steps > 1);
+        }
+        assert!(temporal >= 1, "snn-temporal fits MNIST-1D");
+        // on MNIST a quick run does cut training
+        assert!(Plan::new(true, "mnist").epochs.is_some());
+    }
 }

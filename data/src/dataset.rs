@@ -88,13 +88,16 @@ impl DatasetKind {
     }
 
     /// What model presets need to know about this dataset: its name, raw sample shape,
-    /// classes and usual normalization ([`DatasetKind::normalize`]).
+    /// classes and usual normalization ([`DatasetKind::normalize`]). Shapes only: the spike
+    /// encoders' rescaling of MNIST-1D needs the data (`spike_scale` is `None` here; a spec to
+    /// train or run comes from [`Dataset::data_shape`]).
     pub fn data_shape(&self) -> DataShape {
         DataShape {
             dataset: self.name().to_string(),
             sample_shape: self.sample_shape(),
             num_classes: self.num_classes(),
             normalize: self.normalize(),
+            spike_scale: None,
         }
     }
 }
@@ -167,6 +170,41 @@ pub struct Split {
     /// `len() × prod(sample_shape)` values, sample after sample.
     pub pixels: Pixels,
     pub labels: Vec<u8>,
+}
+
+/// The map spike encoders apply to data outside `[0, 1]`: `x ← (x − (μ − 2σ)) / 4σ` with the
+/// mean `μ` and standard deviation `σ` of `pixels` (the training split), which the encoder then
+/// clamps to `[0, 1]`: the central ±2σ (95 % of a normal variable, 96 % of MNIST-1D's values)
+/// spread over the whole spike-probability range, so a standardized dataset such as MNIST-1D
+/// keeps its negative half instead of having it clamped to 0 by rate coding, and keeps its
+/// contrast (its extremes, −5.5 and 4.5 on MNIST-1D, would squeeze most values into
+/// probabilities 0.4–0.7 if the full range were used). `None` when the values already lie in
+/// `[0, 1]` (8-bit images are read as `v / 255`) or have no spread.
+pub fn spike_scale(pixels: &Pixels) -> Option<Normalize> {
+    let Pixels::F32(v) = pixels else {
+        return None;
+    };
+    let (mut n, mut sum, mut sum2) = (0usize, 0.0f64, 0.0f64);
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for &x in v.iter().filter(|x| x.is_finite()) {
+        n += 1;
+        sum += x as f64;
+        sum2 += (x as f64) * (x as f64);
+        lo = lo.min(x);
+        hi = hi.max(x);
+    }
+    if n == 0 || (lo >= 0.0 && hi <= 1.0) {
+        return None;
+    }
+    let mean = sum / n as f64;
+    let std = (sum2 / n as f64 - mean * mean).max(0.0).sqrt();
+    if std.is_nan() || std <= 0.0 {
+        return None;
+    }
+    Some(Normalize {
+        mean: (mean - 2.0 * std) as f32,
+        std: (4.0 * std) as f32,
+    })
 }
 
 impl Split {
@@ -368,10 +406,12 @@ impl Dataset {
     }
 
     /// What model presets need to know: [`DatasetKind::data_shape`] with this dataset's own
-    /// sample shape.
+    /// sample shape and, for data outside `[0, 1]`, the spike encoders' rescaling from the
+    /// training split's mean and spread ([`spike_scale`]).
     pub fn data_shape(&self) -> DataShape {
         DataShape {
             sample_shape: self.train.sample_shape.clone(),
+            spike_scale: spike_scale(&self.train.pixels),
             ..self.kind.data_shape()
         }
     }
@@ -556,6 +596,42 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn spike_scale_keeps_mnist1d_negative_half() {
+        let ds = Dataset::load(DatasetKind::Mnist1d, None).unwrap();
+        let n = ds
+            .data_shape()
+            .spike_scale
+            .expect("MNIST-1D is standardized");
+        let Pixels::F32(v) = &ds.train.pixels else {
+            panic!("MNIST-1D is f32")
+        };
+        // standardized: μ ≈ 0, σ ≈ 1, so the map is ≈ (x + 2) / 4
+        assert!(
+            (n.mean + 2.0).abs() < 0.1 && (n.std - 4.0).abs() < 0.2,
+            "{n:?}"
+        );
+        let p: Vec<f32> = v.iter().map(|x| (x - n.mean) / n.std).collect();
+        let inside = p.iter().filter(|p| (0.0..=1.0).contains(*p)).count() as f64;
+        assert!(inside / p.len() as f64 > 0.9, "most values inside [0, 1]");
+        // negative values keep distinct probabilities (clamping to [0, 1] made them all 0)
+        let below_half = p
+            .iter()
+            .filter(|p| (0.0..0.5).contains(*p) && **p > 0.0)
+            .count();
+        assert!(below_half as f64 > 0.4 * p.len() as f64, "{below_half}");
+        // a rate-coded preset carries the map in its spec; direct-input presets do not
+        let opts = joulebench_models::PresetOptions::default();
+        let temporal = joulebench_models::build_preset("snn-temporal", &ds.data_shape(), &opts);
+        assert_eq!(temporal.unwrap().preprocess.normalize, Some(n));
+        let ann = joulebench_models::build_preset("ann", &ds.data_shape(), &opts).unwrap();
+        assert_eq!(ann.preprocess.normalize, None);
+        // 8-bit images are already in [0, 1]
+        assert_eq!(spike_scale(&Pixels::U8(vec![0, 255, 17])), None);
+        assert_eq!(spike_scale(&Pixels::F32(vec![0.0, 0.5, 1.0])), None);
+        assert_eq!(spike_scale(&Pixels::F32(vec![3.0, 3.0])), None);
     }
 
     #[test]

@@ -19,6 +19,7 @@ fn spec(name: &str, steps: Option<usize>) -> ModelSpec {
         sample_shape: vec![1, 28, 28],
         num_classes: 10,
         normalize: None,
+        spike_scale: None,
     };
     build_preset(
         name,

@@ -183,6 +183,7 @@ fn data(shape: &[usize]) -> DataShape {
         sample_shape: shape.to_vec(),
         num_classes: 10,
         normalize: None,
+        spike_scale: None,
     }
 }
 

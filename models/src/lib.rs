@@ -8,8 +8,8 @@ pub mod spec;
 
 pub use error::ModelError;
 pub use preset::{
-    build_preset, check_beta, check_threshold, preset_info, DataShape, PresetInfo, PresetOptions,
-    PRESETS,
+    build_preset, check_beta, check_threshold, is_mnist1d, preset_info, DataShape, PresetInfo,
+    PresetOptions, MNIST1D_STEPS, PRESETS,
 };
 pub use recipe::{
     check_dropout, check_label_smoothing, check_weight_decay, Augment, Loss, LrSchedule,

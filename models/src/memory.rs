@@ -182,6 +182,7 @@ mod tests {
             sample_shape: vec![1, 40],
             num_classes: 10,
             normalize: None,
+            spike_scale: None,
         };
         build_preset("mlp1d", &shape, &PresetOptions::default()).unwrap()
     }

@@ -9,6 +9,7 @@ fn fashion() -> DataShape {
         sample_shape: vec![1, 28, 28],
         num_classes: 10,
         normalize: None,
+        spike_scale: None,
     }
 }
 
@@ -152,6 +153,7 @@ fn knobs_that_do_not_apply_are_refused() {
                 sample_shape: vec![1, 40],
                 num_classes: 10,
                 normalize: None,
+                spike_scale: None,
             }
         } else {
             fashion()

@@ -6,6 +6,7 @@ fn mnist() -> DataShape {
         sample_shape: vec![1, 28, 28],
         num_classes: 10,
         normalize: None,
+        spike_scale: None,
     }
 }
 

@@ -41,6 +41,10 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<()> {
                     "batch_size": p.defaults.batch_size, "epochs": p.defaults.epochs, "seed": p.defaults.seed,
                     "schedule": p.defaults.schedule.name(), "loss": p.defaults.loss.name(),
                     "augment": p.defaults.augment.name(), "dropout": p.defaults.dropout,
+                    "mnist1d": {
+                        "lr": p.train_defaults("mnist1d").lr,
+                        "epochs": p.train_defaults("mnist1d").epochs,
+                    },
                 })
             })
             .collect();
@@ -48,8 +52,8 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<14} {:<24} {:<9} {:<29} summary",
-        "preset", "from", "spiking", "defaults"
+        "{:<14} {:<24} {:<9} {:<29} {:<14} summary",
+        "preset", "from", "spiking", "defaults", "on mnist1d"
     );
     for p in PRESETS {
         let d = p.defaults;
@@ -70,12 +74,21 @@ pub fn run(args: ModelsArgs) -> anyhow::Result<()> {
         if d.dropout > 0.0 {
             defaults.push_str(&format!(" dropout {}", d.dropout));
         }
+        // MNIST-1D's own recipe (`PresetInfo::train_defaults`): epochs, and lr where it differs
+        let m = p.train_defaults("mnist1d");
+        let mut on_1d = format!("e{}", m.epochs);
+        if p.needs_2d {
+            on_1d = "—".into();
+        } else if m.lr != d.lr {
+            on_1d.push_str(&format!(" {:e}", m.lr));
+        }
         println!(
-            "{:<14} {:<24} {:<9} {:<29} {}",
+            "{:<14} {:<24} {:<9} {:<29} {:<14} {}",
             p.name,
             p.source,
             if p.spiking { "yes" } else { "no" },
             defaults,
+            on_1d,
             p.summary
         );
     }

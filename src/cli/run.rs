@@ -21,9 +21,10 @@ pub struct RunArgs {
     /// Presets to run, comma-separated, or `all` (every preset that fits the dataset).
     #[arg(long, value_delimiter = ',', default_value = "all")]
     models: Vec<String>,
-    /// Quick run: T ≤ 10 for temporal SNNs, short profiling windows, batch sizes 1 and 16; on
-    /// MNIST-1D (small) at most 10 epochs and the whole test split, on MNIST/Fashion-MNIST 2
-    /// epochs and a 500-sample test slice. Minutes instead of hours; numbers are indicative.
+    /// Quick run: short profiling windows, batch sizes 1 and 16; on MNIST-1D (small) the
+    /// same training as a full run (each preset's MNIST-1D recipe, temporal SNNs at T = 10) and
+    /// the whole test split, on MNIST/Fashion-MNIST 2 epochs, T ≤ 10 and a 500-sample test
+    /// slice. Minutes instead of hours; latencies are indicative.
     #[arg(long)]
     quick: bool,
     /// No progress display; only errors (for scripts).

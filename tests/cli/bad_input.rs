@@ -325,7 +325,7 @@ fn absurd_benchmark_batch_is_refused_before_allocating() {
 #[cfg(feature = "training")]
 #[test]
 fn absurd_training_batch_is_refused_before_allocating() {
-    // snn-temporal keeps T = 100 steps of layer outputs per sample for backpropagation through
+    // snn-temporal keeps T (10 on MNIST-1D) steps of layer outputs per sample for backpropagation through
     // time: a mini-batch of 10^9 samples is terabytes; refused before the output folder exists.
     let out = tempfile::tempdir().unwrap();
     let run = out.path().join("run");

@@ -21,6 +21,7 @@ fn make_run(
         sample_shape: vec![1, 28, 28],
         num_classes: 10,
         normalize: None,
+        spike_scale: None,
     };
     let spec = build_preset(preset, &data, &opts).unwrap();
     let run = RunDir::new(dir);
@@ -125,6 +126,7 @@ fn export_of_a_missing_or_broken_run_fails_clearly() {
             sample_shape: vec![1, 28, 28],
             num_classes: 10,
             normalize: None,
+            spike_scale: None,
         },
         &PresetOptions {
             width: Some(8),
@@ -157,6 +159,7 @@ fn eval_of_our_own_onnx_export_uses_its_embedded_spec() {
             mean: 0.3,
             std: 0.7,
         }),
+        spike_scale: None,
     };
     let spec = build_preset("ann", &data, &PresetOptions::default()).unwrap();
     assert!(spec.preprocess.normalize.is_some());

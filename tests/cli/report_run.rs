@@ -48,8 +48,15 @@ fn run_writes_results_and_resumes() {
         40 * 64 + 64 * 10,
         "mlp1d MACs counted from the spec"
     );
-    // Quick on MNIST-1D: min(preset default 20, quick cap 10) epochs.
-    assert_eq!(m.training.as_ref().unwrap().epochs.len(), 10);
+    // Quick on MNIST-1D trains the full MNIST-1D recipe: mlp1d's 40 epochs.
+    assert_eq!(
+        m.training.as_ref().unwrap().epochs.len(),
+        joulebench_models::preset_info("mlp1d")
+            .unwrap()
+            .train_defaults("mnist1d")
+            .epochs
+    );
+    assert_eq!(m.training.as_ref().unwrap().epochs.len(), 40);
     // One row per batch size (quick: 1 and 16); no meter asked for: energy modelled from CPU time
     // (the best figure) and estimated from op counts, each labelled, none measured.
     assert_eq!(data.inference.len(), 2);

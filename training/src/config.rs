@@ -95,10 +95,11 @@ pub struct TrainOverrides {
 }
 
 impl TrainConfig {
-    /// A preset's defaults (`joulebench_models::preset_info(name).defaults`) with `o` applied.
+    /// A preset's recipe on `dataset` (`joulebench_models::PresetInfo::train_defaults`) with
+    /// `o` applied.
     pub fn resolve(preset: &str, dataset: &str, o: &TrainOverrides) -> Result<TrainConfig> {
         let info = preset_info(preset)?;
-        let d = info.defaults;
+        let d = info.train_defaults(dataset);
         let optimizer = o.optimizer.unwrap_or(d.optimizer);
         let cfg = TrainConfig {
             preset: preset.to_string(),

@@ -11,6 +11,7 @@ pub fn preset_with_shape(name: &str, shape: &[usize], steps: usize) -> ModelSpec
         sample_shape: shape.to_vec(),
         num_classes: 10,
         normalize: None,
+        spike_scale: None,
     };
     let opts = PresetOptions {
         steps: Some(steps),

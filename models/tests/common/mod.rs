@@ -128,6 +128,7 @@ pub fn mnist() -> DataShape {
         sample_shape: vec![1, 28, 28],
         num_classes: 10,
         normalize: None,
+        spike_scale: None,
     }
 }
 
@@ -138,6 +139,7 @@ pub fn mnist1d() -> DataShape {
         sample_shape: vec![1, 40],
         num_classes: 10,
         normalize: None,
+        spike_scale: None,
     }
 }
 
