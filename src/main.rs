@@ -23,8 +23,11 @@ enum Command {
     Data(cli::data::DataArgs),
     /// List the model presets.
     Models(cli::models::ModelsArgs),
-    /// Write a run's model as ONNX (RUN_DIR/model.onnx): opset 17, dynamic batch, spec in metadata.
+    /// Write a run's model as ONNX (RUN_DIR/model.onnx: opset 17, dynamic batch, spec in metadata)
+    /// or, with --format nir, as a NIR graph (RUN_DIR/model.nir).
     Export(cli::export::ExportArgs),
+    /// A NIR spiking network (.nir) as a run folder every command accepts (--dt, --steps).
+    Import(cli::import::ImportArgs),
     /// Test-set accuracy of a run folder or ONNX file on one backend (+ agreement with tch).
     Eval(cli::eval::EvalArgs),
     /// Latency, operation counts and energy of one model on one backend.
@@ -68,6 +71,7 @@ fn main() {
         Command::Data(a) => cli::data::run(a),
         Command::Models(a) => cli::models::run(a),
         Command::Export(a) => cli::export::run(a),
+        Command::Import(a) => cli::import::run(a),
         Command::Eval(a) => cli::eval::run(a),
         Command::Profile(a) => cli::profile::run(a),
         Command::Infer(a) => cli::infer::run(a),

@@ -109,12 +109,32 @@ pub fn sweep(data: &[u8]) {
     }
 }
 
+/// NIR reader (`joulebench_nir::read_bytes`: the HDF5 subset reader, the graph's parse and
+/// checks); an accepted graph must also write (`to_bytes`) and read back equal.
+pub fn nir(data: &[u8]) {
+    let path = Path::new("fuzz-input.nir");
+    match joulebench_nir::read_bytes(path, data) {
+        Ok(g) => {
+            let _ = g.chain();
+            let bytes = joulebench_nir::to_bytes(&g).expect("a graph that reads also writes");
+            let back = joulebench_nir::read_bytes(path, &bytes).expect("our own file reads");
+            assert_eq!(back, g);
+        }
+        Err(e) => names_file(&e.to_string(), path),
+    }
+}
+
 /// A fuzz target: the bytes of one input.
 pub type Target = fn(&[u8]);
 
 /// The fuzz targets by name, for replaying corpora.
-pub const TARGETS: &[(&str, Target)] =
-    &[("idx", idx), ("csv", csv), ("onnx", onnx), ("sweep", sweep)];
+pub const TARGETS: &[(&str, Target)] = &[
+    ("idx", idx),
+    ("csv", csv),
+    ("onnx", onnx),
+    ("sweep", sweep),
+    ("nir", nir),
+];
 
 fn names_file(msg: &str, path: &Path) {
     assert!(

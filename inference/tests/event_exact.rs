@@ -7,13 +7,13 @@ use joulebench_inference::event::{EventEngine, ExecMode};
 use joulebench_inference::Isa;
 use joulebench_inference::{Backend, InferenceError};
 use joulebench_models::{
-    build_preset, DataShape, Layer, LifParams, ModelSpec, Op, PresetOptions, Readout, Tensor,
-    Weights,
+    build_preset, DataShape, Layer, LifParams, ModelSpec, Op, PresetOptions, Readout, Reset,
+    Tensor, Weights,
 };
 use rand::{Rng, SeedableRng};
 
 mod common;
-use common::{set_lif_params, weights_with_gain};
+use common::{set_lif_neurons, set_lif_params, weights_with_gain};
 use rand_chacha::ChaCha8Rng;
 
 // ---------------------------------------------------------------- dense reference
@@ -128,12 +128,28 @@ fn reference(spec: &ModelSpec, w: &Weights, input: &Tensor, b: usize) -> RefOut 
                     y
                 }
                 Op::Lif(lp) => {
-                    let beta = lp.beta.clamp(0.0, 1.0);
-                    let th = lp.threshold;
+                    // per neuron: the weights' vectors, else the scalars
+                    let value = |s: &str, scalar: f32, j: usize| {
+                        if lp.per_neuron {
+                            p(s)[j]
+                        } else {
+                            scalar
+                        }
+                    };
                     let mut out = vec![0.0; x.len()];
                     let mut fired = vec![];
                     for j in 0..x.len() {
-                        let u = beta * mem[li][j] + x[j] - prev[li][j] * th;
+                        let beta = value("beta", lp.beta, j).clamp(0.0, 1.0);
+                        let th = value("threshold", lp.threshold, j);
+                        let (um, s) = (mem[li][j], prev[li][j]);
+                        let u = match lp.reset {
+                            Reset::Subtract => beta * um + x[j] - s * th,
+                            Reset::To { v_reset } => {
+                                let v = value("v_reset", v_reset, j);
+                                beta * if s == 1.0 { v } else { um } + x[j]
+                            }
+                            Reset::None => beta * um + x[j],
+                        };
                         mem[li][j] = u;
                         if u == th {
                             at_threshold += 1;
@@ -400,6 +416,79 @@ fn per_layer_thresholds_and_leaks_match_reference() {
     }
 }
 
+/// Every reset mode (subtract, zero, to a value, none), with scalar and with per-neuron β, θ and
+/// `v_reset` (seeded random: β ∈ [0.5, 1], θ ∈ [0.5, 1.5], v_reset ∈ [−0.5, 0.5]): spikes
+/// identical to the reference in every mode, instruction set and thread count, for fully
+/// connected and convolutional networks; the native dense engine gives the same logits.
+#[test]
+fn reset_modes_and_per_neuron_values_match_reference() {
+    let resets = [
+        Reset::Subtract,
+        Reset::To { v_reset: 0.0 },
+        Reset::To { v_reset: -0.3 },
+        Reset::None,
+    ];
+    for (k, reset) in resets.into_iter().enumerate() {
+        for per_neuron in [false, true] {
+            for (name, shape, seed) in [
+                ("snn-temporal", &[1usize, 12, 12][..], 61u64),
+                ("csnn-temporal", &[1, 16, 16][..], 62),
+            ] {
+                let mut spec = preset(name, shape, Some(10));
+                let mut w = weights_with_gain(&spec, seed + k as u64, 3.0);
+                set_lif_neurons(&mut spec, &mut w, reset, per_neuron, seed + 7);
+                let input = rate_input(&spec, 10, 2, seed + 1);
+                let what = format!("{name} {reset:?} per_neuron={per_neuron}");
+                let act = common::event_activity(&spec, &w, &input);
+                common::assert_hidden_lif_layers_fire(&act, &what);
+                check_exact(&spec, &w, &input);
+                let want: Vec<f32> = (0..2)
+                    .flat_map(|b| reference(&spec, &w, &input, b).logits)
+                    .collect();
+                for isa in Isa::supported() {
+                    let mut n =
+                        joulebench_inference::NativeBackend::with_isa(&spec, &w, 2, isa).unwrap();
+                    let got = n.run(&input).unwrap();
+                    for (g, wv) in got.data.iter().zip(&want) {
+                        assert!((g - wv).abs() <= 1e-5, "{what} native {isa:?}: {g} vs {wv}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A per-neuron layer whose weights lack a vector, or hold one of the wrong length, is a clear
+/// error at load in every engine.
+#[test]
+fn missing_or_mis_sized_per_neuron_vectors_are_clear_errors() {
+    let mut spec = preset("snn-temporal", &[1, 12, 12], Some(4));
+    let mut w = weights_with_gain(&spec, 3, 1.0);
+    set_lif_neurons(&mut spec, &mut w, Reset::To { v_reset: 0.0 }, true, 5);
+    let lif = spec
+        .layers
+        .iter()
+        .find(|l| matches!(l.op, Op::Lif(_)))
+        .unwrap()
+        .name
+        .clone();
+    let mut missing = w.clone();
+    missing.tensors.remove(&format!("{lif}.v_reset"));
+    let mut short = w.clone();
+    short.tensors.get_mut(&format!("{lif}.beta")).unwrap().shape = vec![3];
+    short.tensors.get_mut(&format!("{lif}.beta")).unwrap().data = vec![0.5; 3];
+    for (bad, want) in [(missing, "v_reset"), (short, "beta")] {
+        let e = EventEngine::new(&spec, &bad, 1)
+            .err()
+            .expect("event refuses");
+        assert!(e.to_string().contains(&format!("{lif}.{want}")), "{e}");
+        let e = joulebench_inference::NativeBackend::new(&spec, &bad, 1)
+            .err()
+            .expect("native refuses");
+        assert!(e.to_string().contains(&format!("{lif}.{want}")), "{e}");
+    }
+}
+
 #[test]
 fn conv_with_stride_padding_and_pooled_spikes_matches_reference() {
     // conv(stride 2, padding 1) → LIF → max-pool of spikes (OR) → LIF-free linear → LIF.
@@ -455,9 +544,8 @@ fn neurons_exactly_at_threshold_do_not_spike() {
     // dyadic fraction and exact whatever the summation order. Input neuron k feeds hidden
     // neuron k with weight (k mod 9)/8 and a few others; θ = 1 is hit exactly many times.
     let lif = Op::Lif(LifParams {
-        beta: 0.5,
         threshold: 1.0,
-        surrogate: Default::default(),
+        ..LifParams::new(0.5)
     });
     let spec = ModelSpec {
         preset: "threshold".into(),
@@ -803,9 +891,8 @@ fn fully_connected_fast_path_matches_reference_for_every_readout_and_width() {
     // loop.
     let lif = |beta: f32, threshold: f32| {
         Op::Lif(LifParams {
-            beta,
             threshold,
-            surrogate: Default::default(),
+            ..LifParams::new(beta)
         })
     };
     for (k, readout) in [

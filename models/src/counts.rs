@@ -183,7 +183,11 @@ impl OpCounts {
         let mut input = spec.input_shape.clone();
         for (layer, out) in spec.layers.iter().zip(shapes) {
             let (macs, other) = per_step(layer, &input, &out);
-            let params = layer.parameters().iter().map(|p| p.numel() as u64).sum();
+            let params = layer
+                .parameters_for(&input)
+                .iter()
+                .map(|p| p.numel() as u64)
+                .sum();
             layers.push(LayerCounts {
                 name: layer.name.clone(),
                 kind: layer_kind(&layer.op),

@@ -17,8 +17,10 @@ pub use recipe::{
 };
 pub use spec::{
     Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op, ParamInfo, Preprocess,
-    Readout, Surrogate,
+    Readout, Reset, Surrogate,
 };
+pub mod neurons;
+pub use neurons::LifNeurons;
 pub mod tensor;
 pub use tensor::Tensor;
 pub mod atomic;
@@ -32,6 +34,7 @@ pub mod energy;
 pub use counts::{LayerCounts, OpCounts, OtherOps};
 pub use energy::{EnergyFigure, EnergyKind};
 pub mod memory;
+pub mod nir;
 pub mod onnx;
 pub use memory::MemoryEstimate;
 pub mod sweep_spec;
@@ -39,3 +42,9 @@ pub use onnx::{export_onnx, write_onnx};
 pub use sweep_spec::{OneOrMany, SweepSpec};
 pub mod sweep_row;
 pub use sweep_row::SweepRow;
+pub mod sweep_merge;
+pub mod sweep_shard;
+pub mod sweep_summary;
+pub use sweep_merge::{merge_dirs, merge_summaries, MergedSweep};
+pub use sweep_shard::{grid_hash, Shard};
+pub use sweep_summary::{summary_csv, summary_files, summary_stem, SweepSummaryFile};

@@ -6,7 +6,7 @@ use crate::error::ModelError;
 use crate::recipe::{Augment, Loss, LrSchedule, OptimizerKind, TrainDefaults};
 use crate::spec::{
     Encoding, InputTransform, Layer, LifParams, ModelSpec, Normalize, Op, Preprocess, Readout,
-    Surrogate,
+    Reset, Surrogate,
 };
 
 /// What a preset needs to know about the data it will see.
@@ -50,6 +50,11 @@ pub struct PresetOptions {
     /// `membrane_last` or `spike_count`).
     #[serde(default)]
     pub readout: Option<Readout>,
+    /// What a spike does to the membrane of every LIF layer (spiking presets; default: subtract
+    /// θ, as snnTorch's `Leaky`). `zero` (= to 0) is NIR's LIF, so such a network with a
+    /// spike-count readout exports to NIR exactly.
+    #[serde(default)]
+    pub reset: Option<Reset>,
 }
 
 /// `Err(message)` unless the LIF decay `b` is a finite number in [0, 1].
@@ -335,6 +340,9 @@ pub fn build_preset(
         check_threshold(t).map_err(ModelError::Invalid)?;
         lif_params.threshold = t;
     }
+    if let Some(r) = opts.reset {
+        lif_params.reset = r;
+    }
     let lif = Op::Lif(lif_params);
     let lin = |i: usize, o: usize| Op::Linear {
         in_features: i,
@@ -578,10 +586,13 @@ pub fn build_preset(
         )));
     }
     if !info.spiking
-        && (opts.beta.is_some() || opts.surrogate.is_some() || opts.threshold.is_some())
+        && (opts.beta.is_some()
+            || opts.surrogate.is_some()
+            || opts.threshold.is_some()
+            || opts.reset.is_some())
     {
         return Err(ModelError::Invalid(format!(
-            "preset {name} has no LIF neurons; --beta, --threshold and --surrogate do not apply"
+            "preset {name} has no LIF neurons; --beta, --threshold, --surrogate and --reset do not apply"
         )));
     }
     let readout = match opts.readout {

@@ -84,22 +84,96 @@ pub enum Op {
     Lif(LifParams),
 }
 
-/// Leaky integrate-and-fire neuron, exactly snnTorch's `Leaky` defaults:
+/// Leaky integrate-and-fire neuron, snnTorch's `Leaky` (defaults: reset by subtraction, scalar
+/// β and θ):
 ///
 /// ```text
-/// U[t] = β·U[t−1] + I[t] − S[t−1]·θ      (reset by subtraction, from the previous step's spike)
+/// reset by subtraction (`Reset::Subtract`, the default):
+///     U[t] = β·U[t−1] + I[t] − S[t−1]·θ
+/// reset to a value (`Reset::To { v_reset }`; `v_reset = 0` is snnTorch's `reset_mechanism="zero"`):
+///     U[t] = β·(S[t−1] ? v_reset : U[t−1]) + I[t]
+/// no reset (`Reset::None`, snnTorch's `reset_mechanism="none"`):
+///     U[t] = β·U[t−1] + I[t]
 /// S[t] = 1 if U[t] > θ else 0             (strict comparison)
 /// U[−1] = 0, S[−1] = 0
 /// ```
 ///
-/// with `β` clamped to `[0, 1]`. In training the reset term `S[t−1]·θ` is detached from the
-/// gradient and `∂S/∂U` is replaced by the surrogate's derivative.
-/// The layer passes `S[t]` on to the next layer; a membrane readout reads `U[t]`.
+/// with `β` clamped to `[0, 1]`. Floating-point order is exactly as written (multiply, add the
+/// current, then subtract the reset), no fused multiply-add. The reset acts at the step after
+/// the spike, as snnTorch's does: the membrane a readout sees at the spiking step is the
+/// pre-reset `U[t]`. For `v_reset = 0` the value equals snnTorch's
+/// `β·((1 − S[t−1])·U[t−1]) + I[t]`; for another `v_reset` it is NIR's "after a spike
+/// `v ← v_reset`" applied before the next step's leak.
+///
+/// With `per_neuron`, β, θ and (for `Reset::To`) `v_reset` are vectors, one value per neuron
+/// (per element of the layer's input sample, channels-first), stored in the weights as
+/// `{layer}.beta`, `{layer}.threshold` and `{layer}.v_reset` of shape `[neurons]`; the scalar
+/// fields then only serve as the initial value of those tensors (`Weights::random`, training's
+/// initialisation). Training keeps them fixed (not learned).
+///
+/// In training the reset term is detached from the gradient and `∂S/∂U` is replaced by the
+/// surrogate's derivative. The layer passes `S[t]` on to the next layer; a membrane readout
+/// reads `U[t]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LifParams {
     pub beta: f32,
     pub threshold: f32,
     pub surrogate: Surrogate,
+    /// What a spike does to the membrane (default: subtract θ).
+    #[serde(default)]
+    pub reset: Reset,
+    /// β, θ and `v_reset` per neuron, from the weights (see above).
+    #[serde(default)]
+    pub per_neuron: bool,
+}
+
+/// What a LIF neuron's spike does to its membrane at the next step (see [`LifParams`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Reset {
+    /// `U[t] = β·U[t−1] + I[t] − S[t−1]·θ` (snnTorch's `subtract`).
+    #[default]
+    Subtract,
+    /// `U[t] = β·(S[t−1] ? v_reset : U[t−1]) + I[t]` (`v_reset = 0`: snnTorch's `zero`).
+    To { v_reset: f32 },
+    /// `U[t] = β·U[t−1] + I[t]` (snnTorch's `none`).
+    None,
+}
+
+impl Reset {
+    /// Parses `subtract`, `zero` (= `to:0`), `to:V` or `none`.
+    pub fn parse(s: &str) -> Result<Self, ModelError> {
+        let bad = || {
+            ModelError::Invalid(format!(
+                "unknown reset `{s}` (expected subtract, zero, to:V_RESET or none)"
+            ))
+        };
+        Ok(match s {
+            "subtract" => Reset::Subtract,
+            "zero" => Reset::To { v_reset: 0.0 },
+            "none" => Reset::None,
+            _ => match s.strip_prefix("to:") {
+                Some(v) => match v.trim().parse::<f32>() {
+                    Ok(v) if v.is_finite() => Reset::To { v_reset: v },
+                    _ => {
+                        return Err(ModelError::Invalid(format!(
+                            "reset `{s}`: v_reset must be a finite number"
+                        )))
+                    }
+                },
+                None => return Err(bad()),
+            },
+        })
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            Reset::Subtract => "subtract".into(),
+            Reset::To { v_reset } if *v_reset == 0.0 => "zero".into(),
+            Reset::To { v_reset } => format!("to:{v_reset}"),
+            Reset::None => "none".into(),
+        }
+    }
 }
 
 impl LifParams {
@@ -108,7 +182,15 @@ impl LifParams {
             beta,
             threshold: 1.0,
             surrogate: Surrogate::default(),
+            reset: Reset::Subtract,
+            per_neuron: false,
         }
+    }
+
+    /// True for snnTorch's default neuron: reset by subtraction, scalar β and θ (the engines'
+    /// fast paths handle exactly this case).
+    pub fn is_default_neuron(&self) -> bool {
+        matches!(self.reset, Reset::Subtract) && !self.per_neuron
     }
 
     /// `β` as used by the dynamics: clamped to `[0, 1]`.
@@ -128,6 +210,11 @@ impl LifParams {
                 "threshold must be a finite number, got {}",
                 self.threshold
             ));
+        }
+        if let Reset::To { v_reset } = self.reset {
+            if !v_reset.is_finite() {
+                return Err(format!("v_reset must be a finite number, got {v_reset}"));
+            }
         }
         let (what, v) = match self.surrogate {
             Surrogate::Atan { alpha } => ("alpha", alpha),
@@ -409,9 +496,17 @@ impl ModelSpec {
         Ok(())
     }
 
-    /// Every learnable tensor: name and shape, in layer order.
+    /// Every parameter tensor (weights, biases and per-neuron LIF vectors): name and shape, in
+    /// layer order. Needs the layer shapes to chain (see [`ModelSpec::validate`]); layers after
+    /// a shape error contribute their shape-free tensors only.
     pub fn parameters(&self) -> Vec<ParamInfo> {
-        self.layers.iter().flat_map(|l| l.parameters()).collect()
+        let mut shape = self.input_shape.clone();
+        let mut out = Vec::new();
+        for l in &self.layers {
+            out.extend(l.parameters_for(&shape));
+            shape = l.output_shape(&shape).unwrap_or_default();
+        }
+        out
     }
 
     pub fn num_parameters(&self) -> usize {
@@ -547,7 +642,37 @@ impl Layer {
         })
     }
 
-    /// Learnable tensors of this layer.
+    /// Parameter tensors of this layer for a per-sample input shape `input`: [`Layer::parameters`]
+    /// plus, for a LIF layer with `per_neuron`, `{name}.beta`, `{name}.threshold` and (reset to
+    /// a value) `{name}.v_reset`, each `[neurons]` with `neurons` the element count of `input`.
+    pub fn parameters_for(&self, input: &[usize]) -> Vec<ParamInfo> {
+        match &self.op {
+            Op::Lif(p) if p.per_neuron => {
+                let n = vec![input.iter().product::<usize>()];
+                let mut v = vec![
+                    ParamInfo {
+                        name: format!("{}.beta", self.name),
+                        shape: n.clone(),
+                    },
+                    ParamInfo {
+                        name: format!("{}.threshold", self.name),
+                        shape: n.clone(),
+                    },
+                ];
+                if matches!(p.reset, Reset::To { .. }) {
+                    v.push(ParamInfo {
+                        name: format!("{}.v_reset", self.name),
+                        shape: n,
+                    });
+                }
+                v
+            }
+            _ => self.parameters(),
+        }
+    }
+
+    /// Tensors of this layer whose shape does not depend on its input (weights and biases;
+    /// see [`Layer::parameters_for`] for per-neuron LIF vectors).
     pub fn parameters(&self) -> Vec<ParamInfo> {
         let p = |suffix: &str, shape: Vec<usize>| ParamInfo {
             name: format!("{}.{}", self.name, suffix),

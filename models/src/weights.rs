@@ -56,7 +56,29 @@ impl Weights {
     pub fn random(spec: &ModelSpec, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut w = Weights::default();
+        let mut shape = spec.input_shape.clone();
         for layer in &spec.layers {
+            let next = layer.output_shape(&shape).unwrap_or_default();
+            let input = std::mem::replace(&mut shape, next);
+            if let crate::spec::Op::Lif(lp) = &layer.op {
+                // Per-neuron vectors start at the scalar values (uniform layer).
+                for p in layer.parameters_for(&input) {
+                    let v = match p.name.rsplit('.').next() {
+                        Some("beta") => lp.beta,
+                        Some("threshold") => lp.threshold,
+                        _ => match lp.reset {
+                            crate::spec::Reset::To { v_reset } => v_reset,
+                            _ => 0.0,
+                        },
+                    };
+                    let n = p.numel();
+                    w.insert(
+                        p.name,
+                        Tensor::new(p.shape, vec![v; n]).expect("shape fits"),
+                    );
+                }
+                continue;
+            }
             let params = layer.parameters();
             // fan_in of a layer: its first weight's elements per output row.
             let fan_in = params

@@ -185,3 +185,81 @@ fn knobs_that_do_not_apply_are_refused() {
         assert_eq!(r.is_ok(), ends_in_lif, "{}: --readout", info.name);
     }
 }
+
+/// Reset modes parse (`subtract`, `zero`, `to:V`, `none`), old specs without `reset` /
+/// `per_neuron` load as snnTorch's default neuron, and the new fields round-trip through JSON.
+#[test]
+fn reset_modes_parse_and_old_specs_load_unchanged() {
+    use joulebench_models::{ModelSpec, Reset};
+    assert_eq!(Reset::parse("subtract").unwrap(), Reset::Subtract);
+    assert_eq!(Reset::parse("zero").unwrap(), Reset::To { v_reset: 0.0 });
+    assert_eq!(
+        Reset::parse("to:-0.5").unwrap(),
+        Reset::To { v_reset: -0.5 }
+    );
+    assert_eq!(Reset::parse("none").unwrap(), Reset::None);
+    for bad in ["reset", "to:", "to:nan", "zero:1"] {
+        let e = Reset::parse(bad).unwrap_err().to_string();
+        assert!(e.contains(bad), "{e}");
+    }
+    let spec = build_preset("snn-temporal", &fashion(), &PresetOptions::default()).unwrap();
+    // a spec.json written before the fields existed
+    let mut old: serde_json::Value = serde_json::from_str(&spec.to_json()).unwrap();
+    for l in old["layers"].as_array_mut().unwrap() {
+        if l["op"]["type"] == "lif" {
+            let op = l["op"].as_object_mut().unwrap();
+            assert!(op.remove("reset").is_some() && op.remove("per_neuron").is_some());
+        }
+    }
+    let loaded = ModelSpec::from_json(&old.to_string()).unwrap();
+    assert_eq!(loaded, spec);
+    // new fields survive a round trip, and a per-neuron layer's vectors are parameters
+    let mut new = spec.clone();
+    for l in new.layers.iter_mut() {
+        if let Op::Lif(p) = &mut l.op {
+            p.reset = Reset::To { v_reset: -0.25 };
+            p.per_neuron = true;
+        }
+    }
+    let json = new.to_json();
+    assert!(json.contains("\"v_reset\": -0.25"), "{json}");
+    assert_eq!(ModelSpec::from_json(&json).unwrap(), new);
+    let shapes = new.layer_shapes().unwrap();
+    let lif = new
+        .layers
+        .iter()
+        .position(|l| matches!(l.op, Op::Lif(_)))
+        .unwrap();
+    let neurons: usize = shapes[lif].iter().product();
+    let name = &new.layers[lif].name;
+    let params = new.parameters();
+    for suffix in ["beta", "threshold", "v_reset"] {
+        let p = params
+            .iter()
+            .find(|p| p.name == format!("{name}.{suffix}"))
+            .unwrap_or_else(|| panic!("{name}.{suffix} missing from {params:?}"));
+        assert_eq!(p.shape, vec![neurons]);
+    }
+    assert_eq!(
+        new.num_parameters(),
+        spec.num_parameters()
+            + 3 * shapes
+                .iter()
+                .zip(&new.layers)
+                .filter(|(_, l)| matches!(l.op, Op::Lif(_)))
+                .map(|(s, _)| s.iter().product::<usize>())
+                .sum::<usize>()
+    );
+    // random weights start the vectors at the scalars; a missing one is an error naming it
+    let mut w = joulebench_models::Weights::random(&new, 1);
+    assert!(w
+        .get(&format!("{name}.v_reset"))
+        .unwrap()
+        .data
+        .iter()
+        .all(|&v| v == -0.25));
+    w.check_against(&new).unwrap();
+    w.tensors.remove(&format!("{name}.threshold"));
+    let e = w.check_against(&new).unwrap_err().to_string();
+    assert!(e.contains(&format!("{name}.threshold")), "{e}");
+}

@@ -8,7 +8,7 @@ mod common;
 use common::{python_check, tract_plan, tract_run, PyJob};
 use joulebench_models::onnx::export_onnx;
 use joulebench_models::{
-    Encoding, Layer, LifParams, ModelSpec, Op, Preprocess, Readout, Tensor, Weights,
+    Encoding, Layer, LifParams, ModelSpec, Op, Preprocess, Readout, Reset, Tensor, Weights,
 };
 
 fn tiny(readout: Readout) -> (ModelSpec, Weights) {
@@ -128,6 +128,95 @@ fn tiny_lif_network_in_onnxruntime() {
                     res.logits.data
                 );
             }
+        }
+    }
+}
+
+/// The tiny network with per-neuron β = [0.5, 0.25], θ = [1, 0.5], v_reset = [−0.5, 0.25] under
+/// each reset mode; `[MembraneLast, SpikeCount]` logits from a direct loop over the spec's
+/// equations (every value a short binary fraction, so exact in any engine).
+fn tiny_neurons(reset: Reset, readout: Readout) -> (ModelSpec, Weights, Vec<f32>) {
+    let (mut spec, mut w) = tiny(readout);
+    let Op::Lif(p) = &mut spec.layers[1].op else {
+        unreachable!()
+    };
+    p.reset = reset;
+    p.per_neuron = true;
+    spec.validate().unwrap();
+    let (beta, theta, v_reset) = ([0.5f32, 0.25], [1.0f32, 0.5], [-0.5f32, 0.25]);
+    w.insert("lif.beta", Tensor::new(vec![2], beta.to_vec()).unwrap());
+    w.insert(
+        "lif.threshold",
+        Tensor::new(vec![2], theta.to_vec()).unwrap(),
+    );
+    if matches!(reset, Reset::To { .. }) {
+        w.insert(
+            "lif.v_reset",
+            Tensor::new(vec![2], v_reset.to_vec()).unwrap(),
+        );
+    }
+    w.check_against(&spec).unwrap();
+    let x = input();
+    let (wt, bt) = (
+        &w.get("fc.weight").unwrap().data,
+        &w.get("fc.bias").unwrap().data,
+    );
+    let mut want = vec![0.0f32; 4];
+    for b in 0..2 {
+        let (mut u, mut s) = ([0.0f32; 2], [0.0f32; 2]);
+        for t in 0..3 {
+            let xs = &x.data[(t * 2 + b) * 2..][..2];
+            for j in 0..2 {
+                let i = (xs[0] * wt[j * 2] + xs[1] * wt[j * 2 + 1]) + bt[j];
+                u[j] = match reset {
+                    Reset::Subtract => beta[j] * u[j] + i - s[j] * theta[j],
+                    Reset::To { .. } => beta[j] * if s[j] == 1.0 { v_reset[j] } else { u[j] } + i,
+                    Reset::None => beta[j] * u[j] + i,
+                };
+                s[j] = if u[j] > theta[j] { 1.0 } else { 0.0 };
+                match readout {
+                    Readout::MembraneLast => want[b * 2 + j] = u[j],
+                    _ => want[b * 2 + j] += s[j],
+                }
+            }
+        }
+    }
+    (spec, w, want)
+}
+
+const RESETS: [Reset; 3] = [Reset::Subtract, Reset::To { v_reset: 0.0 }, Reset::None];
+
+/// Per-neuron values and every reset mode through the ONNX export: tract and ONNX Runtime give
+/// the direct loop's logits exactly; the reset modes give different results on this input.
+#[test]
+fn per_neuron_values_and_reset_modes_in_tract_and_onnxruntime() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut jobs = Vec::new();
+    let mut wants = Vec::new();
+    for reset in RESETS {
+        let mut seen = Vec::new();
+        for readout in [Readout::MembraneLast, Readout::SpikeCount] {
+            let (spec, w, want) = tiny_neurons(reset, readout);
+            let bytes = export_onnx(&spec, &w, &[]).unwrap();
+            let y = tract_run(&tract_plan(&bytes), &input());
+            assert_eq!(y.data, want, "{reset:?} {readout:?}");
+            let path = dir.path().join(format!("{reset:?}-{readout:?}.onnx"));
+            std::fs::write(&path, bytes).unwrap();
+            jobs.push(PyJob {
+                model: path,
+                input: input(),
+            });
+            wants.push(want.clone());
+            seen.push(want);
+        }
+        // the network spikes and resets
+        assert!(seen[1].iter().sum::<f32>() >= 2.0, "{reset:?}: {seen:?}");
+    }
+    let last: Vec<&Vec<f32>> = wants.iter().step_by(2).collect();
+    assert!(last[0] != last[1] && last[1] != last[2] && last[0] != last[2]);
+    if let Some(results) = python_check(&jobs, dir.path()) {
+        for (res, want) in results.iter().zip(&wants) {
+            assert_eq!(&res.logits.data, want, "onnxruntime");
         }
     }
 }

@@ -38,6 +38,10 @@ pub struct ReportData {
     pub quick: bool,
     #[serde(default)]
     pub machine: MachineInfo,
+    /// The machines of a report merged from several results folders (`joulebench report DIR…`),
+    /// each with the label its backends carry (`tract @ label`); empty for one machine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub machines: Vec<crate::machines::MachineEntry>,
     /// One entry per trained (or loaded) model.
     #[serde(default)]
     pub models: Vec<ModelResult>,

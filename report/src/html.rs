@@ -109,7 +109,15 @@ pub fn render_page(data: &ReportData) -> Result<(String, Vec<Figure>), ReportErr
         data.models.len(),
         data.inference.len()
     );
-    if !data.machine.cpu_model.is_empty() {
+    if !data.machines.is_empty() {
+        let labels: Vec<&str> = data.machines.iter().map(|m| m.label.as_str()).collect();
+        let _ = write!(
+            h,
+            " · on {} machines: {}",
+            labels.len(),
+            esc(&labels.join(", "))
+        );
+    } else if !data.machine.cpu_model.is_empty() {
         let _ = write!(h, " · on {}", esc(&data.machine.cpu_model));
     }
     h.push_str("</p>\n");
@@ -640,6 +648,9 @@ fn sec_sweeps(d: &ReportData, figs: &mut Vec<Figure>) -> Result<String, ReportEr
 }
 
 fn sec_machine(d: &ReportData) -> String {
+    if !d.machines.is_empty() {
+        return crate::machines::render_machines(d);
+    }
     let m = &d.machine;
     let mut s = String::from("<table>");
     let mut row = |k: &str, v: String| {

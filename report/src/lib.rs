@@ -11,6 +11,7 @@ pub mod figures;
 pub mod font;
 pub mod html;
 pub mod latency_macs;
+pub mod machines;
 pub mod palette;
 pub mod plot;
 pub mod spike_rate;
@@ -26,5 +27,6 @@ pub use data::{
 pub use energy::{EnergyFigure, EnergyKind};
 pub use error::ReportError;
 pub use html::{render_page, SECTIONS};
+pub use machines::{load_machines, merge_machines, report_machines, MachineEntry};
 pub use sweep::{find_sweeps, SweepAxis, SweepSummary};
 pub use write::{load_results, merge_sweeps, rebuild_report, write_report, ReportFiles};

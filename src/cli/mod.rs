@@ -4,6 +4,7 @@ pub mod bench;
 pub mod data;
 pub mod eval;
 pub mod export;
+pub mod import;
 pub mod infer;
 pub mod measure;
 pub mod meters;

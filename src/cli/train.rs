@@ -96,6 +96,11 @@ pub struct TrainArgs {
     /// spike-count (default: the preset's).
     #[arg(long)]
     pub readout: Option<String>,
+    /// What a spike does to the membrane of every LIF layer: subtract (θ, snnTorch's default),
+    /// zero (reset to 0, as NIR's LIF: with --readout spike-count the network exports to NIR
+    /// exactly), to:V or none.
+    #[arg(long)]
+    pub reset: Option<String>,
     /// Training-data augmentation: none, flip (mirror each image left–right with probability
     /// ½) or shift:N (move each image by a random whole-pixel offset in [−N, N]², edge pixels
     /// repeated; `shift` = shift:2), drawn per image from the seed (default: the preset's).
@@ -145,6 +150,11 @@ impl TrainArgs {
                     .map(Surrogate::parse)
                     .transpose()?,
                 readout: self.readout.as_deref().map(Readout::parse).transpose()?,
+                reset: self
+                    .reset
+                    .as_deref()
+                    .map(joulebench_models::spec::Reset::parse)
+                    .transpose()?,
             },
             optimizer: self
                 .optimizer

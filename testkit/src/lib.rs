@@ -88,6 +88,43 @@ pub fn python() -> Option<PathBuf> {
     existing_file_in("JOULEBENCH_PYTHON", Resource::Python)
 }
 
+/// [`python`] with the Python modules `imports` (e.g. `"snntorch, nirtorch"`) importable: when
+/// they are not, runs each `pip install` argument list of `installs` once (test-only packages
+/// such as snnTorch, NIR's reference implementation; never needed by the product), then checks
+/// again; still missing → the test is skipped ([`missing`]).
+pub fn python_with(imports: &str, installs: &[&[&str]]) -> Option<PathBuf> {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let py = python()?;
+    let has = |py: &std::path::Path| {
+        std::process::Command::new(py)
+            .args(["-c", &format!("import {imports}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if !has(&py) {
+        for args in installs {
+            let _ = std::process::Command::new(&py)
+                .args(["-m", "pip", "install", "--disable-pip-version-check", "-q"])
+                .args(*args)
+                .status();
+        }
+        if !has(&py) {
+            return missing(
+                Resource::Python,
+                &format!("its Python cannot import {imports}, and pip install failed (offline?)"),
+            );
+        }
+    }
+    Some(py)
+}
+
+/// The pip installs that give [`python_with`] snnTorch 1.0.0 (without its plotting
+/// dependencies; torch comes from the venv), NIR's `nir` package and `nirtorch` (snnTorch's NIR
+/// importer needs it).
+pub const SNNTORCH_INSTALLS: &[&[&str]] =
+    &[&["nir", "nirtorch"], &["--no-deps", "snntorch==1.0.0"]];
+
 /// The ONNX Runtime library `$ORT_DYLIB_PATH` names when it exists; otherwise the test (or the
 /// part of it that needs ONNX Runtime) is skipped ([`missing`]) and this returns `None`.
 pub fn ort_library() -> Option<PathBuf> {

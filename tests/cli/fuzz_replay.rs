@@ -60,3 +60,8 @@ fn onnx_corpus() {
 fn sweep_corpus() {
     replay("sweep");
 }
+
+#[test]
+fn nir_corpus() {
+    replay("nir");
+}

@@ -18,6 +18,8 @@ pub mod metrics;
 pub mod net;
 pub mod rnn;
 pub mod sweep;
+pub mod sweep_lock;
+pub mod sweep_slurm;
 pub mod tch_backend;
 pub mod trainer;
 pub mod weights_io;

@@ -1,5 +1,6 @@
 //! Leaky integrate-and-fire neurons for training and reference inference, exactly snnTorch's
-//! `Leaky` defaults (see [`joulebench_models::LifParams`]).
+//! `Leaky` (see [`joulebench_models::LifParams`]): the default neuron below, and any reset mode
+//! with scalar or per-neuron β, θ, `v_reset` in [`lif_forward_neurons`] (section "Other neurons").
 //!
 //! # Dynamics (forward values)
 //!
@@ -41,8 +42,126 @@
 //!    whose value is exactly `S_exact` and whose derivative is the surrogate's (the same gradient
 //!    as the straight-through form, with fewer and cheaper ops: no `atan` in the graph).
 
-use joulebench_models::{LifParams, Surrogate};
+//!
+//! # Other neurons
+//!
+//! A layer with per-neuron values or a reset other than subtraction ([`NeuronTensors`]) runs
+//! [`lif_forward_neurons`]: the exact loop computes, per step, with `β`, `θ`, `v_reset`
+//! broadcast over the batch,
+//!
+//! ```text
+//! subtract: U[t] = (β·U[t−1] + I[t]) − S[t−1]·θ
+//! to:       U[t] = β·(S[t−1] ? v_reset : U[t−1]) + I[t]      (where, then multiply, then add)
+//! none:     U[t] = β·U[t−1] + I[t]
+//! ```
+//!
+//! and the gradient path is the detached-reset recurrence `G[t] = β·K[t]·G[t−1] + I[t]` with
+//! `K[t] = 1 − S[t−1]` for a reset to a value (snnTorch multiplies the previous membrane by
+//! the detached `1 − reset`, so no gradient flows through a reset) and `K = 1` otherwise, built
+//! step by step (β varies per neuron, so no single leak-filter matrix). β, θ and `v_reset` are
+//! not learned.
+
+use joulebench_models::{LifParams, Reset, Surrogate};
 use tch::{Kind, Tensor};
+
+/// β (clamped), θ and `v_reset` of one LIF layer as tensors that broadcast over one step
+/// `[B, sample…]`: 0-dimensional for scalars, the per-sample shape for per-neuron values.
+pub struct NeuronTensors {
+    pub beta: Tensor,
+    pub threshold: Tensor,
+    /// `Some` for [`Reset::To`].
+    pub v_reset: Option<Tensor>,
+    pub reset: Reset,
+}
+
+impl NeuronTensors {
+    /// The scalar values of `p` on `device`.
+    pub fn scalar(p: &LifParams, device: tch::Device) -> Self {
+        let t = |v: f32| Tensor::from(v).to_device(device);
+        NeuronTensors {
+            beta: t(p.beta_clamped()),
+            threshold: t(p.threshold),
+            v_reset: match p.reset {
+                Reset::To { v_reset } => Some(t(v_reset)),
+                _ => None,
+            },
+            reset: p.reset,
+        }
+    }
+}
+
+/// Exact dynamics of any neuron ([`NeuronTensors`]; see "Other neurons" in the module docs),
+/// no gradient: `current` is `[T, B, …]`; returns `(U, S)` of the same shape.
+pub fn lif_exact_neurons(current: &Tensor, n: &NeuronTensors) -> (Tensor, Tensor) {
+    tch::no_grad(|| {
+        let current = current.detach().contiguous();
+        let size = current.size();
+        let opts = (current.kind(), current.device());
+        let u_all = Tensor::empty(size.as_slice(), opts);
+        let s_all = Tensor::empty(size.as_slice(), opts);
+        for t in 0..size[0] {
+            let mut u = u_all.get(t);
+            if t == 0 {
+                u.copy_(&current.get(0));
+            } else {
+                let (up, sp) = (u_all.get(t - 1), s_all.get(t - 1));
+                match (&n.reset, &n.v_reset) {
+                    (Reset::To { .. }, Some(v)) => {
+                        let fired = sp.gt(0.0);
+                        u.copy_(&v.where_self(&fired, &up));
+                    }
+                    _ => u.copy_(&up),
+                }
+                let _ = u.g_mul_(&n.beta);
+                let _ = u.g_add_(&current.get(t));
+                if matches!(n.reset, Reset::Subtract) {
+                    let _ = u.g_sub_(&(&sp * &n.threshold));
+                }
+            }
+            let mut s = s_all.get(t);
+            s.copy_(&u.gt_tensor(&n.threshold));
+        }
+        (u_all, s_all)
+    })
+}
+
+/// LIF layer of any neuron over a sequence (see "Other neurons" in the module docs): values
+/// exactly [`lif_exact_neurons`]', gradient of the detached-reset recurrence with the surrogate.
+pub fn lif_forward_neurons(current: &Tensor, p: &LifParams, n: &NeuronTensors) -> LifOutput {
+    let (u_exact, s_exact) = lif_exact_neurons(current, n);
+    if !current.requires_grad() {
+        return LifOutput {
+            spikes: s_exact,
+            membrane: u_exact,
+        };
+    }
+    let steps = current.size()[0];
+    let mut g: Vec<Tensor> = Vec::with_capacity(steps as usize);
+    for t in 0..steps {
+        let i = current.get(t);
+        let next = match g.last() {
+            None => i,
+            Some(prev) => {
+                let decay = match n.reset {
+                    Reset::To { .. } => {
+                        let keep = tch::no_grad(|| 1.0 - s_exact.get(t - 1));
+                        &n.beta * keep
+                    }
+                    _ => n.beta.shallow_clone(),
+                };
+                prev * decay + i
+            }
+        };
+        g.push(next);
+    }
+    let u_lin = Tensor::stack(&g, 0);
+    let d = &u_lin - u_lin.detach();
+    let membrane = &u_exact + &d;
+    let x = tch::no_grad(|| &u_exact - &n.threshold);
+    let gprime = surrogate_derivative_at(x, &p.surrogate);
+    let spikes = &s_exact + &d * &gprime;
+    LifOutput { spikes, membrane }
+}
 
 /// Spikes and membrane of one LIF layer over a sequence, both shaped like the input current
 /// (`[T, …]`).
@@ -160,9 +279,13 @@ pub fn lif_forward(current: &Tensor, p: &LifParams, filter: Option<&Tensor>) -> 
 /// The surrogate derivative `g'(U − θ)` evaluated elementwise without gradient (fused in-place
 /// ops, no transcendental functions).
 pub fn surrogate_derivative(u: &Tensor, p: &LifParams) -> Tensor {
+    surrogate_derivative_at(tch::no_grad(|| u - p.threshold as f64), &p.surrogate)
+}
+
+/// The surrogate derivative `g'(x)` elementwise, in place on `x` (no gradient).
+pub fn surrogate_derivative_at(mut x: Tensor, s: &Surrogate) -> Tensor {
     tch::no_grad(|| {
-        let mut x = u - p.threshold as f64;
-        match p.surrogate {
+        match *s {
             Surrogate::Atan { alpha } => {
                 // (α/2) / (1 + (π/2·α·x)²)
                 let _ = x.g_mul_scalar_(std::f64::consts::FRAC_PI_2 * alpha as f64);

@@ -12,12 +12,12 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use joulebench_models::{LifParams, ModelSpec, Op, Readout};
+use joulebench_models::{LifParams, ModelSpec, Op, Readout, Reset};
 use tch::nn::{self, Init, Module};
 use tch::{Device, Kind, Tensor};
 
 use crate::error::{Result, TrainError};
-use crate::lif::{leak_filter, lif_forward};
+use crate::lif::{leak_filter, lif_forward, lif_forward_neurons, NeuronTensors};
 use crate::rnn::ElmanRnn;
 
 enum Block {
@@ -31,7 +31,16 @@ enum Block {
     Tanh,
     /// RNN and the per-sample input shape it sees.
     Rnn(ElmanRnn, Vec<usize>),
-    Lif(LifParams),
+    /// LIF params and, for a per-neuron layer, its fixed (not trained) `[neurons]` vectors
+    /// β, θ and `v_reset` (VarStore variables `{layer}.beta`, … without gradient).
+    Lif(LifParams, Option<NeuronVars>),
+}
+
+/// Per-neuron LIF values as stored in the VarStore (`[neurons]`, β not yet clamped).
+struct NeuronVars {
+    beta: Tensor,
+    threshold: Tensor,
+    v_reset: Option<Tensor>,
 }
 
 /// What one forward pass gives.
@@ -136,7 +145,27 @@ impl Net {
                         shape.clone(),
                     )
                 }
-                Op::Lif(params) => Block::Lif(params),
+                Op::Lif(params) => {
+                    let vars = params.per_neuron.then(|| {
+                        let n = shape.iter().product::<usize>() as i64;
+                        let fixed = |name: &str, v: f32| {
+                            let mut t = p.zeros_no_train(name, &[n]);
+                            tch::no_grad(|| {
+                                let _ = t.fill_(v as f64);
+                            });
+                            t
+                        };
+                        NeuronVars {
+                            beta: fixed("beta", params.beta),
+                            threshold: fixed("threshold", params.threshold),
+                            v_reset: match params.reset {
+                                Reset::To { v_reset } => Some(fixed("v_reset", v_reset)),
+                                _ => None,
+                            },
+                        }
+                    });
+                    Block::Lif(params, vars)
+                }
             };
             shape = layer.output_shape(&shape)?;
             blocks.push((layer.name.clone(), block));
@@ -251,18 +280,34 @@ impl Net {
                 Block::Relu => h.relu(),
                 Block::Tanh => h.tanh(),
                 Block::Rnn(r, sample) => r.forward(&h, sample),
-                Block::Lif(p) => {
+                Block::Lif(p, vars) => {
                     let size = h.size();
                     let mut seq = vec![t];
                     seq.push(b);
                     seq.extend(size[1..].iter());
                     let cur = h.reshape(seq.as_slice());
-                    let filter = if t > 1 && cur.requires_grad() {
-                        Some(self.filter(t as usize, p.beta))
+                    let out = if p.is_default_neuron() {
+                        let filter = if t > 1 && cur.requires_grad() {
+                            Some(self.filter(t as usize, p.beta))
+                        } else {
+                            None
+                        };
+                        lif_forward(&cur, p, filter.as_ref())
                     } else {
-                        None
+                        let n = match vars {
+                            Some(v) => {
+                                let sample = &size[1..];
+                                NeuronTensors {
+                                    beta: v.beta.clamp(0.0, 1.0).reshape(sample),
+                                    threshold: v.threshold.reshape(sample),
+                                    v_reset: v.v_reset.as_ref().map(|r| r.reshape(sample)),
+                                    reset: p.reset,
+                                }
+                            }
+                            None => NeuronTensors::scalar(p, self.device()),
+                        };
+                        lif_forward_neurons(&cur, p, &n)
                     };
-                    let out = lif_forward(&cur, p, filter.as_ref());
                     if count_spikes {
                         counts.push((name.clone(), crate::lif::count_spikes(&out.spikes)));
                     }

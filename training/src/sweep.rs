@@ -22,7 +22,9 @@
 //! with the `done` marker is skipped, so a sweep killed at any point and restarted redoes no
 //! finished run. Every combination is checked (preset fits the dataset, numbers valid) before
 //! anything trains. `OUT/summary.csv` and `OUT/summary.json` are rewritten atomically after every
-//! run.
+//! run. With [`SweepOptions::shard`] `I/N` only that share of the grid runs and its summary is
+//! `OUT/summary.shard-I-of-N.csv|json`; each run trains under a lock ([`crate::sweep_lock`]), so
+//! shards and restarted sweeps may share `OUT` (see docs/cluster.md).
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -30,15 +32,17 @@ use std::str::FromStr;
 
 use joulebench_data::{Dataset, DatasetKind};
 use joulebench_models::{
-    build_preset, write_atomic, Augment, InputTransform, Loss, LrSchedule, OpCounts, OptimizerKind,
+    build_preset, Augment, InputTransform, Loss, LrSchedule, OpCounts, OptimizerKind,
     PresetOptions, Readout, RunDir, Surrogate, SweepRow,
 };
+use joulebench_models::{grid_hash, summary_stem, Shard, SweepSummaryFile};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{TrainConfig, TrainOverrides};
 use crate::device::DeviceChoice;
 use crate::error::{Result, TrainError};
 use crate::metrics::Metrics;
+use crate::sweep_lock::RunLock;
 use crate::trainer::{train, TrainOptions};
 
 pub use joulebench_models::sweep_spec::{OneOrMany, SweepSpec};
@@ -178,6 +182,7 @@ impl SweepFile {
                                 threshold: self.threshold,
                                 surrogate: fixed.surrogate,
                                 readout: fixed.readout,
+                                reset: None,
                             },
                             augment: fixed.augment,
                             loss: fixed.loss,
@@ -288,6 +293,9 @@ pub struct SweepOptions {
     /// No progress bars or per-epoch lines (per-run lines still go to stderr unless `silent`).
     pub quiet: bool,
     pub silent: bool,
+    /// Run only this share of the grid (`None`: all of it); its summary goes to
+    /// `summary.shard-I-of-N.json|csv`.
+    pub shard: Option<Shard>,
 }
 
 fn row(run: &PlannedRun, status: &str, out: &Path, error: Option<String>) -> SweepRow {
@@ -328,65 +336,62 @@ fn row(run: &PlannedRun, status: &str, out: &Path, error: Option<String>) -> Swe
     }
 }
 
-fn opt_str<T: ToString>(v: &Option<T>) -> String {
-    v.as_ref().map(|x| x.to_string()).unwrap_or_default()
-}
-
 /// The summary as CSV (header + one line per run).
-pub fn summary_csv(rows: &[SweepRow]) -> String {
-    let mut s = String::from(
-        "name,status,model,dataset,optimizer,lr,batch,epochs,depth,width,input,steps,seed,schedule,params,macs,test_acc,test_loss,eval_split,train_acc,train_seconds,device,error\n",
-    );
-    for r in rows {
-        let err = r.error.as_deref().unwrap_or("").replace('"', "'");
-        s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\",{},{},{},\"{}\"\n",
-            r.name,
-            r.status,
-            r.model,
-            r.dataset,
-            r.optimizer,
-            r.lr,
-            r.batch,
-            r.epochs,
-            opt_str(&r.depth),
-            opt_str(&r.width),
-            r.input,
-            r.steps,
-            r.seed,
-            r.schedule,
-            r.params,
-            r.macs,
-            opt_str(&r.test_acc),
-            opt_str(&r.test_loss),
-            opt_str(&r.eval_split),
-            opt_str(&r.train_acc),
-            opt_str(&r.train_seconds),
-            opt_str(&r.device),
-            err
-        ));
-    }
-    s
+pub use joulebench_models::summary_csv;
+
+/// What the summary files of this process say about the grid.
+struct SummaryMeta<'a> {
+    grid_hash: String,
+    shard: Shard,
+    /// Every run key of the whole grid (written in shard summaries).
+    grid: &'a [String],
 }
 
-fn write_summary(out: &Path, report: &SweepReport) -> Result<()> {
-    write_atomic(
-        &out.join("summary.csv"),
-        summary_csv(&report.rows).as_bytes(),
-    )?;
-    let json = serde_json::to_string_pretty(report)
-        .map_err(|e| TrainError::Config(format!("summary JSON: {e}")))?;
-    write_atomic(&out.join("summary.json"), json.as_bytes())?;
+fn write_summary(out: &Path, report: &SweepReport, meta: &SummaryMeta) -> Result<()> {
+    let sharded = meta.shard.count > 1;
+    let file = SweepSummaryFile {
+        description: report.description.clone(),
+        trained: report.trained,
+        skipped: report.skipped,
+        failed: report.failed,
+        grid_hash: Some(meta.grid_hash.clone()),
+        shard: sharded.then_some(meta.shard),
+        grid: if sharded {
+            meta.grid.to_vec()
+        } else {
+            Vec::new()
+        },
+        merged_from: Vec::new(),
+        rows: report.rows.clone(),
+    };
+    file.write(out, &summary_stem(meta.shard))?;
     Ok(())
 }
 
-/// Runs (or resumes) the sweep of `file` into `out`.
+/// Runs (or resumes) the sweep of `file` into `out`: the whole grid, or with
+/// [`SweepOptions::shard`] `I/N` its share (see `joulebench_models::sweep_shard`). Every run
+/// trains under its lock ([`crate::sweep_lock`]), so processes sharing `out` never train one
+/// run twice: a run another process holds is waited for after the rest, then skipped if it
+/// finished (or trained here if its holder died before finishing it).
 pub fn run_sweep(file: &Path, out: &Path, opts: &SweepOptions) -> Result<SweepReport> {
     let sweep = SweepFile::load(file)?;
-    let plan = sweep.plan().map_err(|what| TrainError::Sweep {
+    let full = sweep.plan().map_err(|what| TrainError::Sweep {
         path: file.to_path_buf(),
         what,
     })?;
+    let shard = opts.shard.unwrap_or(Shard::ALL);
+    let grid: Vec<String> = full.iter().map(|r| r.name.clone()).collect();
+    let meta = SummaryMeta {
+        grid_hash: grid_hash(&sweep.0),
+        shard,
+        grid: &grid,
+    };
+    let plan: Vec<PlannedRun> = full
+        .iter()
+        .zip(shard.select(&grid))
+        .filter(|(_, mine)| *mine)
+        .map(|(r, _)| r.clone())
+        .collect();
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
     let mut status: Vec<(String, Option<String>)> = plan
         .iter()
@@ -402,22 +407,28 @@ pub fn run_sweep(file: &Path, out: &Path, opts: &SweepOptions) -> Result<SweepRe
             )
         })
         .collect();
-    let skipped = status.iter().filter(|s| s.0 == "done").count();
-    let make_report = |status: &[(String, Option<String>)], trained: usize| SweepReport {
-        description: sweep.description.clone(),
-        trained,
-        skipped,
-        failed: status.iter().filter(|s| s.0 == "failed").count(),
-        rows: plan
-            .iter()
-            .zip(status)
-            .map(|(r, (st, err))| row(r, st, out, err.clone()))
-            .collect(),
-    };
-    write_summary(out, &make_report(&status, 0))?;
+    let mut skipped = status.iter().filter(|s| s.0 == "done").count();
+    let make_report =
+        |status: &[(String, Option<String>)], trained: usize, skipped: usize| SweepReport {
+            description: sweep.description.clone(),
+            trained,
+            skipped,
+            failed: status.iter().filter(|s| s.0 == "failed").count(),
+            rows: plan
+                .iter()
+                .zip(status)
+                .map(|(r, (st, err))| row(r, st, out, err.clone()))
+                .collect(),
+        };
+    write_summary(out, &make_report(&status, 0, skipped), &meta)?;
     if !opts.silent {
+        let of = if shard.count > 1 {
+            format!(" (shard {shard} of a {}-run grid)", grid.len())
+        } else {
+            String::new()
+        };
         eprintln!(
-            "sweep {}: {} runs, {} already finished (skipped), {} to train → {}",
+            "sweep {}: {} runs{of}, {} already finished (skipped), {} to train → {}",
             file.display(),
             plan.len(),
             skipped,
@@ -427,8 +438,40 @@ pub fn run_sweep(file: &Path, out: &Path, opts: &SweepOptions) -> Result<SweepRe
     }
     let mut datasets: HashMap<DatasetKey, Dataset> = HashMap::new();
     let mut trained = 0;
-    for (i, run) in plan.iter().enumerate() {
-        if status[i].0 == "done" {
+    // (run index, wait for its lock): runs another process holds go to the back, waited for
+    let mut queue: Vec<(usize, bool)> = (0..plan.len())
+        .filter(|&i| status[i].0 != "done")
+        .map(|i| (i, false))
+        .collect();
+    let mut next = 0;
+    while next < queue.len() {
+        let (i, wait) = queue[next];
+        next += 1;
+        let run = &plan[i];
+        let _lock = if wait {
+            RunLock::acquire(out, &run.name)?
+        } else {
+            match RunLock::try_acquire(out, &run.name)? {
+                Some(l) => l,
+                None => {
+                    if !opts.silent {
+                        eprintln!(
+                            "[{}/{}] {}: another process is training it; waiting for it after the rest",
+                            i + 1,
+                            plan.len(),
+                            run.name
+                        );
+                    }
+                    queue.push((i, true));
+                    continue;
+                }
+            }
+        };
+        if RunDir::new(out.join(&run.name)).is_done() {
+            // finished by another process since this one started
+            status[i] = ("done".into(), None);
+            skipped += 1;
+            write_summary(out, &make_report(&status, trained, skipped), &meta)?;
             continue;
         }
         let c = &run.config;
@@ -472,12 +515,12 @@ pub fn run_sweep(file: &Path, out: &Path, opts: &SweepOptions) -> Result<SweepRe
                 let fatal = matches!(e, TrainError::Data(_) | TrainError::Device(_));
                 status[i] = ("failed".into(), Some(e.to_string()));
                 if fatal {
-                    write_summary(out, &make_report(&status, trained))?;
+                    write_summary(out, &make_report(&status, trained, skipped), &meta)?;
                     return Err(e);
                 }
             }
         }
-        write_summary(out, &make_report(&status, trained))?;
+        write_summary(out, &make_report(&status, trained, skipped), &meta)?;
     }
-    Ok(make_report(&status, trained))
+    Ok(make_report(&status, trained, skipped))
 }

@@ -62,7 +62,8 @@ pub(crate) struct Chain {
 }
 
 impl Chain {
-    /// The chain of `plan`, when it is `Identity`* followed by `Linear → LIF` pairs only.
+    /// The chain of `plan`, when it is `Identity`* followed by `Linear → LIF` pairs only, every
+    /// LIF layer snnTorch's default neuron (scalar β and θ, reset by subtraction).
     pub fn build(plan: &Plan) -> Option<Chain> {
         let lead = plan
             .stages
@@ -74,8 +75,14 @@ impl Chain {
         }
         let mut layers = Vec::with_capacity(rest.len() / 2);
         for (k, pair) in rest.chunks(2).enumerate() {
-            let (StageKind::Linear(l), StageKind::Lif { beta, theta }) =
-                (&pair[0].kind, &pair[1].kind)
+            let (
+                StageKind::Linear(l),
+                StageKind::Lif {
+                    beta,
+                    theta,
+                    neurons: None,
+                },
+            ) = (&pair[0].kind, &pair[1].kind)
             else {
                 return None;
             };

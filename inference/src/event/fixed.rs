@@ -29,7 +29,7 @@
 //! Readouts are dequantized: the membrane ones as `U_q · s_u` (the mean over steps from an
 //! `i64` sum), the spike count as a count, the last layer's output (its spikes) as their mean.
 
-use joulebench_models::Readout;
+use joulebench_models::{LifNeurons, Readout, Reset};
 
 use super::baseline::Baseline;
 use super::plan::{Plan, StageKind};
@@ -87,9 +87,25 @@ pub(crate) struct FixedLayer {
     pub e: i32,
     pub beta_q: i64,
     pub theta_q: i32,
+    /// Per-neuron values or another reset than subtraction (`None`: every neuron has
+    /// `beta_q`, `theta_q` and resets by subtraction).
+    pub neurons: Option<FixedNeurons>,
     /// Weight scale `s_w` and membrane scale `s_u` (real value per integer unit).
     pub s_w: f64,
     pub s_u: f64,
+}
+
+/// A layer's neurons quantized one by one: `β_q[j] = round(β_j·2^15)`, `θ_q[j] = round(θ_j / s_u)`,
+/// `v_q[j] = round(v_reset_j / s_u)` (in `i16`). Each step, with `H = (S_prev ? v_q : U_q)` for
+/// a reset to a value and `H = U_q` otherwise:
+/// `U_q ← sat_i16(((β_q·H + 2^14) >> 15) + I_q − [subtract]·S_prev·θ_q)`, `S = [U_q > θ_q]`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FixedNeurons {
+    pub beta_q: Vec<i64>,
+    pub theta_q: Vec<i32>,
+    /// Empty unless the reset is to a value.
+    pub v_reset_q: Vec<i32>,
+    pub reset: Reset,
 }
 
 /// The quantized network.
@@ -124,8 +140,14 @@ impl FixedPlan {
         }
         let mut layers = Vec::new();
         for (k, pair) in rest.chunks(2).enumerate() {
-            let (StageKind::Linear(l), StageKind::Lif { beta, theta }) =
-                (&pair[0].kind, &pair[1].kind)
+            let (
+                StageKind::Linear(l),
+                StageKind::Lif {
+                    beta,
+                    theta,
+                    neurons,
+                },
+            ) = (&pair[0].kind, &pair[1].kind)
             else {
                 return Err(unsupported(format!(
                     "has `{}` → `{}` where a Linear → LIF pair is needed",
@@ -138,9 +160,18 @@ impl FixedPlan {
                     l.in_f, pair[0].name
                 )));
             }
-            if !(theta.is_finite() && *theta > 0.0) {
+            // The largest threshold sets the membrane scale (the only one unless per neuron).
+            let theta = match neurons {
+                None => *theta,
+                Some(n) => n.threshold.iter().fold(f32::NEG_INFINITY, |m, &t| m.max(t)),
+            };
+            let theta = &theta;
+            let min_theta = neurons.as_ref().map_or(*theta, |n| {
+                n.threshold.iter().fold(*theta, |m, &t| m.min(t))
+            });
+            if !(theta.is_finite() && min_theta > 0.0) {
                 return Err(unsupported(format!(
-                    "has threshold {theta} in `{}` (must be positive)",
+                    "has threshold {min_theta} in `{}` (must be positive)",
                     pair[1].name
                 )));
             }
@@ -156,6 +187,12 @@ impl FixedPlan {
             let e = ((2.0 * THETA_LO / ratio).log2().floor() as i32).clamp(-30, 30);
             let s_u = k_scale / 2f64.powi(e);
             let theta_q = (*theta as f64 / s_u).round().clamp(1.0, i16::MAX as f64) as i32;
+            let neurons = match neurons {
+                None => None,
+                Some(n) => Some(quantize_neurons(n, s_u).map_err(|why| {
+                    unsupported(format!("has LIF layer `{}` {why}", pair[1].name))
+                })?),
+            };
             let stride = l.out_f.div_ceil(64) * 64;
             let mut w = vec![0i8; l.in_f * stride];
             for i in 0..l.in_f {
@@ -186,6 +223,7 @@ impl FixedPlan {
                 e,
                 beta_q: (*beta as f64 * 32768.0).round() as i64,
                 theta_q,
+                neurons,
                 s_w,
                 s_u,
             });
@@ -229,6 +267,52 @@ impl FixedPlan {
     }
 }
 
+/// Quantizes per-neuron values with membrane scale `s_u` (see [`FixedNeurons`]); `Err(why)`
+/// when a threshold rounds below one unit or a `v_reset` leaves the `i16` range.
+fn quantize_neurons(n: &LifNeurons, s_u: f64) -> Result<FixedNeurons, String> {
+    let theta_q = n
+        .threshold
+        .iter()
+        .enumerate()
+        .map(|(j, &t)| {
+            let q = (t as f64 / s_u).round();
+            if q >= 1.0 {
+                Ok(q as i32)
+            } else {
+                Err(format!(
+                    "whose neuron {j} has threshold {t}: below one membrane unit ({s_u:e}) of its layer"
+                ))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let v_reset_q = n
+        .v_reset
+        .iter()
+        .enumerate()
+        .map(|(j, &v)| {
+            let q = (v as f64 / s_u).round();
+            if (i16::MIN as f64..=i16::MAX as f64).contains(&q) {
+                Ok(q as i32)
+            } else {
+                Err(format!(
+                    "whose neuron {j} has v_reset {v}: outside the i16 membrane range (±{:e})",
+                    s_u * i16::MAX as f64
+                ))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(FixedNeurons {
+        beta_q: n
+            .beta
+            .iter()
+            .map(|&b| (b as f64 * 32768.0).round() as i64)
+            .collect(),
+        theta_q,
+        v_reset_q,
+        reset: n.reset,
+    })
+}
+
 // The integer semantics one neuron at a time, as documented on `EventEngine::set_precision`;
 // the engine runs the branch-free row version (`lif_row`), tested equal to these.
 
@@ -256,6 +340,32 @@ fn lif_fixed(u: i16, spiked_before: bool, i_q: i64, beta_q: i64, theta_q: i32) -
     let reset = if spiked_before { theta_q as i64 } else { 0 };
     let un = (beta_mul(beta_q, u) + i_q - reset).clamp(i16::MIN as i64, i16::MAX as i64) as i16;
     (un, un as i32 > theta_q)
+}
+
+/// [`lif_fixed`] for a neuron of a [`FixedNeurons`] layer.
+#[cfg(test)]
+fn lif_fixed_neuron(
+    u: i16,
+    spiked_before: bool,
+    i_q: i64,
+    n: &FixedNeurons,
+    j: usize,
+) -> (i16, bool) {
+    let (held, reset) = match n.reset {
+        Reset::Subtract => (
+            u as i64,
+            if spiked_before {
+                n.theta_q[j] as i64
+            } else {
+                0
+            },
+        ),
+        Reset::To { .. } if spiked_before => (n.v_reset_q[j] as i64, 0),
+        Reset::To { .. } | Reset::None => (u as i64, 0),
+    };
+    let un = (((n.beta_q[j] * held + (1 << 14)) >> 15) + i_q - reset)
+        .clamp(i16::MIN as i64, i16::MAX as i64) as i16;
+    (un, un as i32 > n.theta_q[j])
 }
 
 /// Defines `$name(isa, args…)`, which runs the `#[inline(always)]` portable function `$body`
@@ -300,6 +410,9 @@ fn lif_row_portable(
     // `shift_round(x, e)` as `((x << shl) + round) >> shr` with one of the shifts zero.
     let (shl, shr) = (l.e.max(0) as u32, (-l.e).max(0) as u32);
     let round = if shr > 0 { 1i64 << (shr - 1) } else { 0 };
+    if let Some(n) = &l.neurons {
+        return lif_row_neurons(n, acc, spike_q, (shl, shr, round), &l.b, u, s);
+    }
     let (beta_q, theta_q) = (l.beta_q, l.theta_q as i64);
     let mut nz = 0u64;
     for (((&a, &bias), u), s) in acc.iter().zip(&l.b).zip(u.iter_mut()).zip(s.iter_mut()) {
@@ -309,6 +422,41 @@ fn lif_row_portable(
         let un = un.clamp(i16::MIN as i64, i16::MAX as i64);
         *u = un as i16;
         *s = un > theta_q;
+    }
+    nz
+}
+
+/// [`lif_row_portable`] for a layer with per-neuron values or another reset (see
+/// [`FixedNeurons`]), branch-free.
+#[inline(always)]
+fn lif_row_neurons(
+    n: &FixedNeurons,
+    acc: &[i32],
+    spike_q: i64,
+    (shl, shr, round): (u32, u32, i64),
+    bias: &[i32],
+    u: &mut [i16],
+    s: &mut [bool],
+) -> u64 {
+    let sub = matches!(n.reset, Reset::Subtract) as i64;
+    let to = matches!(n.reset, Reset::To { .. });
+    let vr: &[i32] = if to { &n.v_reset_q } else { &n.theta_q };
+    let mut nz = 0u64;
+    let lanes = acc
+        .iter()
+        .zip(bias)
+        .zip(u.iter_mut())
+        .zip(s.iter_mut())
+        .zip(n.beta_q.iter().zip(&n.theta_q).zip(vr));
+    for ((((&a, &b), u), s), ((&bq, &tq), &v)) in lanes {
+        let i_q = ((((a as i64 * spike_q) << shl) + round) >> shr) + b as i64;
+        nz += (i_q != 0) as u64;
+        let sp = *s as i64;
+        let held = if to && *s { v as i64 } else { *u as i64 };
+        let un = ((bq * held + (1 << 14)) >> 15) + i_q - sub * tq as i64 * sp;
+        let un = un.clamp(i16::MIN as i64, i16::MAX as i64);
+        *u = un as i16;
+        *s = un > tq as i64;
     }
     nz
 }
@@ -619,6 +767,7 @@ mod tests {
                 e,
                 beta_q: 29491,
                 theta_q: 1500,
+                neurons: None,
                 s_w: 1.0,
                 s_u: 1.0,
             };
@@ -648,6 +797,38 @@ mod tests {
                     let got: Vec<(i16, bool)> = u.into_iter().zip(s).collect();
                     assert_eq!(got, want, "{isa:?} e={e} spike_q={spike_q}");
                     assert_eq!(nz, want_nz, "{isa:?} e={e} spike_q={spike_q}");
+                }
+            }
+            // The same with per-neuron values, for every reset.
+            for reset in [Reset::Subtract, Reset::To { v_reset: -0.25 }, Reset::None] {
+                let to = matches!(reset, Reset::To { .. });
+                let nl = FixedNeurons {
+                    beta_q: (0..n).map(|_| (next() % 32769) as i64).collect(),
+                    theta_q: (0..n).map(|_| 500 + (next() % 2000) as i32).collect(),
+                    v_reset_q: if to {
+                        (0..n).map(|_| (next() % 4001) as i32 - 2000).collect()
+                    } else {
+                        Vec::new()
+                    },
+                    reset,
+                };
+                let l = FixedLayer {
+                    neurons: Some(nl.clone()),
+                    ..l.clone()
+                };
+                for spike_q in [1i64, 255] {
+                    let want: Vec<(i16, bool)> = (0..n)
+                        .map(|o| {
+                            let i_q = shift_round(acc[o] as i64 * spike_q, e) + l.b[o] as i64;
+                            lif_fixed_neuron(u0[o], s0[o], i_q, &nl, o)
+                        })
+                        .collect();
+                    for isa in Isa::supported() {
+                        let (mut u, mut s) = (u0.clone(), s0.clone());
+                        lif_row(isa, &l, &acc, spike_q, &mut u, &mut s);
+                        let got: Vec<(i16, bool)> = u.into_iter().zip(s).collect();
+                        assert_eq!(got, want, "{isa:?} e={e} {reset:?} spike_q={spike_q}");
+                    }
                 }
             }
         }

@@ -13,7 +13,10 @@
 //! * **max pooling** of spikes is an OR; of analog values a max;
 //! * **LIF**: `U ← (β·U + I) − S_prev·θ`, `S = [U > θ]` — snnTorch `Leaky` defaults, reset by
 //!   subtraction from the previous step's spike, strict comparison, `β` clamped to `[0, 1]`
-//!   (see [`joulebench_models::LifParams`]).
+//!   (see [`joulebench_models::LifParams`]); and the other neurons a spec may ask for — reset to
+//!   a value (`U ← β·(S_prev ? v_reset : U) + I`) or none, per-neuron β, θ and `v_reset` —
+//!   through [`simd::lif_step_neurons`] on every instruction set (such networks run step by
+//!   step: the layer-by-layer path below is for the default neuron).
 //!
 //! A layer whose input at a step is not binary (analog pixels for the single-step presets, or
 //! anything but 0/1) multiplies and adds over the non-zero inputs instead (multiply-accumulates;
@@ -272,6 +275,12 @@ impl EventEngine {
     ///   `I_q = acc·2^e + round(b / s_u)` (rounding right shift when `e < 0`);
     /// * `β_q = round(β·2^15)` (Q0.15, `β ∈ [0, 1]`), and each step
     ///   `U_q ← sat_i16(((β_q·U_q + 2^14) >> 15) + I_q − S_prev·θ_q)`, `S = [U_q > θ_q]`.
+    ///
+    /// With per-neuron values or another reset, each neuron's own `β_q`, `θ_q` and
+    /// `v_q = round(v_reset / s_u)` are used (the largest θ sets `e`), and the update holds
+    /// `v_q` instead of `U_q` after a spike for a reset to a value, or subtracts nothing for no
+    /// reset; a threshold below one membrane unit, or a `v_reset` beyond the `i16` range, is
+    /// refused by name.
     ///
     /// Logits are dequantized (`U_q · s_u`). Errors for networks other than Flatten followed
     /// by `Linear → LIF` pairs, or a non-positive threshold. [`ExecMode`] and temporal blocking

@@ -3,7 +3,7 @@
 //! `[in][out]` (one contiguous, cache-line aligned, zero-padded row per presynaptic neuron),
 //! a convolution's kernel as `[in_channel][ky][kx][out_channel]`.
 
-use joulebench_models::{ModelSpec, Op, Readout, Weights};
+use joulebench_models::{LifNeurons, ModelSpec, Op, Readout, Weights};
 
 use super::aligned::{padded, AlignedVec};
 use super::chain::Chain;
@@ -65,9 +65,14 @@ pub(crate) enum StageKind {
     Linear(LinearW),
     Conv(ConvW),
     Pool(PoolDims),
+    /// `beta`/`theta` are the layer's scalars; `neurons` is `Some` for a layer that is not
+    /// snnTorch's default neuron (per-neuron values or another reset), which runs the general
+    /// kernel ([`super::simd::lif_step_neurons`]) and keeps the network off the fully connected
+    /// fast path and the fixed-point path's scalar kernels.
     Lif {
         beta: f32,
         theta: f32,
+        neurons: Option<Box<LifNeurons>>,
     },
     Relu,
     Tanh,
@@ -219,13 +224,21 @@ impl Plan {
                     }),
                     0,
                 ),
-                Op::Lif(p) => (
-                    StageKind::Lif {
-                        beta: p.beta_clamped(),
-                        theta: p.threshold,
-                    },
-                    0,
-                ),
+                Op::Lif(p) => {
+                    let n = LifNeurons::resolve(&layer.name, &p, weights, out_len)?;
+                    let neurons = match n.uniform_subtract() {
+                        Some(_) => None,
+                        None => Some(Box::new(n)),
+                    };
+                    (
+                        StageKind::Lif {
+                            beta: p.beta_clamped(),
+                            theta: p.threshold,
+                            neurons,
+                        },
+                        0,
+                    )
+                }
                 Op::Relu => (StageKind::Relu, 0),
                 Op::Tanh => (StageKind::Tanh, 0),
                 Op::Rnn { .. } => {

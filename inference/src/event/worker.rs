@@ -410,19 +410,33 @@ impl Worker {
                             out.set_dense();
                         }
                     }
-                    StageKind::Lif { beta, theta } => {
+                    StageKind::Lif {
+                        beta,
+                        theta,
+                        neurons,
+                    } => {
                         inp.ensure_dense();
                         let state = self.lif[si].as_mut().expect("lif state");
-                        let count = simd::lif_step(
-                            isa,
-                            state.u.padded_mut(),
-                            state.s.padded_mut(),
-                            inp.dense.padded_slice(),
-                            *beta,
-                            *theta,
-                            st.out_len,
-                            &mut out.idx,
-                        );
+                        let count = match neurons {
+                            None => simd::lif_step(
+                                isa,
+                                state.u.padded_mut(),
+                                state.s.padded_mut(),
+                                inp.dense.padded_slice(),
+                                *beta,
+                                *theta,
+                                st.out_len,
+                                &mut out.idx,
+                            ),
+                            Some(n) => simd::lif_step_neurons(
+                                isa,
+                                state.u.padded_mut(),
+                                state.s.padded_mut(),
+                                inp.dense.padded_slice(),
+                                n,
+                                &mut out.idx,
+                            ),
+                        };
                         out.set_spikes(count);
                         if dense_mode {
                             out.dense

@@ -5,8 +5,9 @@
 //! the batch is split across a dedicated rayon pool of exactly that many threads.
 //!
 //! Semantics are the spec's: PyTorch layouts and formulas, LIF exactly as documented on
-//! [`joulebench_models::LifParams`] (reset by subtraction from the previous step's spike,
-//! strict threshold, `U = (β·U + I) − reset`, no fused multiply-add so spikes match), readouts
+//! [`joulebench_models::LifParams`] (reset by subtraction, to a value or none, from the
+//! previous step's spike, scalar or per-neuron β/θ/v_reset, strict threshold,
+//! `U = (β·U + I) − reset`, no fused multiply-add so spikes match), readouts
 //! as documented on [`Readout`].
 
 pub mod conv;
@@ -15,7 +16,7 @@ pub mod gemv;
 pub mod layout;
 mod simd;
 
-use joulebench_models::{ModelSpec, Op, Readout, Tensor, Weights};
+use joulebench_models::{LifNeurons, ModelSpec, Op, Readout, Tensor, Weights};
 use rayon::prelude::*;
 
 use crate::backend::Backend;
@@ -58,6 +59,10 @@ enum Step {
     Lif {
         beta: f32,
         threshold: f32,
+        /// Neurons other than snnTorch's default (per-neuron values or another reset), in the
+        /// activation's layout; `None`: every neuron has `beta`, `threshold` and resets by
+        /// subtraction.
+        neurons: Option<Box<LifNeurons>>,
         state: usize,
     },
 }
@@ -344,10 +349,29 @@ fn build_plan(spec: &ModelSpec, weights: &Weights) -> Result<Plan, InferenceErro
             }
             Op::Lif(p) => {
                 lif_sizes.push(out_len);
+                let n = LifNeurons::resolve(&layer.name, &p, weights, out_len)?;
+                let neurons = match n.uniform_subtract() {
+                    Some(_) => None,
+                    None => {
+                        // buffer position → channels-first neuron index
+                        let mut order = vec![0; out_len];
+                        let mut k = 0;
+                        for c in 0..geom.c {
+                            for h in 0..geom.h {
+                                for w in 0..geom.w {
+                                    order[geom.at(c, h, w)] = k;
+                                    k += 1;
+                                }
+                            }
+                        }
+                        Some(Box::new(n.permuted(&order)))
+                    }
+                };
                 (
                     Step::Lif {
                         beta: p.beta_clamped(),
                         threshold: p.threshold,
+                        neurons,
                         state: lif_sizes.len() - 1,
                     },
                     geom,
@@ -586,15 +610,25 @@ fn run_rows(
                 Step::Lif {
                     beta,
                     threshold,
+                    neurons,
                     state,
-                } => {
-                    lif_step(
+                } => match neurons {
+                    None => lif_step(
                         &mut lif[*state][..rows * il],
                         &mut cur[..rows * il],
                         *beta,
                         *threshold,
-                    );
-                }
+                    ),
+                    Some(n) => {
+                        for r in 0..rows {
+                            lif_step_neurons(
+                                &mut lif[*state][r * il..(r + 1) * il],
+                                &mut cur[r * il..(r + 1) * il],
+                                n,
+                            );
+                        }
+                    }
+                },
             }
             if !stage.step.in_place()
                 && !matches!(&stage.step, Step::Flatten { input } if input.is_chw())
@@ -678,6 +712,19 @@ fn lif_step(u: &mut [f32], x: &mut [f32], beta: f32, threshold: f32) {
         let v = (beta * *u + *x) - reset;
         *u = v;
         *x = if v > threshold { 1.0 } else { 0.0 };
+    }
+}
+
+/// [`lif_step`] for one sample of a layer with per-neuron values or another reset
+/// ([`LifNeurons::update`]); `S[t−1]` is recovered as `U[t−1] > θ`.
+#[inline]
+fn lif_step_neurons(u: &mut [f32], x: &mut [f32], n: &LifNeurons) {
+    for (j, (u, x)) in u.iter_mut().zip(x.iter_mut()).enumerate() {
+        let th = n.threshold[j];
+        let s = if *u > th { 1.0 } else { 0.0 };
+        let v = n.update(j, *u, s, *x);
+        *u = v;
+        *x = if v > th { 1.0 } else { 0.0 };
     }
 }
 

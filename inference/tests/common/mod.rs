@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 use joulebench_inference::{Activity, Backend, EventEngine};
-use joulebench_models::{build_preset, DataShape, ModelSpec, Op, PresetOptions, Tensor, Weights};
+use joulebench_models::{
+    build_preset, DataShape, ModelSpec, Op, PresetOptions, Reset, Tensor, Weights,
+};
 
 /// Preset `name` for `shape`-shaped samples (10 classes, no normalization) with `steps` steps.
 pub fn preset_with_shape(name: &str, shape: &[usize], steps: usize) -> ModelSpec {
@@ -48,6 +50,50 @@ pub fn set_lif_params(spec: &mut ModelSpec, params: &[(f32, f32)]) {
         p.beta = beta;
     }
     spec.validate().unwrap();
+}
+
+/// Gives every LIF layer of `spec` the reset `reset`; with `per_neuron`, per-neuron vectors in
+/// `w` drawn from `seed` (β ∈ [0.5, 1], θ ∈ [0.5, 1.5], v_reset ∈ [−0.5, 0.5] around the
+/// reset's value), and checks the weights against the spec.
+pub fn set_lif_neurons(
+    spec: &mut ModelSpec,
+    w: &mut Weights,
+    reset: Reset,
+    per_neuron: bool,
+    seed: u64,
+) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    for l in spec.layers.iter_mut() {
+        if let Op::Lif(p) = &mut l.op {
+            p.reset = reset;
+            p.per_neuron = per_neuron;
+        }
+    }
+    spec.validate().unwrap();
+    for p in spec.parameters() {
+        let Some(what) = p
+            .name
+            .rsplit_once('.')
+            .map(|(_, s)| s)
+            .filter(|s| ["beta", "threshold", "v_reset"].contains(s))
+        else {
+            continue;
+        };
+        let v_reset = match reset {
+            Reset::To { v_reset } => v_reset,
+            _ => 0.0,
+        };
+        let data = (0..p.numel())
+            .map(|_| match what {
+                "beta" => rng.random_range(0.5..=1.0),
+                "threshold" => rng.random_range(0.5..=1.5),
+                _ => v_reset + rng.random_range(-0.5..=0.5),
+            })
+            .collect();
+        w.insert(p.name.clone(), Tensor::new(p.shape.clone(), data).unwrap());
+    }
+    w.check_against(spec).unwrap();
 }
 
 /// The event engine's activity (spike counts) on `spec` with `weights` and input `x`.

@@ -1,28 +1,35 @@
 //! ONNX nodes for one time step of a LIF layer, exactly [`LifParams`]' semantics:
 //!
 //! ```text
-//! U[t] = β·U[t−1] + I[t] − S[t−1]·θ        S[t] = float(U[t] > θ)        U[−1] = S[−1] = 0
+//! subtract: U[t] = β·U[t−1] + I[t] − S[t−1]·θ
+//! to:       U[t] = β·(S[t−1] ? v_reset : U[t−1]) + I[t]
+//! none:     U[t] = β·U[t−1] + I[t]
+//! S[t] = float(U[t] > θ)        U[−1] = S[−1] = 0
 //! ```
 //!
 //! Nodes for step `t` of layer `L` (prefix `P = "L/tT"`):
 //!
-//! | node           | op      | computes            |
-//! |----------------|---------|---------------------|
-//! | `P/decay`      | Mul     | `β·U[t−1]`          |
-//! | `P/integrate`  | Add     | `β·U[t−1] + I[t]`   |
-//! | `P/reset`      | Mul     | `S[t−1]·θ`          |
-//! | `P/mem`        | Sub     | `U[t]`              |
-//! | `P/fire`       | Greater | `U[t] > θ`          |
-//! | `P`            | Cast    | `S[t]` (float 0/1)  |
+//! | node           | op      | computes                                  | reset      |
+//! |----------------|---------|-------------------------------------------|------------|
+//! | `P/held`       | Where   | `S[t−1] ? v_reset : U[t−1]`               | to         |
+//! | `P/decay`      | Mul     | `β·U[t−1]` (`to`: `β·held`)               | all        |
+//! | `P/integrate`  | Add     | `decay + I[t]` (= `U[t]` unless subtract) | all        |
+//! | `P/reset`      | Mul     | `S[t−1]·θ`                                | subtract   |
+//! | `P/mem`        | Sub     | `U[t]`                                    | subtract   |
+//! | `P/fire`       | Greater | `U[t] > θ`                                | all        |
+//! | `P`            | Cast    | `S[t]` (float 0/1)                        | all        |
 //!
 //! At `t = 0` the state is zero, so `U[0] = I[0]` exactly and only `P/fire` and `P` are
-//! emitted (the decay/reset nodes would compute `0·β` and `0·θ`). `β` (clamped to `[0, 1]`)
-//! and `θ` are scalar initializers `L.beta` and `L.threshold`. Operation counts
+//! emitted (the decay/reset nodes would compute `0·β` and `0·θ`). `β` (clamped to `[0, 1]`),
+//! `θ` and `v_reset` are initializers `L.beta`, `L.threshold` and `L.v_reset`: scalars, or for
+//! a per-neuron layer tensors of the layer's per-sample shape (they broadcast over the batch),
+//! holding the weights' `[neurons]` vectors in the same order. Operation counts
 //! ([`crate::counts`]) count 4 ops per neuron for every step, as a dense engine does.
 
 use super::builder::{attr_int, GraphBuilder};
 use super::proto::tensor_proto::DataType;
-use crate::spec::LifParams;
+use crate::neurons::LifNeurons;
+use crate::spec::{LifParams, Reset};
 
 /// The values of a LIF layer after one step.
 #[derive(Debug, Clone)]
@@ -31,37 +38,68 @@ pub(crate) struct LifStep {
     pub mem: String,
     /// `S[t]`.
     pub spk: String,
+    /// `U[t] > θ` (bool).
+    pub fire: String,
 }
 
-/// Emits step `t` of LIF layer `layer` with input current `input`; `prev` is step `t−1`'s
-/// values (`None` at `t = 0`).
+/// Emits step `t` of LIF layer `layer` (neurons `n` resolved from `p` and the weights, per-sample
+/// shape `shape`) with input current `input`; `prev` is step `t−1`'s values (`None` at `t = 0`).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn emit_lif_step(
     b: &mut GraphBuilder,
     layer: &str,
     p: &LifParams,
+    n: &LifNeurons,
+    shape: &[usize],
     input: &str,
     prev: Option<&LifStep>,
     name: &str,
 ) -> LifStep {
-    let beta = b.init_f32(&format!("{layer}.beta"), &[], &[p.beta_clamped()]);
-    let theta = b.init_f32(&format!("{layer}.threshold"), &[], &[p.threshold]);
+    let mut init = |suffix: &str, v: &[f32]| {
+        let name = format!("{layer}.{suffix}");
+        if p.per_neuron {
+            b.init_f32(&name, shape, v)
+        } else {
+            b.init_f32(&name, &[], &v[..1])
+        }
+    };
+    let beta = init("beta", &n.beta);
+    let theta = init("threshold", &n.threshold);
+    let v_reset = match p.reset {
+        Reset::To { .. } => Some(init("v_reset", &n.v_reset)),
+        _ => None,
+    };
     let mem = match prev {
         None => input.to_string(),
         Some(prev) => {
-            let decay = b.node("Mul", &format!("{name}/decay"), &[&prev.mem, &beta], vec![]);
+            let held = match &v_reset {
+                Some(v) => b.node(
+                    "Where",
+                    &format!("{name}/held"),
+                    &[&prev.fire, v, &prev.mem],
+                    vec![],
+                ),
+                None => prev.mem.clone(),
+            };
+            let decay = b.node("Mul", &format!("{name}/decay"), &[&held, &beta], vec![]);
             let integ = b.node(
                 "Add",
                 &format!("{name}/integrate"),
                 &[&decay, input],
                 vec![],
             );
-            let reset = b.node(
-                "Mul",
-                &format!("{name}/reset"),
-                &[&prev.spk, &theta],
-                vec![],
-            );
-            b.node("Sub", &format!("{name}/mem"), &[&integ, &reset], vec![])
+            match p.reset {
+                Reset::Subtract => {
+                    let reset = b.node(
+                        "Mul",
+                        &format!("{name}/reset"),
+                        &[&prev.spk, &theta],
+                        vec![],
+                    );
+                    b.node("Sub", &format!("{name}/mem"), &[&integ, &reset], vec![])
+                }
+                Reset::To { .. } | Reset::None => integ,
+            }
         }
     };
     let fire = b.node("Greater", &format!("{name}/fire"), &[&mem, &theta], vec![]);
@@ -71,5 +109,5 @@ pub(crate) fn emit_lif_step(
         &[&fire],
         vec![attr_int("to", DataType::Float as i64)],
     );
-    LifStep { mem, spk }
+    LifStep { mem, spk, fire }
 }

@@ -14,12 +14,14 @@
 //! * One output called `logits`, float32 `[batch, num_classes]`.
 //! * Weights are initializers named as in the spec (`fc1.weight`, `conv2.bias`, …) with PyTorch
 //!   layouts (the RNN's too: `{L}.weight_ih`, `{L}.weight_hh`, `{L}.bias_ih`, `{L}.bias_hh`).
-//!   LIF layers add scalars `{L}.beta` (clamped) and `{L}.threshold`.
+//!   LIF layers add `{L}.beta` (clamped), `{L}.threshold` and, resetting to a value,
+//!   `{L}.v_reset`: scalars, or per-neuron tensors of the layer's per-sample shape.
 //! * Layers map to ops: Flatten → `Flatten(axis=1)`; Linear → `Gemm(transB=1)`; Conv1d/Conv2d →
 //!   `Conv`; MaxPool1d/2d → `MaxPool` (stride = kernel); ReLU → `Relu`; Tanh → `Tanh`; RNN → unrolled
 //!   over the sequence (Gather, two `Gemm`s, `Add`, `Tanh` per step; see `layers.rs` for why not
 //!   the ONNX `RNN` op); LIF →
-//!   `Mul, Add, Mul, Sub, Greater, Cast` per step (see the `lif` module).
+//!   `Mul, Add, Mul, Sub, Greater, Cast` per step (reset to a value: `Where, Mul, Add, Greater,
+//!   Cast`; no reset: `Mul, Add, Greater, Cast`; see the `lif` module).
 //! * Spiking models are **unrolled over T**: step `t` takes `Gather(input, t, axis=0)` (node
 //!   `input/t{t}`), runs the whole layer stack, LIF layers carrying `U` and `S` from step to step.
 //!   The readout then follows `spec.readout`: `Output` → the last layer's output (ONNX `Mean`
@@ -49,6 +51,7 @@ use prost::Message;
 
 use crate::atomic::write_atomic;
 use crate::error::ModelError;
+use crate::neurons::LifNeurons;
 use crate::spec::{ModelSpec, Op, Readout};
 use crate::weights::Weights;
 use builder::{value_info, Dim, GraphBuilder};
@@ -110,6 +113,20 @@ pub fn build_model(
         x
     } else {
         let last_lif = spec.layers.iter().rposition(|l| matches!(l.op, Op::Lif(_)));
+        let mut in_shape = spec.input_shape.clone();
+        let mut neurons = Vec::with_capacity(spec.layers.len());
+        for (layer, out) in spec.layers.iter().zip(&shapes) {
+            neurons.push(match &layer.op {
+                Op::Lif(p) => Some(LifNeurons::resolve(
+                    &layer.name,
+                    p,
+                    weights,
+                    in_shape.iter().product(),
+                )?),
+                _ => None,
+            });
+            in_shape = out.clone();
+        }
         let mut state: Vec<Option<LifStep>> = vec![None; spec.layers.len()];
         let (mut outputs, mut mems, mut spks) = (vec![], vec![], vec![]);
         for t in 0..spec.steps {
@@ -125,8 +142,10 @@ pub fn build_model(
                 let name = format!("{}/t{t}", layer.name);
                 x = match &layer.op {
                     Op::Lif(p) => {
+                        let n = neurons[i].as_ref().expect("resolved above");
+                        let prev = state[i].as_ref();
                         let step =
-                            emit_lif_step(&mut b, &layer.name, p, &x, state[i].as_ref(), &name);
+                            emit_lif_step(&mut b, &layer.name, p, n, &shape, &x, prev, &name);
                         if Some(i) == last_lif {
                             mems.push(step.mem.clone());
                             spks.push(step.spk.clone());

@@ -23,7 +23,15 @@ twin_kernels! {
     cmp: _mm256_cmp_ps,
     ones_where: _mm256_and_ps,
     mask_bits: _mm256_movemask_ps,
+    blend: blend,
     compact: compact,
+}
+
+/// `b` in the lanes set in `m`, `a` elsewhere.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn blend(m: __m256, a: __m256, b: __m256) -> __m256 {
+    _mm256_blendv_ps(a, b, m)
 }
 
 /// One set bit at a time, the value read back from `xp`.

@@ -24,7 +24,15 @@ twin_kernels! {
     cmp: _mm512_cmp_ps_mask,
     ones_where: _mm512_maskz_mov_ps,
     mask_bits: std::convert::identity,
+    blend: blend,
     compact: compact,
+}
+
+/// `b` in the lanes set in `m`, `a` elsewhere.
+#[target_feature(enable = "avx512f,popcnt,bmi1")]
+#[inline]
+unsafe fn blend(m: __mmask16, a: __m512, b: __m512) -> __m512 {
+    _mm512_mask_blend_ps(m, a, b)
 }
 
 /// Register-form compress, then a full-width store: `count ≤ o`, so the 16 lanes written at

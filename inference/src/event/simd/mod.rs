@@ -19,6 +19,7 @@ mod x86;
 
 use super::aligned::LANES;
 use crate::isa::Isa;
+use joulebench_models::LifNeurons;
 
 /// `out[j] = (Σₖ w[idx[k]·stride + j]) + bias[j]` for `j < stride`, summed in list order from 0.
 ///
@@ -180,6 +181,39 @@ pub fn lif_step(
         // SAFETY: as above.
         Isa::Avx2 => unsafe { avx2::lif(u, s, cur, beta, theta, n, spikes) },
         _ => scalar::lif(u, s, cur, beta, theta, n, spikes),
+    }
+}
+
+/// [`lif_step`] for a layer with per-neuron values or another reset than subtraction:
+/// `U ← n.update(U, S, I)` ([`LifNeurons::update`]), `S ← [U > θ_j]`, over the first
+/// `n.len()` entries (the padding stays zero). Writes the indices that spiked, ascending, to
+/// `spikes` and returns their number. The same arithmetic on every instruction set (AVX-512,
+/// AVX2 and the scalar path give identical results).
+pub fn lif_step_neurons(
+    isa: Isa,
+    u: &mut [f32],
+    s: &mut [f32],
+    cur: &[f32],
+    n: &LifNeurons,
+    spikes: &mut [u32],
+) -> usize {
+    let len = n.len();
+    assert!(
+        u.len() >= len
+            && s.len() == u.len()
+            && cur.len() >= len
+            && spikes.len() >= len
+            && n.threshold.len() == len
+            && (n.v_reset.is_empty() || n.v_reset.len() == len)
+    );
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: supported ISA; lengths checked above.
+        Isa::Avx512 => unsafe { avx512::lif_neurons(u, s, cur, n, spikes) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Isa::Avx2 => unsafe { avx2::lif_neurons(u, s, cur, n, spikes) },
+        _ => scalar::lif_neurons(u, s, cur, n, spikes),
     }
 }
 

@@ -63,6 +63,28 @@ pub(super) fn lif(
     count
 }
 
+/// [`super::lif_step_neurons`].
+pub(super) fn lif_neurons(
+    u: &mut [f32],
+    s: &mut [f32],
+    cur: &[f32],
+    n: &joulebench_models::LifNeurons,
+    spikes: &mut [u32],
+) -> usize {
+    let mut count = 0;
+    for j in 0..n.len() {
+        let un = n.update(j, u[j], s[j], cur[j]);
+        u[j] = un;
+        let fire = un > n.threshold[j];
+        s[j] = if fire { 1.0 } else { 0.0 };
+        if fire {
+            spikes[count] = j as u32;
+            count += 1;
+        }
+    }
+    count
+}
+
 /// [`super::lif_layer_steps`] in plain Rust, block by block like the AVX-512 kernel: per column
 /// block (`nb · 16` neurons) and step, the block's currents summed row by row over the lists
 /// (the same order per neuron as every other path), then the LIF update of one 16-neuron word

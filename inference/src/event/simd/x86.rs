@@ -18,7 +18,8 @@ pub(super) use dispatch_blocks;
 /// `1..=max_block`). The vector operations (`load`/`store` aligned, `loadu`/`storeu` not;
 /// `add`, `sub`, `mul` separate: no fused multiply-add) are the ISA's intrinsics. `cmp::<P>(a, b)` compares to a lane
 /// mask, `ones_where(mask, one)` is 1.0 in its set lanes and +0.0 elsewhere, `mask_bits`
-/// turns a mask into an integer (lane `j` → bit `j`), and `compact(ip, vp, count, xp, o,
+/// turns a mask into an integer (lane `j` → bit `j`), `blend(mask, a, b)` takes `b` in the
+/// set lanes and `a` elsewhere, and `compact(ip, vp, count, xp, o,
 /// nz, xv)` writes the lanes of bits `nz` of the vector `xv` loaded from `xp + o` —
 /// positions `o + j` to `ip`, values to `vp`, in lane order from `count` — returning how
 /// many. The invoking module imports `std::arch::x86_64::*` and `dispatch_blocks!`.
@@ -40,6 +41,7 @@ macro_rules! twin_kernels {
         cmp: $cmp:ident,
         ones_where: $ones_where:path,
         mask_bits: $mask_bits:path,
+        blend: $blend:path,
         compact: $compact:path $(,)?
     ) => {
         /// [`super::accum_rows`] and [`super::accum_rows_scaled`]: column blocks of up to
@@ -146,6 +148,64 @@ macro_rules! twin_kernels {
                     *out.add(count) = (o as u32) + bits.trailing_zeros();
                     count += 1;
                     bits &= bits - 1;
+                }
+            }
+            count
+        }
+
+        /// [`super::lif_step_neurons`]: whole vectors over the first `n.len()` neurons, the
+        /// tail with [`joulebench_models::LifNeurons::update`] (the same operations).
+        $(#[$attr])*
+        pub(crate) unsafe fn lif_neurons(
+            u: &mut [f32],
+            s: &mut [f32],
+            cur: &[f32],
+            n: &joulebench_models::LifNeurons,
+            spikes: &mut [u32],
+        ) -> usize {
+            use joulebench_models::Reset;
+            let len = n.len();
+            let one = $splat(1.0);
+            let zero = $zero();
+            let mut count = 0;
+            let (up, sp, cp) = (u.as_mut_ptr(), s.as_mut_ptr(), cur.as_ptr());
+            let (bp, tp, vp) = (n.beta.as_ptr(), n.threshold.as_ptr(), n.v_reset.as_ptr());
+            let out = spikes.as_mut_ptr();
+            let full = len / $w * $w;
+            let mut o = 0;
+            while o < full {
+                let bv = $loadu(bp.add(o));
+                let tv = $loadu(tp.add(o));
+                let uv = $loadu(up.add(o));
+                let sv = $loadu(sp.add(o));
+                let cv = $loadu(cp.add(o));
+                let un = match n.reset {
+                    Reset::Subtract => $sub($add($mul(bv, uv), cv), $mul(sv, tv)),
+                    Reset::To { .. } => {
+                        let fired = $cmp::<_CMP_GT_OQ>(sv, zero);
+                        $add($mul(bv, $blend(fired, uv, $loadu(vp.add(o)))), cv)
+                    }
+                    Reset::None => $add($mul(bv, uv), cv),
+                };
+                $storeu(up.add(o), un);
+                let m = $cmp::<_CMP_GT_OQ>(un, tv);
+                $storeu(sp.add(o), $ones_where(m, one));
+                let mut bits = $mask_bits(m) as u32;
+                while bits != 0 {
+                    *out.add(count) = (o as u32) + bits.trailing_zeros();
+                    count += 1;
+                    bits &= bits - 1;
+                }
+                o += $w;
+            }
+            for j in full..len {
+                let un = n.update(j, u[j], s[j], cur[j]);
+                u[j] = un;
+                let fire = un > n.threshold[j];
+                s[j] = if fire { 1.0 } else { 0.0 };
+                if fire {
+                    spikes[count] = j as u32;
+                    count += 1;
                 }
             }
             count
