@@ -69,6 +69,11 @@ pub struct RunConfig {
     pub seed: u64,
     /// Output folder (created; an existing one is continued).
     pub out: PathBuf,
+    /// Run folders taken as they are — a NIR network from `joulebench import`, a run trained
+    /// elsewhere: copied into `OUT/runs/<folder name>` (not trained), exported, profiled on every
+    /// backend and shown in the report; evaluated on the dataset when their input shape is its
+    /// sample shape, else profiled on seeded uniform inputs and shown without accuracy.
+    pub add_runs: Vec<PathBuf>,
     /// What the modelled energy (CPU time × power model) may use.
     pub power: PowerOptions,
 }
@@ -199,6 +204,8 @@ pub fn run(args: RunConfig) -> anyhow::Result<()> {
     refuse_what_would_not_fit(&args, &plan, &shape, &presets)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
+    let mut presets = presets;
+    presets.extend(adopt_runs(&args.out, &args.add_runs)?);
 
     let data = Dataset::load(kind, args.data_dir.as_deref())
         .with_context(|| format!("loading {}", kind.name()))?;
@@ -240,7 +247,10 @@ pub fn run(args: RunConfig) -> anyhow::Result<()> {
     drop(probe);
     let mut stages = Vec::new();
     for p in &presets {
-        let spiking = joulebench_models::preset_info(p)?.spiking;
+        let spiking = match joulebench_models::preset_info(p) {
+            Ok(info) => info.spiking,
+            Err(_) => run_dir(&args.out, p).spec()?.is_spiking(),
+        };
         stages.push(Stage::Train(p.clone()));
         stages.push(Stage::Export(p.clone()));
         for &b in &backends {
@@ -421,6 +431,67 @@ fn stage_export(out: &Path, preset: &str) -> anyhow::Result<String> {
 }
 
 /// Preprocessed (and, for spiking models, encoded) test samples `start..end`.
+/// Copies each run folder of `--add-run` (spec.json, weights.safetensors, and model.onnx,
+/// train.json, metrics.json when present) into `out/runs/<folder name>` and marks it done, so
+/// the stages take it as trained; an existing copy is kept. Returns the model names.
+fn adopt_runs(out: &Path, runs: &[PathBuf]) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for src in runs {
+        if !RunDir::exists(src) {
+            bail!(
+                "--add-run {}: not a run folder (no spec.json); make one with `joulebench import` or `joulebench train`",
+                src.display()
+            );
+        }
+        let name = src
+            .canonicalize()
+            .with_context(|| format!("--add-run {}", src.display()))?
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("--add-run {}: the folder needs a name", src.display()))?;
+        if joulebench_models::preset_info(&name).is_ok() || names.contains(&name) {
+            bail!(
+                "--add-run {}: its folder name `{name}` is already a model of this job (a preset or another added run); rename the folder",
+                src.display()
+            );
+        }
+        let from = RunDir::new(src);
+        let spec = from.spec()?;
+        from.weights(&spec)?; // readable and complete before anything is copied
+        let to = run_dir(out, &name);
+        if !to.is_done() {
+            std::fs::create_dir_all(&to.path)
+                .with_context(|| format!("creating {}", to.path.display()))?;
+            for f in [
+                "weights.safetensors",
+                "model.onnx",
+                "train.json",
+                "metrics.json",
+                "spec.json",
+            ] {
+                let p = src.join(f);
+                if p.is_file() {
+                    let bytes =
+                        std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+                    write_atomic(&to.path.join(f), &bytes)?;
+                }
+            }
+            to.mark_done()?;
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// Whether the dataset's samples, after the spec's preprocessing, have the model's input shape.
+fn fits_dataset(spec: &ModelSpec, data: &Dataset) -> bool {
+    spec.preprocess
+        .transform
+        .apply_shape(data.sample_shape())
+        .is_some_and(|s| s == spec.input_shape)
+}
+
 fn prepare(
     spec: &ModelSpec,
     data: &Dataset,
@@ -487,21 +558,31 @@ fn stage_bench(
         ..Default::default()
     };
     let mut backend = open_backend(kind, &source, &opts)?;
-    let n = plan.test_limit.unwrap_or(usize::MAX).min(data.test.len());
+    let fits = fits_dataset(&spec, data);
+    let n = if fits {
+        plan.test_limit.unwrap_or(usize::MAX).min(data.test.len())
+    } else {
+        0
+    };
     let (mut reference, no_reference) = match reference_backend(kind, &source, args.threads, false)
     {
         Some(Ok(r)) => (Some(r), None),
         Some(Err(e)) => (None, Some(e)),
         None => (None, None),
     };
-    let (acc, tally) = accuracy(
-        backend.as_mut(),
-        reference.as_mut().map(|r| r.as_mut() as &mut dyn Backend),
-        &spec,
-        data,
-        n,
-        args.seed,
-    )?;
+    let (acc, tally) = if fits {
+        let (a, t) = accuracy(
+            backend.as_mut(),
+            reference.as_mut().map(|r| r.as_mut() as &mut dyn Backend),
+            &spec,
+            data,
+            n,
+            args.seed,
+        )?;
+        (Some(a), t)
+    } else {
+        (None, AgreementTally::default())
+    };
     drop(reference);
     let agreement = (tally.samples > 0).then_some(&tally);
 
@@ -524,9 +605,13 @@ fn stage_bench(
         onnx_counts: None,
         inputs: InputGenerator::for_spec(
             &spec,
-            SampleSource::Dataset {
-                name: data.name().into(),
-                split: data.test.clone(),
+            if fits {
+                SampleSource::Dataset {
+                    name: data.name().into(),
+                    split: data.test.clone(),
+                }
+            } else {
+                SampleSource::Random
             },
             args.seed,
         ),
@@ -553,7 +638,12 @@ fn stage_bench(
     let mut results = to_results(&prof, preset, kind.name(), acc, n, agreement);
     if kind == BackendKind::Event {
         if let Some(first) = results.first_mut() {
-            first.activity = Some(engine_activity(&run, &spec, data, args.seed)?);
+            first.activity = Some(engine_activity(
+                &run,
+                &spec,
+                fits.then_some(data),
+                args.seed,
+            )?);
         }
     }
     write_atomic(&path, serde_json::to_string_pretty(&results)?.as_bytes())?;
@@ -571,11 +661,17 @@ fn stage_bench(
         (None, Some(why)) => format!(", no tch agreement: {why}"),
         (None, None) => String::new(),
     };
+    let accuracy = match acc {
+        Some(a) => format!("accuracy {:.2} % on {n}", 100.0 * a),
+        None => format!(
+            "no accuracy (input {:?} is not {}'s sample shape; profiled on uniform inputs)",
+            spec.input_shape,
+            data.name()
+        ),
+    };
     Ok(format!(
-        "accuracy {:.2} % on {n}{vs_tch}, {:.1} µs per query at batch {}",
-        100.0 * acc,
-        b1,
-        plan.batches[0]
+        "{accuracy}{vs_tch}, {:.1} µs per query at batch {}",
+        b1, plan.batches[0]
     ))
 }
 
@@ -583,14 +679,16 @@ fn stage_bench(
 fn engine_activity(
     run: &RunDir,
     spec: &ModelSpec,
-    data: &Dataset,
+    data: Option<&Dataset>,
     seed: u64,
 ) -> anyhow::Result<SpikingActivity> {
     let weights = run.weights(spec)?;
     let mut engine = EventEngine::new(spec, &weights, 1)?;
     engine.set_record_raster(true);
-    let n = 64.min(data.test.len());
-    let x = prepare(spec, data, 0, n, seed)?;
+    let x = match data {
+        Some(data) => prepare(spec, data, 0, 64.min(data.test.len()), seed)?,
+        None => InputGenerator::for_spec(spec, SampleSource::Random, seed).next_batch(64)?,
+    };
     engine.run(&x)?;
     let a = engine
         .activity()
@@ -647,7 +745,7 @@ fn to_results(
     p: &ProfileResult,
     model: &str,
     backend: &str,
-    acc: f64,
+    acc: Option<f64>,
     n: usize,
     agreement: Option<&AgreementTally>,
 ) -> Vec<InferenceResult> {
@@ -661,7 +759,7 @@ fn to_results(
             backend: backend.to_string(),
             batch: l.batch,
             threads: p.backend.threads,
-            accuracy: Some(acc),
+            accuracy: acc,
             eval_samples: n,
             agreement: agreement.map(|t| t.argmax_agreement()),
             max_abs_logit_diff: agreement.map(|t| f64::from(t.max_abs_diff)),

@@ -47,6 +47,11 @@ pub struct RunArgs {
     /// Output folder (created; an existing one is continued).
     #[arg(long)]
     out: PathBuf,
+    /// A run folder to include as it is (repeatable or comma-separated), e.g. a NIR network from
+    /// `joulebench import`: not trained; exported, profiled on every backend and in the report,
+    /// with accuracy when its input is the dataset's sample shape.
+    #[arg(long, value_name = "RUN", value_delimiter = ',')]
+    add_run: Vec<PathBuf>,
     #[command(flatten)]
     power: crate::cli::power::PowerArgs,
 }
@@ -64,6 +69,7 @@ impl From<RunArgs> for main_job::RunConfig {
             meter: a.meter,
             seed: a.seed,
             out: a.out,
+            add_runs: a.add_run,
             power: a.power.into(),
         }
     }

@@ -411,3 +411,92 @@ fn preset_trained_with_reset_zero_exports_exactly() {
         );
     }
 }
+
+/// An imported network in the main job (`run --add-run`): not trained, profiled on every
+/// backend next to the presets, in results.json and the report; no accuracy, since its input is
+/// not the dataset's sample shape (said so), and profiled on seeded uniform inputs.
+#[cfg(feature = "training")]
+#[test]
+fn imported_network_joins_the_main_job_and_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("tiny.nir");
+    joulebench_nir::write(&file, &nir_graph_with_tau(1e-3)).unwrap();
+    let net = d.join("tiny-nir");
+    ok(&[
+        "import",
+        file.to_str().unwrap(),
+        "--steps",
+        "8",
+        "--out",
+        net.to_str().unwrap(),
+    ]);
+    let out = d.join("job");
+    let o = Command::new(env!("CARGO_BIN_EXE_joulebench"))
+        .args([
+            "run",
+            "--quick",
+            "--quiet",
+            "--models",
+            "mlp1d",
+            "--backends",
+            "native,event",
+        ])
+        .args([
+            "--meter",
+            "estimate",
+            "--add-run",
+            net.to_str().unwrap(),
+            "--out",
+        ])
+        .arg(&out)
+        .env("JOULEBENCH_CONFIG_DIR", d.join("config"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let data: joulebench_report::ReportData =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let m = data
+        .models
+        .iter()
+        .find(|m| m.name == "tiny-nir")
+        .expect("the imported model");
+    assert!(m.spiking && m.training.is_none() && m.test_accuracy.is_none());
+    let rows: Vec<_> = data
+        .inference
+        .iter()
+        .filter(|r| r.model == "tiny-nir")
+        .collect();
+    let backends: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r.backend.as_str()).collect();
+    assert_eq!(backends, ["event", "native"].into_iter().collect());
+    assert!(rows
+        .iter()
+        .all(|r| r.accuracy.is_none() && r.latency.is_some()));
+    assert!(
+        rows.iter().any(|r| r.activity.is_some()),
+        "event activity recorded"
+    );
+    assert!(std::fs::read_to_string(out.join("report.html"))
+        .unwrap()
+        .contains("tiny-nir"));
+    // its folder name may not shadow a preset
+    let ann = d.join("ann");
+    std::fs::create_dir_all(&ann).unwrap();
+    for f in ["spec.json", "weights.safetensors"] {
+        std::fs::copy(net.join(f), ann.join(f)).unwrap();
+    }
+    fails_with(
+        &[
+            "run",
+            "--quick",
+            "--models",
+            "mlp1d",
+            "--add-run",
+            ann.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &["already a model of this job"],
+    );
+}
