@@ -14,8 +14,8 @@ use joulebench_profiler::caches::fmt_bytes;
 use joulebench_profiler::cpu_spec::this_cpu;
 use joulebench_profiler::table::{fmt_joules, fmt_seconds, joule_unit};
 use joulebench_profiler::{
-    hwmon_for_auto, measure_process, resolve_power, select_at, MeterChoice, MonotonicClock,
-    ProcessMeasurement, Selection,
+    measure_process, resolve_power, select_at, MeterChoice, MonotonicClock, ProcessMeasurement,
+    Selection,
 };
 
 #[derive(Args)]
@@ -56,7 +56,8 @@ pub struct MeasureArgs {
 
 impl MeasureArgs {
     /// The meter for `--meter`: an explicitly requested meter that is unavailable is an error;
-    /// `auto` falls back to none, saying why and how to fix it.
+    /// `auto` is the profiler's choice (RAPL, else hwmon, else none, saying why and how to fix
+    /// it).
     fn meter(&self) -> anyhow::Result<Selection> {
         let sel = |c| select_at(c, false, &self.powercap_root, &self.hwmon_root, self.gpu);
         Ok(match self.meter.as_str() {
@@ -67,25 +68,8 @@ impl MeasureArgs {
             "rapl" => sel(MeterChoice::Rapl).context("--meter rapl")?,
             "nvml" => sel(MeterChoice::Nvml).context("--meter nvml")?,
             "hwmon" => sel(MeterChoice::Hwmon).context("--meter hwmon")?,
-            _ => match sel(MeterChoice::Rapl) {
-                Ok(s) => Selection {
-                    meter: s.meter,
-                    note: "auto: rapl (readable)".into(),
-                },
-                Err(e) => match hwmon_for_auto(false, &self.hwmon_root) {
-                    Ok((m, counted)) => Selection {
-                        meter: Some(Box::new(m)),
-                        note: format!("auto: no RAPL meter ({e}); hwmon instead ({counted})"),
-                    },
-                    Err(why) => Selection {
-                        meter: None,
-                        note: format!(
-                            "auto: no RAPL meter, so modelled energy only — {e}; no hwmon \
-                             fallback ({why})"
-                        ),
-                    },
-                },
-            },
+            "auto" => sel(MeterChoice::Auto)?,
+            other => anyhow::bail!("--meter {other}: expected auto, rapl, nvml, hwmon or none"),
         })
     }
 }

@@ -294,7 +294,7 @@ fn measure_integrates_a_power_rail_and_auto_falls_back_to_hwmon() {
         let note = v["meter_note"].as_str().unwrap();
         if meter == "auto" {
             assert!(
-                note.contains("no RAPL meter") && note.contains("hwmon instead"),
+                note.contains("no rapl meter") && note.contains("hwmon instead"),
                 "{note}"
             );
         }
