@@ -90,7 +90,8 @@ pub fn run(cfg: &InferConfig) -> anyhow::Result<InferOutcome> {
             input.shape
         );
     }
-    crate::inputs::refuse_if_too_big(spec.as_ref(), onnx.as_deref(), &sample, &[batch])?;
+    let _counts =
+        crate::inputs::refuse_if_too_big(spec.as_ref(), onnx.as_deref(), &sample, &[batch])?;
     let opts = BackendOptions::with_threads(cfg.threads);
     let mut backend = open_backend(kind, &source, &opts)
         .with_context(|| format!("opening the {kind} engine on {}", cfg.target.display()))?;

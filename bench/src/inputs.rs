@@ -73,23 +73,24 @@ pub fn bench_images(dir: Option<&Path>, count: usize, seed: u64) -> anyhow::Resu
 /// from the spec when there is one; for a foreign ONNX file from its graph with inferred shapes
 /// (weights generated in the graph and every node's output count, not only the stored bytes),
 /// and from its file size too. The graph is counted once, per sample (its counts do not depend on
-/// the batch). The one check every command runs before opening an engine.
+/// the batch). The one check every command runs before opening an engine. Returns those counts
+/// of a foreign graph (batch 1, one step), for a caller that reports them: `None` when there is a
+/// spec, no ONNX file, or a graph whose shapes cannot be inferred (left to the engine's error).
 pub fn refuse_if_too_big(
     spec: Option<&ModelSpec>,
     onnx: Option<&Path>,
     sample_shape: &[usize],
     batches: &[usize],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<joulebench_profiler::OnnxCounts>> {
     for &batch in batches {
         joulebench_models::memory::refuse_if_too_big(spec, onnx, sample_shape, batch)?;
     }
     let (None, Some(path)) = (spec, onnx) else {
-        return Ok(());
+        return Ok(None);
     };
     let shape = [vec![1], sample_shape.to_vec()].concat();
-    // a graph whose shapes cannot be inferred is left to the engine's own error
     let Ok(c) = joulebench_profiler::count_onnx(path, &shape, 1, 1) else {
-        return Ok(());
+        return Ok(None);
     };
     for &batch in batches {
         let est = joulebench_models::MemoryEstimate::for_graph(
@@ -102,7 +103,7 @@ pub fn refuse_if_too_big(
             &est,
         )?;
     }
-    Ok(())
+    Ok(Some(c))
 }
 
 /// The benchmark images for `variants` batches of the largest of `batches` (see

@@ -98,19 +98,22 @@ pub fn run(args: &ProfileModelConfig, quiet: bool) -> anyhow::Result<ProfileResu
         .chain(&args.offline_batch)
         .copied()
         .collect();
-    crate::inputs::refuse_if_too_big(spec.as_ref(), onnx.as_deref(), &sample_shape, &batches)?;
+    // a foreign graph is counted once: the memory check's counts are the result's
+    let counted =
+        crate::inputs::refuse_if_too_big(spec.as_ref(), onnx.as_deref(), &sample_shape, &batches)?;
     let mut backend = open_backend(kind, &source, &opts)?;
 
     let counts = spec.as_ref().map(spec_counts).transpose()?;
-    let onnx_counts = match &onnx {
-        Some(p) => {
+    let onnx_counts = match (&onnx, counted) {
+        (Some(_), Some(c)) if steps == 1 => Some(c),
+        (Some(p), _) => {
             let shape = match &spec {
                 Some(s) => s.batch_input_shape(1),
                 None => [vec![1], sample_shape.clone()].concat(),
             };
             Some(count_onnx(p, &shape, 1, steps)?)
         }
-        None => None,
+        (None, _) => None,
     };
     let inputs = match (&args.dataset, &spec) {
         (Some(d), Some(spec)) => {
