@@ -98,7 +98,7 @@ pub fn render_page(data: &ReportData) -> Result<(String, Vec<Figure>), ReportErr
     let _ = write!(h, "<h1>{}</h1>\n<p class=\"meta\">", esc(&title));
     let _ = write!(h, "Dataset <b>{}</b>", esc(&data.dataset));
     if data.quick {
-        h.push_str(" · <b>quick run</b> (fewer epochs and steps, short profiling windows: numbers are indicative; details below)");
+        h.push_str(" · <b>quick run</b> (short profiling windows, and on MNIST/Fashion-MNIST fewer epochs and steps: numbers are indicative; details below)");
     }
     if !data.created.is_empty() {
         let _ = write!(h, " · produced {}", esc(&data.created));
