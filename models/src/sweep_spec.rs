@@ -26,7 +26,7 @@ use crate::recipe::{
     check_dropout, check_label_smoothing, check_weight_decay, Augment, Loss, LrSchedule,
     OptimizerKind,
 };
-use crate::spec::{InputTransform, Readout, Surrogate};
+use crate::spec::{InputTransform, Readout, Reset, Surrogate};
 
 /// Largest grid a sweep file may describe (product of the axis lengths).
 pub const MAX_GRID_RUNS: u64 = 100_000;
@@ -98,6 +98,9 @@ pub struct SweepSpec {
     /// Readout of every run (`membrane-mean`, `membrane-last`, `spike-count`).
     #[serde(default)]
     pub readout: Option<String>,
+    /// Reset of every run's LIF layers, `--reset` syntax (`subtract`, `zero`, `to:V`, `none`).
+    #[serde(default)]
+    pub reset: Option<String>,
     /// Training augmentation of every run (`none`, `flip`, `shift:N`).
     #[serde(default)]
     pub augment: Option<String>,
@@ -245,6 +248,7 @@ impl SweepSpec {
             |v: &Option<OneOrMany<String>>| v.as_ref().map(|v| v.to_vec()).unwrap_or_default();
         parse_errors(scalar(&self.surrogate), Surrogate::parse, &mut problems);
         parse_errors(scalar(&self.readout), Readout::parse, &mut problems);
+        parse_errors(scalar(&self.reset), Reset::parse, &mut problems);
         parse_errors(scalar(&self.augment), Augment::parse, &mut problems);
         parse_errors(scalar(&self.loss), Loss::parse, &mut problems);
         parse_errors(list(&self.schedule), LrSchedule::parse, &mut problems);
@@ -310,6 +314,19 @@ mod tests {
         .unwrap();
         ok.check().unwrap();
         assert_eq!(ok.grid_len(), Some(4));
+    }
+
+    #[test]
+    fn reset_is_checked() {
+        let text =
+            |r: &str| format!("dataset = \"mnist1d\"\nmodel = \"snn-temporal\"\nreset = \"{r}\"\n");
+        SweepSpec::parse(&text("zero")).unwrap().check().unwrap();
+        SweepSpec::parse(&text("to:-0.5")).unwrap().check().unwrap();
+        let e = SweepSpec::parse(&text("sideways"))
+            .unwrap()
+            .check()
+            .unwrap_err();
+        assert!(e.contains("unknown reset `sideways`"), "{e}");
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! # depth, width (mlp-sweep), input (identity|resize14|crop14|resize8), steps (temporal SNNs),
 //! # seed, schedule (constant|cosine): each a value or a list. Scalars only: device, threads,
 //! # data_dir, limit_train, limit_test, the spiking/regularization knobs beta, threshold, surrogate
-//! # ("fast-sigmoid:25"), readout, augment ("shift:2"), loss, dropout, weight_decay,
+//! # ("fast-sigmoid:25"), readout, reset (subtract|zero|to:V|none), augment ("shift:2"), loss,
+//! # dropout, weight_decay,
 //! # label_smoothing, and validation (hold out the last N training samples and report on them).
 //! ```
 //!
@@ -31,6 +32,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use joulebench_data::{Dataset, DatasetKind};
+use joulebench_models::spec::Reset;
 use joulebench_models::{
     build_preset, Augment, InputTransform, Loss, LrSchedule, OpCounts, OptimizerKind,
     PresetOptions, Readout, RunDir, Surrogate, SweepRow,
@@ -79,6 +81,7 @@ fn parse_opt<T, E: std::fmt::Display>(
 struct Fixed {
     surrogate: Option<Surrogate>,
     readout: Option<Readout>,
+    reset: Option<Reset>,
     augment: Option<Augment>,
     loss: Option<Loss>,
 }
@@ -146,6 +149,7 @@ impl SweepFile {
         let fixed = Fixed {
             surrogate: parse_opt(&self.surrogate, Surrogate::parse)?,
             readout: parse_opt(&self.readout, Readout::parse)?,
+            reset: parse_opt(&self.reset, Reset::parse)?,
             augment: parse_opt(&self.augment, Augment::parse)?,
             loss: parse_opt(&self.loss, Loss::parse)?,
         };
@@ -182,7 +186,7 @@ impl SweepFile {
                                 threshold: self.threshold,
                                 surrogate: fixed.surrogate,
                                 readout: fixed.readout,
-                                reset: None,
+                                reset: fixed.reset,
                             },
                             augment: fixed.augment,
                             loss: fixed.loss,
