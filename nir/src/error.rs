@@ -47,8 +47,9 @@ impl NirError {
         }
     }
 
-    /// Sets the file name of a [`NirError::Graph`] error raised without one.
-    pub(crate) fn in_file(self, file: &str) -> Self {
+    /// Sets the file name of a [`NirError::Graph`] error raised without one (or by a caller that
+    /// checks a graph it read from `file`).
+    pub fn in_file(self, file: &str) -> Self {
         match self {
             NirError::Graph {
                 node,

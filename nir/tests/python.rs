@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
 use joulebench_nir::hdf5::{Object, Value};
 use joulebench_nir::{NirGraph, NirNode};
@@ -18,34 +17,7 @@ const HELPER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/nir_py.py");
 
 /// The venv's Python with `nir` importable (pip-installs it once when missing), or a skip.
 fn python_with_nir() -> Option<PathBuf> {
-    static INSTALL: Mutex<()> = Mutex::new(());
-    let py = joulebench_testkit::python()?;
-    let has = |py: &Path| {
-        Command::new(py)
-            .args(["-c", "import nir, h5py"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    if !has(&py) {
-        let _ = Command::new(&py)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "-q",
-                "nir",
-            ])
-            .status();
-        if !has(&py) {
-            return joulebench_testkit::missing(
-                joulebench_testkit::Resource::Python,
-                "the venv has no `nir` package and `pip install nir` failed (offline?)",
-            );
-        }
-    }
-    Some(py)
+    joulebench_testkit::python_with("nir, h5py", &[&["nir"]])
 }
 
 fn run_json(py: &Path, args: &[&str]) -> Json {

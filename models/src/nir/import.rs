@@ -81,8 +81,8 @@ pub fn import(graph: &NirGraph, file: &str, opts: &ImportOptions) -> Result<Impo
             problem: "at least 1 time step is needed".into(),
         });
     }
-    let chain = graph.chain().map_err(|e| in_file(e, file))?;
-    let shapes = graph.shapes().map_err(|e| in_file(e, file))?;
+    let chain = graph.chain().map_err(|e| e.in_file(file))?;
+    let shapes = graph.shapes().map_err(|e| e.in_file(file))?;
     let mut input_shape = None;
     let mut output_shape = None;
     let mut layers: Vec<Layer> = Vec::new();
@@ -287,23 +287,6 @@ enum Tail {
     Other,
     Spiking,
     Integrator(String),
-}
-
-fn in_file(e: NirError, file: &str) -> NirError {
-    match e {
-        NirError::Graph {
-            node,
-            field,
-            problem,
-            ..
-        } => NirError::Graph {
-            file: file.into(),
-            node,
-            field,
-            problem,
-        },
-        e => e,
-    }
 }
 
 /// Layer names keep the NIR node names where they are usable as tensor-name prefixes.
@@ -579,12 +562,11 @@ fn betas(
     cx: &Ctx<'_>,
     node: &str,
     field: &str,
-    tau: &NirTensor,
-    n: usize,
+    tau: &[f32],
     dt: f64,
 ) -> Result<Vec<f32>, NirError> {
-    per_neuron(cx, node, field, tau, n)?
-        .into_iter()
+    tau.iter()
+        .copied()
         .enumerate()
         .map(|(i, t)| {
             if t.is_nan() || t <= 0.0 {
@@ -611,11 +593,9 @@ fn leaky(
     n: usize,
     dt: f64,
 ) -> Result<[Vec<f32>; 3], NirError> {
-    let beta = betas(cx, node, "tau", tau, n, dt)?;
-    let dt_tau: Vec<f64> = per_neuron(cx, node, "tau", tau, n)?
-        .iter()
-        .map(|&t| dt / t as f64)
-        .collect();
+    let taus = per_neuron(cx, node, "tau", tau, n)?;
+    let beta = betas(cx, node, "tau", &taus, dt)?;
+    let dt_tau: Vec<f64> = taus.iter().map(|&t| dt / t as f64).collect();
     let times = |field: &str, t: &NirTensor| -> Result<Vec<f32>, NirError> {
         Ok(per_neuron(cx, node, field, t, n)?
             .iter()
