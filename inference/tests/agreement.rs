@@ -256,3 +256,36 @@ fn reset_modes_and_per_neuron_values_agree() {
         }
     }
 }
+
+/// Current-based neurons (a synaptic current before the membrane, NIR's CubaLIF) in the ONNX
+/// export: tract and ONNX Runtime give the native engine's logits, per-neuron α included.
+#[test]
+fn synaptic_currents_agree() {
+    use joulebench_models::Reset;
+    for (k, (preset, dataset, steps)) in [
+        ("snn-temporal", "mnist", Some(6)),
+        ("csnn-temporal", "fashion-mnist", Some(4)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let opts = PresetOptions {
+            steps,
+            ..Default::default()
+        };
+        for per_neuron in [false, true] {
+            let mut spec = build_preset(preset, &data(dataset), &opts).unwrap();
+            common::set_synapse(&mut spec, 0.6);
+            let seed = 80 + k as u64;
+            let mut weights = weights_with_gain(&spec, seed, 2.0);
+            common::set_lif_neurons(
+                &mut spec,
+                &mut weights,
+                Reset::To { v_reset: 0.0 },
+                per_neuron,
+                seed + 3,
+            );
+            check_spec(&spec, &weights, preset, dataset, seed);
+        }
+    }
+}

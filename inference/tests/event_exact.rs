@@ -37,6 +37,7 @@ fn reference(spec: &ModelSpec, w: &Weights, input: &Tensor, b: usize) -> RefOut 
         .map(|s| vec![0.0; s.iter().product()])
         .collect();
     let mut prev: Vec<Vec<f32>> = mem.clone();
+    let mut syn: Vec<Vec<f32>> = mem.clone();
     let mut spikes = vec![];
     let lif_count = spec
         .layers
@@ -142,13 +143,22 @@ fn reference(spec: &ModelSpec, w: &Weights, input: &Tensor, b: usize) -> RefOut 
                         let beta = value("beta", lp.beta, j).clamp(0.0, 1.0);
                         let th = value("threshold", lp.threshold, j);
                         let (um, s) = (mem[li][j], prev[li][j]);
+                        // a current-based layer integrates J = α·J + I
+                        let i = match lp.synapse {
+                            Some(a) => {
+                                let a = value("alpha", a, j).clamp(0.0, 1.0);
+                                syn[li][j] = a * syn[li][j] + x[j];
+                                syn[li][j]
+                            }
+                            None => x[j],
+                        };
                         let u = match lp.reset {
-                            Reset::Subtract => beta * um + x[j] - s * th,
+                            Reset::Subtract => beta * um + i - s * th,
                             Reset::To { v_reset } => {
                                 let v = value("v_reset", v_reset, j);
-                                beta * if s == 1.0 { v } else { um } + x[j]
+                                beta * if s == 1.0 { v } else { um } + i
                             }
-                            Reset::None => beta * um + x[j],
+                            Reset::None => beta * um + i,
                         };
                         mem[li][j] = u;
                         if u == th {
@@ -453,6 +463,56 @@ fn reset_modes_and_per_neuron_values_match_reference() {
                         assert!((g - wv).abs() <= 1e-5, "{what} native {isa:?}: {g} vs {wv}");
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Current-based neurons (a synaptic current `J = α·J + I` before the membrane; NIR's CubaLIF):
+/// scalar and per-neuron α (∈ [0.3, 0.9]) with a reset to a value and by subtraction, fully
+/// connected and convolutional: spikes identical to the reference in every mode, instruction
+/// set and thread count, the native engine's logits equal, and the synapse changes the output.
+#[test]
+fn synaptic_currents_match_reference() {
+    for (k, reset) in [Reset::To { v_reset: 0.0 }, Reset::Subtract]
+        .into_iter()
+        .enumerate()
+    {
+        for per_neuron in [false, true] {
+            for (name, shape, seed) in [
+                ("snn-temporal", &[1usize, 12, 12][..], 71u64),
+                ("csnn-temporal", &[1, 16, 16][..], 72),
+            ] {
+                let plain = preset(name, shape, Some(10));
+                let mut spec = plain.clone();
+                common::set_synapse(&mut spec, 0.7);
+                let mut w = weights_with_gain(&spec, seed + k as u64, 2.0);
+                set_lif_neurons(&mut spec, &mut w, reset, per_neuron, seed + 7);
+                let input = rate_input(&spec, 10, 2, seed + 1);
+                let what = format!("{name} synapse {reset:?} per_neuron={per_neuron}");
+                let act = common::event_activity(&spec, &w, &input);
+                common::assert_hidden_lif_layers_fire(&act, &what);
+                check_exact(&spec, &w, &input);
+                let want: Vec<f32> = (0..2)
+                    .flat_map(|b| reference(&spec, &w, &input, b).logits)
+                    .collect();
+                for isa in Isa::supported() {
+                    let mut n =
+                        joulebench_inference::NativeBackend::with_isa(&spec, &w, 2, isa).unwrap();
+                    let got = n.run(&input).unwrap();
+                    for (g, wv) in got.data.iter().zip(&want) {
+                        assert!((g - wv).abs() <= 1e-5, "{what} native {isa:?}: {g} vs {wv}");
+                    }
+                }
+                // the same weights without the synapse give other outputs
+                let mut no_syn = spec.clone();
+                common::set_synapse_off(&mut no_syn);
+                let mut w2 = w.clone();
+                w2.tensors.retain(|n, _| !n.ends_with(".alpha"));
+                let other: Vec<f32> = (0..2)
+                    .flat_map(|b| reference(&no_syn, &w2, &input, b).logits)
+                    .collect();
+                assert_ne!(other, want, "{what}: the synapse changes nothing");
             }
         }
     }

@@ -241,7 +241,8 @@ fn unsupported_networks_are_clear_errors() {
     assert_eq!(Precision::parse("int4"), None);
 }
 
-/// Every reset, with per-neuron β, θ and `v_reset` and with scalars: the int8 path quantizes
+/// Every reset, with per-neuron β, θ and `v_reset` and with scalars, and current-based neurons
+/// (a synaptic current, NIR's CubaLIF) under the subtract and zero resets: the int8 path quantizes
 /// each neuron's own values and follows the f32 engine (spike counts within 1 %, most decisions
 /// and logits), identically on every instruction set and thread count.
 #[test]
@@ -256,9 +257,15 @@ fn int8_per_neuron_values_and_resets_follow_f32() {
     .into_iter()
     .enumerate()
     {
-        for pn in [true, false] {
+        // current-based neurons (a synaptic current) with the resets NIR's CubaLIF uses
+        let synapse = matches!(reset, Reset::Subtract | Reset::To { v_reset: 0.0 });
+        let cases = [(true, false), (false, false), (true, true), (false, true)];
+        for (pn, syn) in cases.into_iter().filter(|&(_, syn)| synapse || !syn) {
             let mut spec = preset("snn-temporal", 20);
-            let mut w = weights(&spec, 21 + k as u64, 3.0);
+            if syn {
+                common::set_synapse(&mut spec, 0.5);
+            }
+            let mut w = weights(&spec, 21 + k as u64, if syn { 1.5 } else { 3.0 });
             common::set_lif_neurons(&mut spec, &mut w, reset, pn, 31 + k as u64);
             let input = rate_encode(&synthetic_digits(32, 5), 20, 9);
             let mut f = EventEngine::new(&spec, &w, 1).unwrap();
@@ -268,6 +275,7 @@ fn int8_per_neuron_values_and_resets_follow_f32() {
             q.set_precision(Precision::Int8).unwrap();
             let got = q.run(&input).unwrap();
             let q_spikes = q.activity().unwrap().total_spikes();
+            let reset = format!("{reset:?} synapse={syn}");
             assert!(f_spikes > 1000, "{reset:?}: the network fires ({f_spikes})");
             let rel = (q_spikes as f64 - f_spikes as f64).abs() / f_spikes as f64;
             assert!(

@@ -165,9 +165,10 @@ fn per_step(layer: &Layer, input: &[usize], out: &[usize]) -> (u64, OtherOps) {
             other.tanh = seq * hidden_size as u64;
             seq * (hidden_size * (input_size + hidden_size)) as u64
         }
-        Op::Lif(_) => {
+        Op::Lif(p) => {
             other.membrane_updates = numel;
-            other.lif_ops = 4 * numel;
+            // decay, integrate, reset, compare; a synaptic current adds its decay and add
+            other.lif_ops = if p.synapse.is_some() { 6 } else { 4 } * numel;
             0
         }
     };

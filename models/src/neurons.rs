@@ -1,6 +1,7 @@
 //! A LIF layer's neuron parameters resolved to one value per neuron ([`LifNeurons`]), from its
-//! [`LifParams`] and, for per-neuron layers, the weights' `{layer}.beta`, `{layer}.threshold`
-//! and `{layer}.v_reset` vectors; and the reference update every engine reproduces.
+//! [`LifParams`] and, for per-neuron layers, the weights' `{layer}.beta`, `{layer}.threshold`,
+//! `{layer}.alpha` and `{layer}.v_reset` vectors; and the reference update every engine
+//! reproduces.
 
 use crate::error::ModelError;
 use crate::spec::{LifParams, Reset};
@@ -15,6 +16,9 @@ pub struct LifNeurons {
     /// One per neuron for [`Reset::To`] (the scalar repeated when not per neuron); empty
     /// otherwise.
     pub v_reset: Vec<f32>,
+    /// Synaptic current decay α (clamped to `[0, 1]`), one per neuron for a current-based layer
+    /// (`LifParams::synapse`); empty otherwise.
+    pub alpha: Vec<f32>,
     pub reset: Reset,
 }
 
@@ -55,10 +59,18 @@ impl LifNeurons {
             Reset::To { v_reset } => vector("v_reset", v_reset)?,
             _ => Vec::new(),
         };
+        let alpha = match p.synapse {
+            Some(a) => vector("alpha", a)?
+                .into_iter()
+                .map(|a| a.clamp(0.0, 1.0))
+                .collect(),
+            None => Vec::new(),
+        };
         Ok(LifNeurons {
             beta,
             threshold,
             v_reset,
+            alpha,
             reset: p.reset,
         })
     }
@@ -71,14 +83,32 @@ impl LifNeurons {
         self.beta.is_empty()
     }
 
-    /// `Some((β, θ))` when every neuron has the same β and θ and resets by subtraction:
-    /// snnTorch's default neuron, which the engines' fast kernels run.
+    /// `Some((β, θ))` when every neuron has the same β and θ, resets by subtraction and has no
+    /// synaptic current: snnTorch's default neuron, which the engines' fast kernels run.
     pub fn uniform_subtract(&self) -> Option<(f32, f32)> {
         let b = *self.beta.first()?;
         let t = *self.threshold.first()?;
         let same = |v: &[f32], x: f32| v.iter().all(|y| y.to_bits() == x.to_bits());
-        (matches!(self.reset, Reset::Subtract) && same(&self.beta, b) && same(&self.threshold, t))
-            .then_some((b, t))
+        (matches!(self.reset, Reset::Subtract)
+            && self.alpha.is_empty()
+            && same(&self.beta, b)
+            && same(&self.threshold, t))
+        .then_some((b, t))
+    }
+
+    /// True for a current-based layer (a synaptic current between input and membrane).
+    pub fn has_synapse(&self) -> bool {
+        !self.alpha.is_empty()
+    }
+
+    /// The synaptic current's step (a no-op without one): `J_j ← α_j·J_j + I_j` in `syn` for
+    /// the neurons `j < min(len, syn.len(), cur.len())`; the membrane update that follows
+    /// integrates `J` in place of `I`. A product and a sum, no fused multiply-add.
+    #[inline]
+    pub fn synapse_step(&self, syn: &mut [f32], cur: &[f32]) {
+        for ((j, c), a) in syn.iter_mut().zip(cur).zip(&self.alpha) {
+            *j = a * *j + *c;
+        }
     }
 
     /// The reference update of neuron `j`: `U[t]` from `U[t−1] = u`, `S[t−1] = s` (0.0 or 1.0)
@@ -107,6 +137,7 @@ impl LifNeurons {
             beta: pick(&self.beta),
             threshold: pick(&self.threshold),
             v_reset: pick(&self.v_reset),
+            alpha: pick(&self.alpha),
             reset: self.reset,
         }
     }

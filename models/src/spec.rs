@@ -105,9 +105,18 @@ pub enum Op {
 /// `β·((1 − S[t−1])·U[t−1]) + I[t]`; for another `v_reset` it is NIR's "after a spike
 /// `v ← v_reset`" applied before the next step's leak.
 ///
-/// With `per_neuron`, β, θ and (for `Reset::To`) `v_reset` are vectors, one value per neuron
+/// With a synaptic current (`synapse: Some(α)`, a current-based neuron: NIR's `CubaLIF`,
+/// snnTorch's `Synaptic`), the input first passes a first-order low-pass filter that is never
+/// reset, and the membrane integrates the filtered current instead of `I[t]`:
+///
+/// ```text
+/// J[t] = α·J[t−1] + I[t]        J[−1] = 0, α clamped to [0, 1]
+/// U[t] = (the reset's equation above with J[t] in place of I[t])
+/// ```
+///
+/// With `per_neuron`, β, θ, α (with a synapse) and (for `Reset::To`) `v_reset` are vectors, one value per neuron
 /// (per element of the layer's input sample, channels-first), stored in the weights as
-/// `{layer}.beta`, `{layer}.threshold` and `{layer}.v_reset` of shape `[neurons]`; the scalar
+/// `{layer}.beta`, `{layer}.threshold`, `{layer}.alpha` and `{layer}.v_reset` of shape `[neurons]`; the scalar
 /// fields then only serve as the initial value of those tensors (`Weights::random`, training's
 /// initialisation). Training keeps them fixed (not learned).
 ///
@@ -122,9 +131,13 @@ pub struct LifParams {
     /// What a spike does to the membrane (default: subtract θ).
     #[serde(default)]
     pub reset: Reset,
-    /// β, θ and `v_reset` per neuron, from the weights (see above).
+    /// β, θ, α and `v_reset` per neuron, from the weights (see above).
     #[serde(default)]
     pub per_neuron: bool,
+    /// Decay `α` of a synaptic current between the input and the membrane (see above); `None`:
+    /// the membrane integrates the input directly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synapse: Option<f32>,
 }
 
 /// What a LIF neuron's spike does to its membrane at the next step (see [`LifParams`]).
@@ -184,13 +197,19 @@ impl LifParams {
             surrogate: Surrogate::default(),
             reset: Reset::Subtract,
             per_neuron: false,
+            synapse: None,
         }
     }
 
-    /// True for snnTorch's default neuron: reset by subtraction, scalar β and θ (the engines'
-    /// fast paths handle exactly this case).
+    /// True for snnTorch's default neuron: reset by subtraction, scalar β and θ, no synaptic
+    /// current (the engines' fast paths handle exactly this case).
     pub fn is_default_neuron(&self) -> bool {
-        matches!(self.reset, Reset::Subtract) && !self.per_neuron
+        matches!(self.reset, Reset::Subtract) && !self.per_neuron && self.synapse.is_none()
+    }
+
+    /// `α` as used by the dynamics: clamped to `[0, 1]` (`None` without a synaptic current).
+    pub fn alpha_clamped(&self) -> Option<f32> {
+        self.synapse.map(|a| a.clamp(0.0, 1.0))
     }
 
     /// `β` as used by the dynamics: clamped to `[0, 1]`.
@@ -214,6 +233,11 @@ impl LifParams {
         if let Reset::To { v_reset } = self.reset {
             if !v_reset.is_finite() {
                 return Err(format!("v_reset must be a finite number, got {v_reset}"));
+            }
+        }
+        if let Some(a) = self.synapse {
+            if !a.is_finite() {
+                return Err(format!("synapse alpha must be a finite number, got {a}"));
             }
         }
         let (what, v) = match self.surrogate {
@@ -643,8 +667,8 @@ impl Layer {
     }
 
     /// Parameter tensors of this layer for a per-sample input shape `input`: [`Layer::parameters`]
-    /// plus, for a LIF layer with `per_neuron`, `{name}.beta`, `{name}.threshold` and (reset to
-    /// a value) `{name}.v_reset`, each `[neurons]` with `neurons` the element count of `input`.
+    /// plus, for a LIF layer with `per_neuron`, `{name}.beta`, `{name}.threshold`, (with a
+    /// synaptic current) `{name}.alpha` and (reset to a value) `{name}.v_reset`, each `[neurons]` with `neurons` the element count of `input`.
     pub fn parameters_for(&self, input: &[usize]) -> Vec<ParamInfo> {
         match &self.op {
             Op::Lif(p) if p.per_neuron => {
@@ -659,6 +683,12 @@ impl Layer {
                         shape: n.clone(),
                     },
                 ];
+                if p.synapse.is_some() {
+                    v.push(ParamInfo {
+                        name: format!("{}.alpha", self.name),
+                        shape: n.clone(),
+                    });
+                }
                 if matches!(p.reset, Reset::To { .. }) {
                     v.push(ParamInfo {
                         name: format!("{}.v_reset", self.name),

@@ -66,6 +66,7 @@ impl Weights {
                     let v = match p.name.rsplit('.').next() {
                         Some("beta") => lp.beta,
                         Some("threshold") => lp.threshold,
+                        Some("alpha") => lp.synapse.unwrap_or(0.0),
                         _ => match lp.reset {
                             crate::spec::Reset::To { v_reset } => v_reset,
                             _ => 0.0,

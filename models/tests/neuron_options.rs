@@ -263,3 +263,53 @@ fn reset_modes_parse_and_old_specs_load_unchanged() {
     let e = w.check_against(&new).unwrap_err().to_string();
     assert!(e.contains(&format!("{name}.threshold")), "{e}");
 }
+
+/// A synaptic current (`synapse: α`, current-based neurons): absent from old specs (they load
+/// without one), round-trips through JSON, is a `{layer}.alpha` vector of a per-neuron layer
+/// (random weights start it at α), counts 2 more ops per neuron and step, and a non-finite α is
+/// refused.
+#[test]
+fn synaptic_current_round_trips_and_is_checked() {
+    use joulebench_models::{LifNeurons, ModelSpec, OpCounts};
+    let spec = build_preset("snn-temporal", &fashion(), &PresetOptions::default()).unwrap();
+    assert!(!spec.to_json().contains("synapse"), "absent unless set");
+    let mut cuba = spec.clone();
+    for l in cuba.layers.iter_mut() {
+        if let Op::Lif(p) = &mut l.op {
+            p.synapse = Some(0.75);
+            p.per_neuron = true;
+        }
+    }
+    let json = cuba.to_json();
+    assert!(json.contains("\"synapse\": 0.75"), "{json}");
+    assert_eq!(ModelSpec::from_json(&json).unwrap(), cuba);
+    let lif = cuba
+        .layers
+        .iter()
+        .position(|l| matches!(l.op, Op::Lif(_)))
+        .unwrap();
+    let name = cuba.layers[lif].name.clone();
+    let w = joulebench_models::Weights::random(&cuba, 2);
+    let alpha = w.get(&format!("{name}.alpha")).unwrap();
+    assert!(alpha.data.iter().all(|&a| a == 0.75));
+    let Op::Lif(p) = cuba.layers[lif].op else {
+        unreachable!()
+    };
+    let n = LifNeurons::resolve(&name, &p, &w, alpha.data.len()).unwrap();
+    assert!(n.has_synapse() && n.uniform_subtract().is_none());
+    // J = 0.75·J + I over three steps: 1, 1.75, 1.3125
+    let (mut j, mut seen) = (vec![0.0f32; n.len()], vec![]);
+    for i in [1.0f32, 1.0, 0.0] {
+        n.synapse_step(&mut j, &vec![i; n.len()]);
+        seen.push(j[0]);
+    }
+    assert_eq!(seen, [1.0, 1.75, 1.3125]);
+    let lif_ops = |s: &ModelSpec| OpCounts::of(s).unwrap().layers[lif].other.lif_ops;
+    assert_eq!(lif_ops(&cuba), lif_ops(&spec) / 4 * 6);
+    let mut bad = cuba.clone();
+    if let Op::Lif(p) = &mut bad.layers[lif].op {
+        p.synapse = Some(f32::NAN);
+    }
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(e.contains("synapse alpha"), "{e}");
+}

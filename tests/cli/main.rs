@@ -16,6 +16,7 @@ mod infer_cli;
 mod measure;
 mod meters_cli;
 mod nir_cli;
+mod nir_pool_cli;
 mod profile_cli;
 mod report_cli;
 mod report_machines_cli;

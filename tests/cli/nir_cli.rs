@@ -58,6 +58,15 @@ fn engine_outputs(run: &Path, input: &Path, dir: &Path) -> Vec<(&'static str, Ve
 }
 
 fn ground_truth(kind: &str) {
+    ground_truth_edited(kind, None);
+}
+
+/// [`ground_truth`] with the graph rewritten by `edit` (read and written by `joulebench-nir`)
+/// before the import; the spike counts to match stay those snnTorch computed on the original.
+pub(crate) fn ground_truth_edited(
+    kind: &str,
+    edit: Option<&dyn Fn(&mut joulebench_nir::NirGraph)>,
+) {
     let Some(py) = python_with_snntorch() else {
         return;
     };
@@ -73,6 +82,12 @@ fn ground_truth(kind: &str) {
         want.data.iter().sum::<f32>() > 20.0,
         "the reference network fires: {want:?}"
     );
+    if let Some(edit) = edit {
+        let file = d.join("graph.nir");
+        let mut graph = joulebench_nir::read(&file).unwrap();
+        edit(&mut graph);
+        joulebench_nir::write(&file, &graph).unwrap();
+    }
     let run = d.join("run");
     let steps = npy(&d.join("input.npy")).shape[0].to_string();
     ok(&[
@@ -101,16 +116,34 @@ fn convolutional_net_matches_snntorch() {
     ground_truth("conv");
 }
 
+/// Current-based neurons (CubaLIF, per-neuron τ_syn and τ_mem): snnTorch's `Synaptic`.
+#[test]
+fn current_based_net_matches_snntorch() {
+    ground_truth("cuba");
+}
+
 /// export → the `nir` package reads it (its own type checks) → import → the same outputs.
 #[test]
 fn export_read_by_nir_and_imported_back_gives_identical_outputs() {
+    round_trip(
+        "conv",
+        &["Conv2d", "LIF", "Flatten", "Affine", "Input", "Output"],
+    );
+}
+
+#[test]
+fn current_based_export_round_trips() {
+    round_trip("cuba", &["CubaLIF", "Affine", "Input", "Output"]);
+}
+
+fn round_trip(kind: &str, node_types: &[&str]) {
     let Some(py) = python_with_snntorch() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let o = Command::new(&py)
-        .args([GROUND_TRUTH, "conv", d.to_str().unwrap(), "5"])
+        .args([GROUND_TRUTH, kind, d.to_str().unwrap(), "5"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -149,8 +182,8 @@ fn export_read_by_nir_and_imported_back_gives_identical_outputs() {
         String::from_utf8_lossy(&read.stderr)
     );
     let types = String::from_utf8_lossy(&read.stdout);
-    for t in ["Conv2d", "LIF", "Flatten", "Affine", "Input", "Output"] {
-        assert!(types.contains(t), "nir.read sees {types}");
+    for t in node_types {
+        assert!(types.contains(&format!("'{t}'")), "nir.read sees {types}");
     }
     ok(&[
         "import",
@@ -276,6 +309,86 @@ fn bad_nir_files_get_one_clear_error() {
         ],
         &["already holds a run"],
     );
+}
+
+/// A CubaLIF whose v_leak is not 0 (a constant membrane drive, which joulebench's current-based
+/// neurons cannot fold) is refused naming the node and field; with v_leak = 0 it imports and
+/// every engine runs it, the int8 event mode included.
+#[test]
+fn current_based_neurons_with_a_leak_are_refused_and_run_everywhere() {
+    use joulebench_nir::{NirNode, Tensor};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cuba = |v_leak: f32| {
+        let mut g = nir_graph_with_tau(1e-3);
+        let v = |x: f32| Tensor::vector(vec![x; 3]);
+        let lif = NirNode::CubaLif {
+            tau_syn: v(5e-4),
+            tau_mem: v(1e-3),
+            r: v(10.0),
+            v_leak: v(v_leak),
+            v_threshold: v(1.0),
+            v_reset: v(0.0),
+            w_in: v(5.0),
+        };
+        g.nodes.insert("lif".into(), lif);
+        g
+    };
+    let (bad, good) = (d.join("leaky.nir"), d.join("cuba.nir"));
+    joulebench_nir::write(&bad, &cuba(0.5)).unwrap();
+    joulebench_nir::write(&good, &cuba(0.0)).unwrap();
+    let run = d.join("run");
+    fails_with(
+        &[
+            "import",
+            bad.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+        ],
+        &["leaky.nir", "node 'lif'", "field 'v_leak'"],
+    );
+    assert!(!run.exists(), "nothing written for a refused graph");
+    ok(&[
+        "import",
+        good.to_str().unwrap(),
+        "--steps",
+        "8",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    let spec = joulebench_models::RunDir::new(&run).spec().unwrap();
+    let Some(joulebench_models::Op::Lif(p)) = spec.layers.last().map(|l| l.op) else {
+        panic!("last layer is the neuron: {spec:?}");
+    };
+    // α = 1 − dt/τ_syn = 0.8, β = 1 − dt/τ_mem = 0.9
+    assert_eq!((p.synapse, p.beta), (Some(0.8), 0.9));
+    let x = joulebench_models::Tensor::new(vec![8, 2, 2], vec![1.0; 32]).unwrap();
+    let input = d.join("x.npy");
+    joulebench_data::npy::write_npy(&input, &x).unwrap();
+    let infer = |backend: &str| {
+        let o = d.join(format!("{backend}.npy"));
+        vec![
+            "infer".to_string(),
+            run.to_str().unwrap().into(),
+            "--backend".into(),
+            backend.into(),
+            "--input".into(),
+            input.to_str().unwrap().into(),
+            "--output".into(),
+            o.to_str().unwrap().into(),
+        ]
+    };
+    // every engine runs it, the int8 event mode included (its integer synaptic current)
+    for backend in ["event", "native", "tract", "event-int8"] {
+        let args = infer(backend);
+        ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let y = npy(&d.join(format!("{backend}.npy")));
+        assert_eq!(y.shape, vec![2, 3], "{backend}");
+        assert!(
+            y.data.iter().sum::<f32>() > 0.0,
+            "{backend}: the neurons fire"
+        );
+    }
 }
 
 fn nir_graph_with_tau(tau: f32) -> joulebench_nir::NirGraph {

@@ -60,6 +60,10 @@
 //! the detached `1 − reset`, so no gradient flows through a reset) and `K = 1` otherwise, built
 //! step by step (β varies per neuron, so no single leak-filter matrix). β, θ and `v_reset` are
 //! not learned.
+//!
+//! A current-based layer (`LifParams::synapse`, snnTorch's `Synaptic`) first filters its input,
+//! [`synaptic_current`]: `J[t] = α·J[t−1] + I[t]` (multiply, then add; never reset), and runs the
+//! neuron above on `J`. The filter is linear and differentiable as written; α is not learned.
 
 use joulebench_models::{LifParams, Reset, Surrogate};
 use tch::{Kind, Tensor};
@@ -71,6 +75,8 @@ pub struct NeuronTensors {
     pub threshold: Tensor,
     /// `Some` for [`Reset::To`].
     pub v_reset: Option<Tensor>,
+    /// Synaptic current decay α (clamped), `Some` for a current-based layer.
+    pub alpha: Option<Tensor>,
     pub reset: Reset,
 }
 
@@ -85,9 +91,27 @@ impl NeuronTensors {
                 Reset::To { v_reset } => Some(t(v_reset)),
                 _ => None,
             },
+            alpha: p.alpha_clamped().map(t),
             reset: p.reset,
         }
     }
+}
+
+/// The synaptic current of a current-based layer over a sequence `[T, …]`:
+/// `J[t] = α·J[t−1] + I[t]`, `J[0] = I[0]` (α·0 + I = I), exactly snnTorch's `Synaptic` order
+/// (multiply, then add). Differentiable in `current` when it requires a gradient.
+pub fn synaptic_current(current: &Tensor, alpha: &Tensor) -> Tensor {
+    let steps = current.size()[0];
+    let mut j: Vec<Tensor> = Vec::with_capacity(steps as usize);
+    for t in 0..steps {
+        let i = current.get(t);
+        let next = match j.last() {
+            None => i,
+            Some(prev) => prev * alpha + i,
+        };
+        j.push(next);
+    }
+    Tensor::stack(&j, 0)
 }
 
 /// Exact dynamics of any neuron ([`NeuronTensors`]; see "Other neurons" in the module docs),

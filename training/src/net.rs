@@ -17,7 +17,7 @@ use tch::nn::{self, Init, Module};
 use tch::{Device, Kind, Tensor};
 
 use crate::error::{Result, TrainError};
-use crate::lif::{leak_filter, lif_forward, lif_forward_neurons, NeuronTensors};
+use crate::lif::{leak_filter, lif_forward, lif_forward_neurons, synaptic_current, NeuronTensors};
 use crate::rnn::ElmanRnn;
 
 enum Block {
@@ -41,6 +41,7 @@ struct NeuronVars {
     beta: Tensor,
     threshold: Tensor,
     v_reset: Option<Tensor>,
+    alpha: Option<Tensor>,
 }
 
 /// What one forward pass gives.
@@ -162,6 +163,7 @@ impl Net {
                                 Reset::To { v_reset } => Some(fixed("v_reset", v_reset)),
                                 _ => None,
                             },
+                            alpha: params.synapse.map(|a| fixed("alpha", a)),
                         }
                     });
                     Block::Lif(params, vars)
@@ -301,12 +303,19 @@ impl Net {
                                     beta: v.beta.clamp(0.0, 1.0).reshape(sample),
                                     threshold: v.threshold.reshape(sample),
                                     v_reset: v.v_reset.as_ref().map(|r| r.reshape(sample)),
+                                    alpha: v
+                                        .alpha
+                                        .as_ref()
+                                        .map(|a| a.clamp(0.0, 1.0).reshape(sample)),
                                     reset: p.reset,
                                 }
                             }
                             None => NeuronTensors::scalar(p, self.device()),
                         };
-                        lif_forward_neurons(&cur, p, &n)
+                        match &n.alpha {
+                            Some(a) => lif_forward_neurons(&synaptic_current(&cur, a), p, &n),
+                            None => lif_forward_neurons(&cur, p, &n),
+                        }
                     };
                     if count_spikes {
                         counts.push((name.clone(), crate::lif::count_spikes(&out.spikes)));

@@ -3,7 +3,7 @@
 use joulebench_models::{LifParams, Reset, Surrogate};
 use joulebench_training::lif::{
     leak_filter, lif_exact, lif_exact_neurons, lif_forward, lif_forward_neurons, spike_fn,
-    NeuronTensors,
+    synaptic_current, NeuronTensors,
 };
 use tch::{Device, Kind, Tensor};
 
@@ -168,6 +168,7 @@ fn neurons(beta: &[f32], theta: &[f32], v_reset: &[f32], reset: Reset) -> Neuron
         beta: Tensor::from_slice(beta),
         threshold: Tensor::from_slice(theta),
         v_reset: matches!(reset, Reset::To { .. }).then(|| Tensor::from_slice(v_reset)),
+        alpha: None,
         reset,
     }
 }
@@ -271,6 +272,7 @@ fn per_neuron_lif_equals_step_by_step_bptt() {
             beta: beta.shallow_clone(),
             threshold: theta.shallow_clone(),
             v_reset: matches!(reset, Reset::To { .. }).then(|| v.shallow_clone()),
+            alpha: None,
             reset,
         };
         let p = LifParams {
@@ -369,6 +371,7 @@ json.dump(out, open(sys.argv[2], "w"))
             beta: beta.shallow_clone(),
             threshold: theta.shallow_clone(),
             v_reset: matches!(reset, Reset::To { .. }).then(|| Tensor::zeros([k], opts)),
+            alpha: None,
             reset,
         };
         let (u, s) = lif_exact_neurons(&current, &n);
@@ -392,11 +395,146 @@ json.dump(out, open(sys.argv[2], "w"))
     }
 }
 
+/// Current-based neurons, hand-computed with exact binary fractions: `J = α·J + I`, then the
+/// neuron on `J` (reset to zero; neuron 0: α = 0.5, neuron 1: α = 0.25; β = 0.5, θ = 1), and
+/// the filter's gradient `∂ΣJ·w/∂I[t] = Σ_{t'≥t} α^(t'−t)·w[t']`.
+#[test]
+fn synaptic_current_matches_hand_computation() {
+    let current = t2(&[1.0, 0.5, 0.5, 0.25, 0.0, 0.5], 3, 2).set_requires_grad(true);
+    let alpha = Tensor::from_slice(&[0.5f32, 0.25]);
+    // n0: J = 1, 1, 0.5;          U = 1 (= θ, no spike), 0.5 + 1 = 1.5 (spike), 0 + 0.5
+    // n1: J = 0.5, 0.375, 0.59375; U = 0.5, 0.25 + 0.375, 0.3125 + 0.59375
+    let j = synaptic_current(&current, &alpha);
+    assert_eq!(vec(&j), [1.0, 0.5, 1.0, 0.375, 0.5, 0.59375]);
+    let n = NeuronTensors {
+        alpha: Some(alpha.shallow_clone()),
+        ..neurons(
+            &[0.5, 0.5],
+            &[1.0, 1.0],
+            &[0.0, 0.0],
+            Reset::To { v_reset: 0.0 },
+        )
+    };
+    let (u, s) = lif_exact_neurons(&j, &n);
+    assert_eq!(vec(&u), [1.0, 0.5, 1.5, 0.625, 0.5, 0.90625]);
+    assert_eq!(vec(&s), [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
+    let w = t2(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3, 2);
+    let g = Tensor::run_backward(&[(&j * &w).sum(Kind::Float)], &[&current], false, false)[0]
+        .shallow_clone();
+    // n0 (α = 0.5): 1 + 0.5·3 + 0.25·5, 3 + 0.5·5, 5; n1 (α = 0.25): 2 + 0.25·4 + 0.0625·6, …
+    assert_eq!(vec(&g), [3.75, 3.375, 5.5, 5.5, 5.0, 6.0]);
+}
+
+/// snnTorch's own `Synaptic` (per-neuron α, β, θ) on the same input: the synaptic current and
+/// the neuron give its spikes and membranes — reset by subtraction and none with its default
+/// `reset_delay=True`; reset to zero with `reset_delay=False`, as its NIR importer builds it (it
+/// zeroes the membrane right at the spiking step, so membranes are compared where no spike
+/// fired; the dynamics that follow are ours). Needs `$JOULEBENCH_PYTHON` with snntorch.
+#[test]
+fn synaptic_current_matches_snntorch_synaptic() {
+    let Some(py) =
+        joulebench_testkit::python_with("snntorch, torch", joulebench_testkit::SNNTORCH_INSTALLS)
+    else {
+        return;
+    };
+    tch::manual_seed(12);
+    let (steps, b, k) = (16i64, 2i64, 12i64);
+    let opts = (Kind::Float, Device::Cpu);
+    let current = Tensor::rand([steps, b, k], opts) * 0.8 - 0.3;
+    let alpha = Tensor::rand([k], opts) * 0.6 + 0.3;
+    let beta = Tensor::rand([k], opts) * 0.5 + 0.5;
+    let theta = Tensor::rand([k], opts) + 0.5;
+    let dir = tempfile::tempdir().unwrap();
+    let job = serde_json::json!({
+        "shape": [steps, b, k],
+        "current": vec(&current),
+        "alpha": vec(&alpha),
+        "beta": vec(&beta),
+        "threshold": vec(&theta),
+    });
+    let job_path = dir.path().join("job.json");
+    std::fs::write(&job_path, job.to_string()).unwrap();
+    let script = r#"
+import json, sys, torch, snntorch as snn
+job = json.load(open(sys.argv[1]))
+cur = torch.tensor(job["current"], dtype=torch.float32).reshape(job["shape"])
+f = lambda k: torch.tensor(job[k], dtype=torch.float32)
+out = {}
+for mech, delay in [("subtract", True), ("zero", False), ("none", True)]:
+    lif = snn.Synaptic(alpha=f("alpha"), beta=f("beta"), threshold=f("threshold"),
+                       reset_mechanism=mech, reset_delay=delay)
+    syn, mem = lif.init_synaptic()
+    us, ss = [], []
+    with torch.no_grad():
+        for t in range(cur.shape[0]):
+            spk, syn, mem = lif(cur[t], syn, mem)
+            us.append(mem.clone()); ss.append(spk.clone())
+    out[mech] = {"mem": torch.stack(us).flatten().tolist(), "spk": torch.stack(ss).flatten().tolist()}
+json.dump(out, open(sys.argv[2], "w"))
+"#;
+    let out_path = dir.path().join("out.json");
+    let st = std::process::Command::new(&py)
+        .arg("-c")
+        .arg(script)
+        .arg(&job_path)
+        .arg(&out_path)
+        .status()
+        .unwrap();
+    assert!(st.success(), "the snntorch script failed");
+    let got: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    let j = synaptic_current(&current, &alpha);
+    for (mech, reset) in [
+        ("subtract", Reset::Subtract),
+        ("zero", Reset::To { v_reset: 0.0 }),
+        ("none", Reset::None),
+    ] {
+        let n = NeuronTensors {
+            beta: beta.shallow_clone(),
+            threshold: theta.shallow_clone(),
+            v_reset: matches!(reset, Reset::To { .. }).then(|| Tensor::zeros([k], opts)),
+            alpha: Some(alpha.shallow_clone()),
+            reset,
+        };
+        let (u, s) = lif_exact_neurons(&j, &n);
+        let floats = |key: &str| -> Vec<f32> {
+            got[mech][key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect()
+        };
+        let (mem, spk) = (floats("mem"), floats("spk"));
+        let s = vec(&s);
+        assert_eq!(s, spk, "{mech}: spikes differ from snntorch's Synaptic");
+        let fired = s.iter().filter(|&&x| x == 1.0).count();
+        assert!(fired > 0 && fired < s.len(), "{mech}: {fired} spikes");
+        for (i, (a, b)) in vec(&u).iter().zip(&mem).enumerate() {
+            if s[i] == 1.0 && mech == "zero" {
+                assert_eq!(*b, 0.0, "snntorch zeroes a spiking membrane at once");
+                continue;
+            }
+            assert!(a == b, "{mech}: membrane {i}: {a} vs snntorch {b}");
+        }
+    }
+}
+
 /// A convolutional spiking network whose LIF layers have per-neuron β, θ, v_reset and reset to
 /// a value: the tch module (`Net`) gives the native and event engines' logits, keeps the
 /// vectors as fixed (untrained) variables, and hands them back in its weights.
 #[test]
 fn per_neuron_network_in_tch_matches_the_engines() {
+    per_neuron_network_check(None);
+}
+
+/// The same with per-neuron synaptic currents (current-based neurons, `{layer}.alpha`).
+#[test]
+fn current_based_network_in_tch_matches_the_engines() {
+    per_neuron_network_check(Some(0.6));
+}
+
+fn per_neuron_network_check(synapse: Option<f32>) {
     use joulebench_inference::{Backend, EventEngine, NativeBackend};
     use joulebench_models::{build_preset, DataShape, Op, PresetOptions, Weights};
     use joulebench_training::net::Net;
@@ -417,6 +555,7 @@ fn per_neuron_network_in_tch_matches_the_engines() {
         if let Op::Lif(p) = &mut l.op {
             p.reset = Reset::To { v_reset: 0.1 };
             p.per_neuron = true;
+            p.synapse = synapse;
         }
     }
     spec.validate().unwrap();
@@ -427,6 +566,7 @@ fn per_neuron_network_in_tch_matches_the_engines() {
             Some("beta") => 0.5..1.0,
             Some("threshold") => 0.5..1.5,
             Some("v_reset") => -0.4..0.4,
+            Some("alpha") => 0.3..0.9,
             _ => {
                 t.data.iter_mut().for_each(|v| *v *= 3.0);
                 continue;
@@ -470,9 +610,14 @@ fn per_neuron_network_in_tch_matches_the_engines() {
         .map(|(k, _)| k)
         .collect();
     assert!(
-        trainable.iter().all(|k| !k.ends_with("beta")),
+        trainable
+            .iter()
+            .all(|k| !k.ends_with("beta") && !k.ends_with("alpha")),
         "{trainable:?}"
     );
+    if synapse.is_some() {
+        assert!(w.tensors.keys().any(|k| k.ends_with(".alpha")));
+    }
     assert_eq!(net.weights().unwrap(), w);
 
     trait RunOnce {

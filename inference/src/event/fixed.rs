@@ -95,16 +95,28 @@ pub(crate) struct FixedLayer {
     pub s_u: f64,
 }
 
+impl FixedLayer {
+    /// True for a current-based layer (its neurons carry a synaptic current).
+    pub fn has_synapse(&self) -> bool {
+        self.neurons.as_ref().is_some_and(|n| !n.alpha_q.is_empty())
+    }
+}
+
 /// A layer's neurons quantized one by one: `β_q[j] = round(β_j·2^15)`, `θ_q[j] = round(θ_j / s_u)`,
 /// `v_q[j] = round(v_reset_j / s_u)` (in `i16`). Each step, with `H = (S_prev ? v_q : U_q)` for
 /// a reset to a value and `H = U_q` otherwise:
 /// `U_q ← sat_i16(((β_q·H + 2^14) >> 15) + I_q − [subtract]·S_prev·θ_q)`, `S = [U_q > θ_q]`.
+/// A current-based layer (synaptic current, `α_q[j] = round(α_j·2^15)`) first updates its
+/// `i32` current in membrane units, `J_q ← sat_i32(((α_q·J_q + 2^14) >> 15) + I_q)`, and the
+/// membrane update reads `J_q` for `I_q`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct FixedNeurons {
     pub beta_q: Vec<i64>,
     pub theta_q: Vec<i32>,
     /// Empty unless the reset is to a value.
     pub v_reset_q: Vec<i32>,
+    /// Synaptic decay in Q0.15; empty unless the layer has a synaptic current.
+    pub alpha_q: Vec<i64>,
     pub reset: Reset,
 }
 
@@ -261,9 +273,13 @@ impl FixedPlan {
         self.layers.iter().map(|l| l.w.len() + 4 * l.b.len()).sum()
     }
 
-    /// Bytes of per-sample state: `i16` membrane and one spike byte per LIF neuron.
+    /// Bytes of per-sample state: `i16` membrane and one spike byte per LIF neuron, and an `i32`
+    /// synaptic current per neuron of a current-based layer.
     pub fn state_bytes(&self) -> usize {
-        self.layers.iter().map(|l| 3 * l.out_f).sum()
+        self.layers
+            .iter()
+            .map(|l| (3 + 4 * l.has_synapse() as usize) * l.out_f)
+            .sum()
     }
 }
 
@@ -309,6 +325,11 @@ fn quantize_neurons(n: &LifNeurons, s_u: f64) -> Result<FixedNeurons, String> {
             .collect(),
         theta_q,
         v_reset_q,
+        alpha_q: n
+            .alpha
+            .iter()
+            .map(|&a| (a as f64 * 32768.0).round() as i64)
+            .collect(),
         reset: n.reset,
     })
 }
@@ -342,7 +363,16 @@ fn lif_fixed(u: i16, spiked_before: bool, i_q: i64, beta_q: i64, theta_q: i32) -
     (un, un as i32 > theta_q)
 }
 
-/// [`lif_fixed`] for a neuron of a [`FixedNeurons`] layer.
+/// The synaptic current's step of neuron `k` of a current-based layer: the new `J_q` from the
+/// old one and `I_q` (see [`FixedNeurons`]).
+#[cfg(test)]
+fn synapse_fixed(j_q: i32, i_q: i64, n: &FixedNeurons, k: usize) -> i32 {
+    (((n.alpha_q[k] * j_q as i64 + (1 << 14)) >> 15) + i_q).clamp(i32::MIN as i64, i32::MAX as i64)
+        as i32
+}
+
+/// [`lif_fixed`] for a neuron of a [`FixedNeurons`] layer (`i_q`: its synaptic current for a
+/// current-based layer).
 #[cfg(test)]
 fn lif_fixed_neuron(
     u: i16,
@@ -395,7 +425,14 @@ avx512_twin! {
     /// The LIF update of layer `l`'s neurons from their accumulators: exactly [`shift_round`]
     /// and [`lif_fixed`] per neuron, written without branches so that it vectorizes (8 `i64`
     /// lanes at a time with AVX-512). Returns the number of non-zero currents.
-    fn lif_row(l: &FixedLayer, acc: &[i32], spike_q: i64, u: &mut [i16], s: &mut [bool]) -> u64
+    fn lif_row(
+        l: &FixedLayer,
+        acc: &[i32],
+        spike_q: i64,
+        u: &mut [i16],
+        s: &mut [bool],
+        j: &mut [i32],
+    ) -> u64
         = lif_row_portable
 }
 
@@ -406,11 +443,15 @@ fn lif_row_portable(
     spike_q: i64,
     u: &mut [i16],
     s: &mut [bool],
+    j: &mut [i32],
 ) -> u64 {
     // `shift_round(x, e)` as `((x << shl) + round) >> shr` with one of the shifts zero.
     let (shl, shr) = (l.e.max(0) as u32, (-l.e).max(0) as u32);
     let round = if shr > 0 { 1i64 << (shr - 1) } else { 0 };
     if let Some(n) = &l.neurons {
+        if !n.alpha_q.is_empty() {
+            return lif_row_synapse(n, acc, spike_q, (shl, shr, round), &l.b, u, s, j);
+        }
         return lif_row_neurons(n, acc, spike_q, (shl, shr, round), &l.b, u, s);
     }
     let (beta_q, theta_q) = (l.beta_q, l.theta_q as i64);
@@ -454,6 +495,45 @@ fn lif_row_neurons(
         let sp = *s as i64;
         let held = if to && *s { v as i64 } else { *u as i64 };
         let un = ((bq * held + (1 << 14)) >> 15) + i_q - sub * tq as i64 * sp;
+        let un = un.clamp(i16::MIN as i64, i16::MAX as i64);
+        *u = un as i16;
+        *s = un > tq as i64;
+    }
+    nz
+}
+
+/// [`lif_row_neurons`] for a current-based layer (see [`FixedNeurons`]): the synaptic current
+/// `J_q` first, then the membrane on `J_q`, branch-free.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn lif_row_synapse(
+    n: &FixedNeurons,
+    acc: &[i32],
+    spike_q: i64,
+    (shl, shr, round): (u32, u32, i64),
+    bias: &[i32],
+    u: &mut [i16],
+    s: &mut [bool],
+    j: &mut [i32],
+) -> u64 {
+    let sub = matches!(n.reset, Reset::Subtract) as i64;
+    let to = matches!(n.reset, Reset::To { .. });
+    let vr: &[i32] = if to { &n.v_reset_q } else { &n.theta_q };
+    let mut nz = 0u64;
+    let lanes = acc
+        .iter()
+        .zip(bias)
+        .zip(u.iter_mut().zip(s.iter_mut()).zip(j.iter_mut()))
+        .zip(n.beta_q.iter().zip(&n.theta_q).zip(vr).zip(&n.alpha_q));
+    for (((&a, &b), ((u, s), j)), (((&bq, &tq), &v), &aq)) in lanes {
+        let i_q = ((((a as i64 * spike_q) << shl) + round) >> shr) + b as i64;
+        nz += (i_q != 0) as u64;
+        let jn =
+            (((aq * *j as i64 + (1 << 14)) >> 15) + i_q).clamp(i32::MIN as i64, i32::MAX as i64);
+        *j = jn as i32;
+        let sp = *s as i64;
+        let held = if to && *s { v as i64 } else { *u as i64 };
+        let un = ((bq * held + (1 << 14)) >> 15) + jn - sub * tq as i64 * sp;
         let un = un.clamp(i16::MIN as i64, i16::MAX as i64);
         *u = un as i16;
         *s = un > tq as i64;
@@ -561,6 +641,8 @@ pub(crate) struct FixedWorker {
     acc: Vec<i32>,
     u: Vec<Vec<i16>>,
     s: Vec<Vec<bool>>,
+    /// Synaptic currents `J_q` (empty for layers without one).
+    j: Vec<Vec<i32>>,
     /// Spike lists: `lists[0]` the network input, `lists[k + 1]` layer `k`'s output.
     lists: Vec<Vec<u32>>,
     counts: Vec<usize>,
@@ -581,6 +663,11 @@ impl FixedWorker {
             acc: vec![0; max_stride],
             u: fp.layers.iter().map(|l| vec![0; l.out_f]).collect(),
             s: fp.layers.iter().map(|l| vec![false; l.out_f]).collect(),
+            j: fp
+                .layers
+                .iter()
+                .map(|l| vec![0; if l.has_synapse() { l.out_f } else { 0 }])
+                .collect(),
             counts: vec![0; fp.layers.len() + 1],
             lists,
             vals: vec![0.0; fp.input_len],
@@ -610,6 +697,9 @@ impl FixedWorker {
         }
         for s in &mut self.s {
             s.fill(false);
+        }
+        for j in &mut self.j {
+            j.fill(0);
         }
         self.readout.fill(0);
         if record_raster {
@@ -690,11 +780,11 @@ impl FixedWorker {
                 }
                 let spike_q = if input_binary { l.spike_q as i64 } else { 1 };
                 self.counters.eff_ops[l.linear_stage] += (self.counts[k] * l.out_f) as u64;
-                let (u, s) = (&mut self.u[k], &mut self.s[k]);
+                let (u, s, j) = (&mut self.u[k], &mut self.s[k], &mut self.j[k]);
                 let out = &mut outputs[0];
                 // The LIF update of every neuron (vectorized), then the spikes compacted into
                 // the list.
-                let nz_cur = lif_row(isa, l, acc, spike_q, u, s);
+                let nz_cur = lif_row(isa, l, acc, spike_q, u, s, j);
                 let mut count = 0;
                 for (o, &fire) in s.iter().enumerate() {
                     out[count] = o as u32;
@@ -793,14 +883,16 @@ mod tests {
                     .collect();
                 for isa in Isa::supported() {
                     let (mut u, mut s) = (u0.clone(), s0.clone());
-                    let nz = lif_row(isa, &l, &acc, spike_q, &mut u, &mut s);
+                    let nz = lif_row(isa, &l, &acc, spike_q, &mut u, &mut s, &mut []);
                     let got: Vec<(i16, bool)> = u.into_iter().zip(s).collect();
                     assert_eq!(got, want, "{isa:?} e={e} spike_q={spike_q}");
                     assert_eq!(nz, want_nz, "{isa:?} e={e} spike_q={spike_q}");
                 }
             }
-            // The same with per-neuron values, for every reset.
-            for reset in [Reset::Subtract, Reset::To { v_reset: -0.25 }, Reset::None] {
+            // The same with per-neuron values, for every reset, without and with a synaptic
+            // current (its i32 state starting anywhere, the extremes included).
+            let resets = [Reset::Subtract, Reset::To { v_reset: -0.25 }, Reset::None];
+            for (reset, synapse) in resets.into_iter().flat_map(|r| [(r, false), (r, true)]) {
                 let to = matches!(reset, Reset::To { .. });
                 let nl = FixedNeurons {
                     beta_q: (0..n).map(|_| (next() % 32769) as i64).collect(),
@@ -810,24 +902,48 @@ mod tests {
                     } else {
                         Vec::new()
                     },
+                    alpha_q: if synapse {
+                        (0..n).map(|_| (next() % 32769) as i64).collect()
+                    } else {
+                        Vec::new()
+                    },
                     reset,
                 };
                 let l = FixedLayer {
                     neurons: Some(nl.clone()),
                     ..l.clone()
                 };
+                let j0: Vec<i32> = if synapse {
+                    (0..n)
+                        .map(|k| match k % 7 {
+                            0 => i32::MAX,
+                            1 => i32::MIN,
+                            _ => (next() % 200_001) as i32 - 100_000,
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 for spike_q in [1i64, 255] {
+                    let mut want_j = j0.clone();
                     let want: Vec<(i16, bool)> = (0..n)
                         .map(|o| {
-                            let i_q = shift_round(acc[o] as i64 * spike_q, e) + l.b[o] as i64;
+                            let mut i_q = shift_round(acc[o] as i64 * spike_q, e) + l.b[o] as i64;
+                            if synapse {
+                                want_j[o] = synapse_fixed(j0[o], i_q, &nl, o);
+                                i_q = want_j[o] as i64;
+                            }
                             lif_fixed_neuron(u0[o], s0[o], i_q, &nl, o)
                         })
                         .collect();
                     for isa in Isa::supported() {
-                        let (mut u, mut s) = (u0.clone(), s0.clone());
-                        lif_row(isa, &l, &acc, spike_q, &mut u, &mut s);
+                        let (mut u, mut s, mut j) = (u0.clone(), s0.clone(), j0.clone());
+                        lif_row(isa, &l, &acc, spike_q, &mut u, &mut s, &mut j);
                         let got: Vec<(i16, bool)> = u.into_iter().zip(s).collect();
-                        assert_eq!(got, want, "{isa:?} e={e} {reset:?} spike_q={spike_q}");
+                        let what =
+                            format!("{isa:?} e={e} {reset:?} synapse={synapse} spike_q={spike_q}");
+                        assert_eq!(got, want, "{what}");
+                        assert_eq!(j, want_j, "{what}");
                     }
                 }
             }

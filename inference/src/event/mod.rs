@@ -280,7 +280,9 @@ impl EventEngine {
     /// `v_q = round(v_reset / s_u)` are used (the largest θ sets `e`), and the update holds
     /// `v_q` instead of `U_q` after a spike for a reset to a value, or subtracts nothing for no
     /// reset; a threshold below one membrane unit, or a `v_reset` beyond the `i16` range, is
-    /// refused by name.
+    /// refused by name. A current-based layer (synaptic current, `α_q = round(α·2^15)`) keeps
+    /// an `i32` current in membrane units, `J_q ← sat_i32(((α_q·J_q + 2^14) >> 15) + I_q)`, and
+    /// the membrane update reads `J_q` for `I_q`.
     ///
     /// Logits are dequantized (`U_q · s_u`). Errors for networks other than Flatten followed
     /// by `Linear → LIF` pairs, or a non-positive threshold. [`ExecMode`] and temporal blocking

@@ -93,6 +93,9 @@ struct Ahead {
 pub(super) struct LifState {
     pub u: AlignedVec,
     pub s: AlignedVec,
+    /// Synaptic current `J` of a current-based layer (`LifNeurons::synapse_step`); `None`
+    /// otherwise.
+    pub j: Option<AlignedVec>,
 }
 
 /// Where a run's input comes from.
@@ -130,6 +133,12 @@ impl Worker {
             lif.push(st.is_lif().then(|| LifState {
                 u: AlignedVec::zeros(st.out_len),
                 s: AlignedVec::zeros(st.out_len),
+                j: match &st.kind {
+                    StageKind::Lif {
+                        neurons: Some(n), ..
+                    } if n.has_synapse() => Some(AlignedVec::zeros(st.out_len)),
+                    _ => None,
+                },
             }));
             conv_acc.push(match &st.kind {
                 StageKind::Conv(c) => Some(AlignedVec::zeros(c.oh * c.ow * c.cstride)),
@@ -189,6 +198,9 @@ impl Worker {
         for st in self.lif.iter_mut().flatten() {
             st.u.fill_zero();
             st.s.fill_zero();
+            if let Some(j) = st.j.as_mut() {
+                j.fill_zero();
+            }
         }
         self.readout.fill_zero();
         if record_raster {
@@ -428,14 +440,23 @@ impl Worker {
                                 st.out_len,
                                 &mut out.idx,
                             ),
-                            Some(n) => simd::lif_step_neurons(
-                                isa,
-                                state.u.padded_mut(),
-                                state.s.padded_mut(),
-                                inp.dense.padded_slice(),
-                                n,
-                                &mut out.idx,
-                            ),
+                            Some(n) => {
+                                let cur = match state.j.as_mut() {
+                                    Some(j) => {
+                                        n.synapse_step(j.padded_mut(), inp.dense.padded_slice());
+                                        j.padded_slice()
+                                    }
+                                    None => inp.dense.padded_slice(),
+                                };
+                                simd::lif_step_neurons(
+                                    isa,
+                                    state.u.padded_mut(),
+                                    state.s.padded_mut(),
+                                    cur,
+                                    n,
+                                    &mut out.idx,
+                                )
+                            }
                         };
                         out.set_spikes(count);
                         if dense_mode {

@@ -63,7 +63,10 @@ enum Step {
         /// activation's layout; `None`: every neuron has `beta`, `threshold` and resets by
         /// subtraction.
         neurons: Option<Box<LifNeurons>>,
+        /// Membrane state slot in the workspace's `lif` buffers.
         state: usize,
+        /// Synaptic current slot (a current-based layer; always `< state`).
+        syn: Option<usize>,
     },
 }
 
@@ -348,8 +351,13 @@ fn build_plan(spec: &ModelSpec, weights: &Weights) -> Result<Plan, InferenceErro
                 (step, Geom::chw(hidden_size, 1, 1))
             }
             Op::Lif(p) => {
-                lif_sizes.push(out_len);
                 let n = LifNeurons::resolve(&layer.name, &p, weights, out_len)?;
+                // the synaptic current's slot first: the last slot is the last membrane
+                let syn = n.has_synapse().then(|| {
+                    lif_sizes.push(out_len);
+                    lif_sizes.len() - 1
+                });
+                lif_sizes.push(out_len);
                 let neurons = match n.uniform_subtract() {
                     Some(_) => None,
                     None => {
@@ -373,6 +381,7 @@ fn build_plan(spec: &ModelSpec, weights: &Weights) -> Result<Plan, InferenceErro
                         threshold: p.threshold,
                         neurons,
                         state: lif_sizes.len() - 1,
+                        syn,
                     },
                     geom,
                 )
@@ -612,6 +621,7 @@ fn run_rows(
                     threshold,
                     neurons,
                     state,
+                    syn,
                 } => match neurons {
                     None => lif_step(
                         &mut lif[*state][..rows * il],
@@ -620,12 +630,16 @@ fn run_rows(
                         *threshold,
                     ),
                     Some(n) => {
+                        let (before, from) = lif.split_at_mut(*state);
+                        let u = &mut from[0];
                         for r in 0..rows {
-                            lif_step_neurons(
-                                &mut lif[*state][r * il..(r + 1) * il],
-                                &mut cur[r * il..(r + 1) * il],
-                                n,
-                            );
+                            let x = &mut cur[r * il..(r + 1) * il];
+                            if let Some(j) = syn {
+                                let j = &mut before[*j][r * il..(r + 1) * il];
+                                n.synapse_step(j, x);
+                                x.copy_from_slice(j);
+                            }
+                            lif_step_neurons(&mut u[r * il..(r + 1) * il], x, n);
                         }
                     }
                 },

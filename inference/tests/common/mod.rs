@@ -52,9 +52,30 @@ pub fn set_lif_params(spec: &mut ModelSpec, params: &[(f32, f32)]) {
     spec.validate().unwrap();
 }
 
+/// Gives every LIF layer of `spec` a synaptic current with decay `alpha` (current-based
+/// neurons; see `LifParams::synapse`).
+pub fn set_synapse(spec: &mut ModelSpec, alpha: f32) {
+    for l in spec.layers.iter_mut() {
+        if let Op::Lif(p) = &mut l.op {
+            p.synapse = Some(alpha);
+        }
+    }
+    spec.validate().unwrap();
+}
+
+/// Removes every LIF layer's synaptic current.
+pub fn set_synapse_off(spec: &mut ModelSpec) {
+    for l in spec.layers.iter_mut() {
+        if let Op::Lif(p) = &mut l.op {
+            p.synapse = None;
+        }
+    }
+}
+
 /// Gives every LIF layer of `spec` the reset `reset`; with `per_neuron`, per-neuron vectors in
 /// `w` drawn from `seed` (β ∈ [0.5, 1], θ ∈ [0.5, 1.5], v_reset ∈ [−0.5, 0.5] around the
-/// reset's value), and checks the weights against the spec.
+/// reset's value, α ∈ [0.3, 0.9] for a synaptic current), and checks the weights against the
+/// spec.
 pub fn set_lif_neurons(
     spec: &mut ModelSpec,
     w: &mut Weights,
@@ -76,7 +97,7 @@ pub fn set_lif_neurons(
             .name
             .rsplit_once('.')
             .map(|(_, s)| s)
-            .filter(|s| ["beta", "threshold", "v_reset"].contains(s))
+            .filter(|s| ["beta", "threshold", "v_reset", "alpha"].contains(s))
         else {
             continue;
         };
@@ -88,6 +109,7 @@ pub fn set_lif_neurons(
             .map(|_| match what {
                 "beta" => rng.random_range(0.5..=1.0),
                 "threshold" => rng.random_range(0.5..=1.5),
+                "alpha" => rng.random_range(0.3..=0.9),
                 _ => v_reset + rng.random_range(-0.5..=0.5),
             })
             .collect();

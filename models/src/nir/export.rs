@@ -161,7 +161,8 @@ pub fn export(
 }
 
 /// A LIF layer as NIR `LIF` (`τ = dt/(1−β)`, `r = τ/dt` so the input gain is 1, `v_leak = 0`),
-/// or `IF` when β = 1 (`r = 1/dt`).
+/// or `IF` when β = 1 (`r = 1/dt`); a current-based one as `CubaLIF` (`τ_syn = dt/(1−α)`,
+/// `τ_mem = dt/(1−β)`, `w_in = τ_syn/dt`, `r = τ_mem/dt`: both gains 1).
 fn lif_node(
     layer: &str,
     p: &LifParams,
@@ -203,6 +204,33 @@ fn lif_node(
         data,
     };
     let dt32 = dt as f32;
+    if p.synapse.is_some() {
+        // a current-based layer: CubaLIF with unit gains (w_in·dt/τ_syn = r·dt/τ_mem = 1)
+        let alpha: Vec<f32> = vec_of("alpha", p.synapse.unwrap_or(0.0))?
+            .into_iter()
+            .map(|a| a.clamp(0.0, 1.0))
+            .collect();
+        if let Some((what, i)) = [("α", &alpha), ("β", &beta)]
+            .into_iter()
+            .find_map(|(what, v)| v.iter().position(|&x| x == 1.0).map(|i| (what, i)))
+        {
+            return Err(ModelError::Invalid(format!(
+                "layer `{layer}`: neuron {i} has {what} = 1 (τ = ∞), which NIR's CubaLIF cannot write"
+            )));
+        }
+        let tau = |v: &[f32]| -> Vec<f32> { v.iter().map(|&b| dt32 / (1.0 - b)).collect() };
+        let (tau_syn, tau_mem) = (tau(&alpha), tau(&beta));
+        let per_dt = |v: &[f32]| -> Vec<f32> { v.iter().map(|&x| x / dt32).collect() };
+        return Ok(NirNode::CubaLif {
+            w_in: t(per_dt(&tau_syn)),
+            r: t(per_dt(&tau_mem)),
+            tau_syn: t(tau_syn),
+            tau_mem: t(tau_mem),
+            v_leak: t(vec![0.0; n]),
+            v_threshold: t(theta),
+            v_reset: t(v_reset),
+        });
+    }
     if beta.iter().all(|&b| b == 1.0) {
         return Ok(NirNode::If {
             r: t(vec![1.0 / dt32; n]),

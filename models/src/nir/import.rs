@@ -10,6 +10,8 @@ use crate::spec::{
 use crate::tensor::Tensor;
 use crate::weights::Weights;
 
+use super::pool::{self, Pending, PoolKind, Pooling};
+
 /// How to discretize and run an imported graph.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ImportOptions {
@@ -91,8 +93,14 @@ pub fn import(graph: &NirGraph, file: &str, opts: &ImportOptions) -> Result<Impo
     let mut weighted: Option<Weighted> = None;
     // Whether the stack so far ends in a spiking neuron, a leaky integrator, or neither.
     let mut tail = Tail::Other;
+    // A pool after a neuron (or the Input), folded into the weighted layer after it.
+    let mut pending: Option<Pending> = None;
+    let folded = |e: pool::FoldError| cx.err(&e.node, e.field, e.problem);
     for (name, node) in chain {
         let (in_shape, out_shape) = shapes[name].clone();
+        if let Some(p) = &pending {
+            p.check_next(name, node).map_err(folded)?;
+        }
         let lname = layer_name(name, layers.len());
         let mut next_weighted = None;
         match node {
@@ -167,25 +175,91 @@ pub fn import(graph: &NirGraph, file: &str, opts: &ImportOptions) -> Result<Impo
                 notes.push(format!("{name}: Scale folded into {}", w.layer));
                 next_weighted = weighted.take();
             }
-            NirNode::SumPool2d(_) | NirNode::AvgPool2d(_) => {
-                return Err(cx.err(
-                    name,
-                    None,
-                    format!(
-                        "{} is not supported: joulebench's engines pool with max pooling only (sum and average pooling of spikes are not implemented yet)",
-                        node.type_name()
-                    ),
-                ))
+            NirNode::SumPool2d(p) | NirNode::AvgPool2d(p) => {
+                let kind = match node {
+                    NirNode::SumPool2d(_) => PoolKind::Sum,
+                    _ => PoolKind::Avg,
+                };
+                let pooling = Pooling::from_nir(name, kind, p).map_err(folded)?;
+                if let Some(w) = weighted.take() {
+                    // right after a convolution: into it (see `pool`)
+                    let layer = layers
+                        .iter_mut()
+                        .find(|l| l.name == w.layer)
+                        .expect("the weighted layer is in the stack");
+                    notes.push(
+                        pool::fold_backward(name, &pooling, layer, &mut weights).map_err(folded)?,
+                    );
+                    next_weighted = Some(Weighted {
+                        per_channel: out_shape[1..].iter().product(),
+                        ..w
+                    });
+                } else {
+                    // after a neuron or the Input: into the weighted layer after it
+                    pending = Some(Pending::new(name, pooling, &in_shape).map_err(folded)?);
+                }
             }
-            NirNode::CubaLif { .. } | NirNode::CubaLi { .. } => {
-                return Err(cx.err(
+            NirNode::CubaLif {
+                tau_syn,
+                tau_mem,
+                r,
+                v_leak,
+                v_threshold,
+                v_reset,
+                w_in,
+            } => {
+                let n = in_shape.iter().product::<usize>();
+                let c = cuba(&cx, name, [tau_syn, tau_mem, r, v_leak, w_in], n, opts.dt)?;
+                fold_neuron(
+                    &cx,
                     name,
+                    &mut weights,
+                    weighted.as_ref(),
+                    &c.gain,
+                    &vec![0.0; n],
+                    &mut notes,
+                )?;
+                let theta = per_neuron(&cx, name, "v_threshold", v_threshold, n)?;
+                let vr = per_neuron(&cx, name, "v_reset", v_reset, n)?;
+                push_lif(
+                    &mut layers,
+                    &mut weights,
+                    &lname,
+                    &c.beta,
+                    &theta,
+                    Some(&vr),
+                    Some(&c.alpha),
+                );
+                tail = Tail::Spiking;
+            }
+            NirNode::CubaLi {
+                tau_syn,
+                tau_mem,
+                r,
+                v_leak,
+                w_in,
+            } => {
+                let n = in_shape.iter().product::<usize>();
+                let c = cuba(&cx, name, [tau_syn, tau_mem, r, v_leak, w_in], n, opts.dt)?;
+                fold_neuron(
+                    &cx,
+                    name,
+                    &mut weights,
+                    weighted.as_ref(),
+                    &c.gain,
+                    &vec![0.0; n],
+                    &mut notes,
+                )?;
+                push_lif(
+                    &mut layers,
+                    &mut weights,
+                    &lname,
+                    &c.beta,
+                    &vec![f32::MAX; n],
                     None,
-                    format!(
-                        "{} (current-based neurons with a synaptic state) is not supported by joulebench's engines yet",
-                        node.type_name()
-                    ),
-                ))
+                    Some(&c.alpha),
+                );
+                tail = Tail::Integrator(name.to_string());
             }
             NirNode::Lif {
                 tau,
@@ -196,10 +270,26 @@ pub fn import(graph: &NirGraph, file: &str, opts: &ImportOptions) -> Result<Impo
             } => {
                 let n = in_shape.iter().product::<usize>();
                 let [beta, gain, bias] = leaky(&cx, name, [tau, r, v_leak], n, opts.dt)?;
-                fold_neuron(&cx, name, &mut weights, weighted.as_ref(), &gain, &bias, &mut notes)?;
+                fold_neuron(
+                    &cx,
+                    name,
+                    &mut weights,
+                    weighted.as_ref(),
+                    &gain,
+                    &bias,
+                    &mut notes,
+                )?;
                 let theta = per_neuron(&cx, name, "v_threshold", v_threshold, n)?;
                 let vr = per_neuron(&cx, name, "v_reset", v_reset, n)?;
-                push_lif(&mut layers, &mut weights, &lname, &beta, &theta, Some(&vr));
+                push_lif(
+                    &mut layers,
+                    &mut weights,
+                    &lname,
+                    &beta,
+                    &theta,
+                    Some(&vr),
+                    None,
+                );
                 tail = Tail::Spiking;
             }
             NirNode::If {
@@ -210,30 +300,73 @@ pub fn import(graph: &NirGraph, file: &str, opts: &ImportOptions) -> Result<Impo
                 let n = in_shape.iter().product::<usize>();
                 let r = per_neuron(&cx, name, "r", r, n)?;
                 let gain: Vec<f32> = r.iter().map(|&r| (r as f64 * opts.dt) as f32).collect();
-                fold_neuron(&cx, name, &mut weights, weighted.as_ref(), &gain, &vec![0.0; n], &mut notes)?;
+                fold_neuron(
+                    &cx,
+                    name,
+                    &mut weights,
+                    weighted.as_ref(),
+                    &gain,
+                    &vec![0.0; n],
+                    &mut notes,
+                )?;
                 let theta = per_neuron(&cx, name, "v_threshold", v_threshold, n)?;
                 let vr = per_neuron(&cx, name, "v_reset", v_reset, n)?;
-                push_lif(&mut layers, &mut weights, &lname, &vec![1.0; n], &theta, Some(&vr));
+                push_lif(
+                    &mut layers,
+                    &mut weights,
+                    &lname,
+                    &vec![1.0; n],
+                    &theta,
+                    Some(&vr),
+                    None,
+                );
                 tail = Tail::Spiking;
             }
             NirNode::Li { tau, r, v_leak } => {
                 let n = in_shape.iter().product::<usize>();
                 let [beta, gain, bias] = leaky(&cx, name, [tau, r, v_leak], n, opts.dt)?;
-                fold_neuron(&cx, name, &mut weights, weighted.as_ref(), &gain, &bias, &mut notes)?;
+                fold_neuron(
+                    &cx,
+                    name,
+                    &mut weights,
+                    weighted.as_ref(),
+                    &gain,
+                    &bias,
+                    &mut notes,
+                )?;
                 // a leaky integrator is a LIF that never fires and never resets
-                push_lif(&mut layers, &mut weights, &lname, &beta, &vec![f32::MAX; n], None);
+                push_lif(
+                    &mut layers,
+                    &mut weights,
+                    &lname,
+                    &beta,
+                    &vec![f32::MAX; n],
+                    None,
+                    None,
+                );
                 tail = Tail::Integrator(name.to_string());
             }
             NirNode::Threshold { threshold } => {
                 let n = in_shape.iter().product::<usize>();
                 let theta = per_neuron(&cx, name, "threshold", threshold, n)?;
                 // U[t] = 0·U[t−1] + I[t] = I[t]; S[t] = I[t] > θ
-                push_lif(&mut layers, &mut weights, &lname, &vec![0.0; n], &theta, None);
+                push_lif(
+                    &mut layers,
+                    &mut weights,
+                    &lname,
+                    &vec![0.0; n],
+                    &theta,
+                    None,
+                    None,
+                );
                 tail = Tail::Spiking;
             }
         }
         if let Tail::Integrator(li) = &tail {
-            if !matches!(node, NirNode::Li { .. } | NirNode::Output { .. }) {
+            if !matches!(
+                node,
+                NirNode::Li { .. } | NirNode::CubaLi { .. } | NirNode::Output { .. }
+            ) {
                 return Err(cx.err(
                     li,
                     None,
@@ -242,6 +375,14 @@ pub fn import(graph: &NirGraph, file: &str, opts: &ImportOptions) -> Result<Impo
                     ),
                 ));
             }
+        }
+        if let (Some(w), Some(p)) = (&next_weighted, &pending) {
+            let layer = layers
+                .iter_mut()
+                .find(|l| l.name == w.layer)
+                .expect("the weighted layer is in the stack");
+            notes.push(pool::fold_forward(p, name, layer, &mut weights).map_err(folded)?);
+            pending = None;
         }
         weighted = next_weighted;
     }
@@ -623,8 +764,50 @@ pub fn beta_from_tau(tau: f32, dt: f64) -> f32 {
         .unwrap_or(b)
 }
 
+/// A current-based neuron's (CubaLIF, CubaLI) per-neuron `α = 1 − dt/τ_syn`,
+/// `β = 1 − dt/τ_mem` ([`beta_from_tau`]) and input gain `w_in·dt/τ_syn · r·dt/τ_mem`.
+struct Cuba {
+    alpha: Vec<f32>,
+    beta: Vec<f32>,
+    gain: Vec<f32>,
+}
+
+/// Discretizes `τ_syn J̇ = −J + w_in·x`, `τ_mem v̇ = (v_leak − v) + r·J` with forward Euler
+/// (the current first, then the membrane with the new current, as snnTorch's `Synaptic`):
+/// `J' = α·J' + I` and `U = β·U + J'` with `J' = r·dt/τ_mem · J` and `I = gain · x`. A nonzero
+/// `v_leak` (a constant drive of the membrane that bypasses the synapse) is refused: it cannot
+/// be folded into the input of a synaptic filter.
+fn cuba(
+    cx: &Ctx<'_>,
+    node: &str,
+    [tau_syn, tau_mem, r, v_leak, w_in]: [&NirTensor; 5],
+    n: usize,
+    dt: f64,
+) -> Result<Cuba, NirError> {
+    let ts = per_neuron(cx, node, "tau_syn", tau_syn, n)?;
+    let tm = per_neuron(cx, node, "tau_mem", tau_mem, n)?;
+    let alpha = betas(cx, node, "tau_syn", &ts, dt)?;
+    let beta = betas(cx, node, "tau_mem", &tm, dt)?;
+    let r = per_neuron(cx, node, "r", r, n)?;
+    let w_in = per_neuron(cx, node, "w_in", w_in, n)?;
+    if let Some(i) = per_neuron(cx, node, "v_leak", v_leak, n)?
+        .iter()
+        .position(|&v| v != 0.0)
+    {
+        return Err(cx.err(
+            node,
+            Some("v_leak"),
+            format!("is not 0 at neuron {i}: joulebench's current-based neurons have no constant membrane drive (only v_leak = 0 is supported)"),
+        ));
+    }
+    let gain = (0..n)
+        .map(|j| (w_in[j] as f64 * dt / ts[j] as f64 * (r[j] as f64 * dt / tm[j] as f64)) as f32)
+        .collect();
+    Ok(Cuba { alpha, beta, gain })
+}
+
 /// Appends a LIF layer: scalar parameters when every neuron has the same, else per-neuron
-/// tensors. `v_reset: None` = no reset.
+/// tensors. `v_reset: None` = no reset; `alpha: Some` = a synaptic current with that decay.
 fn push_lif(
     layers: &mut Vec<Layer>,
     weights: &mut Weights,
@@ -632,9 +815,11 @@ fn push_lif(
     beta: &[f32],
     theta: &[f32],
     v_reset: Option<&[f32]>,
+    alpha: Option<&[f32]>,
 ) {
     let same = |v: &[f32]| v.iter().all(|x| x.to_bits() == v[0].to_bits());
-    let per_neuron = !(same(beta) && same(theta) && v_reset.is_none_or(same));
+    let per_neuron =
+        !(same(beta) && same(theta) && v_reset.is_none_or(same) && alpha.is_none_or(same));
     let reset = match v_reset {
         Some(v) => Reset::To { v_reset: v[0] },
         None => Reset::None,
@@ -647,6 +832,7 @@ fn push_lif(
             surrogate: Surrogate::default(),
             reset,
             per_neuron,
+            synapse: alpha.map(|a| a[0]),
         }),
     });
     if per_neuron {
@@ -663,6 +849,12 @@ fn push_lif(
             weights.insert(
                 format!("{name}.v_reset"),
                 Tensor::new(vec![n], v.to_vec()).expect("n values"),
+            );
+        }
+        if let Some(a) = alpha {
+            weights.insert(
+                format!("{name}.alpha"),
+                Tensor::new(vec![n], a.to_vec()).expect("n values"),
             );
         }
     }

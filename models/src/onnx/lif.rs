@@ -19,6 +19,16 @@
 //! | `P/fire`       | Greater | `U[t] > θ`                                | all        |
 //! | `P`            | Cast    | `S[t]` (float 0/1)                        | all        |
 //!
+//! A current-based layer (`LifParams::synapse`) first filters its input, and the table above
+//! reads `J[t]` for `I[t]`:
+//!
+//! | node            | op  | computes                    |
+//! |-----------------|-----|-----------------------------|
+//! | `P/syn_decay`   | Mul | `α·J[t−1]`                  |
+//! | `P/syn`         | Add | `J[t] = syn_decay + I[t]`   |
+//!
+//! (`J[0] = I[0]`; `α` is the initializer `L.alpha`.)
+//!
 //! At `t = 0` the state is zero, so `U[0] = I[0]` exactly and only `P/fire` and `P` are
 //! emitted (the decay/reset nodes would compute `0·β` and `0·θ`). `β` (clamped to `[0, 1]`),
 //! `θ` and `v_reset` are initializers `L.beta`, `L.threshold` and `L.v_reset`: scalars, or for
@@ -40,6 +50,8 @@ pub(crate) struct LifStep {
     pub spk: String,
     /// `U[t] > θ` (bool).
     pub fire: String,
+    /// `J[t]`, the synaptic current of a current-based layer (else the input `I[t]`).
+    pub syn: String,
 }
 
 /// Emits step `t` of LIF layer `layer` (neurons `n` resolved from `p` and the weights, per-sample
@@ -69,6 +81,15 @@ pub(crate) fn emit_lif_step(
         Reset::To { .. } => Some(init("v_reset", &n.v_reset)),
         _ => None,
     };
+    let alpha = p.synapse.is_some().then(|| init("alpha", &n.alpha));
+    let syn = match (&alpha, prev) {
+        (Some(a), Some(prev)) => {
+            let decay = b.node("Mul", &format!("{name}/syn_decay"), &[&prev.syn, a], vec![]);
+            b.node("Add", &format!("{name}/syn"), &[&decay, input], vec![])
+        }
+        _ => input.to_string(),
+    };
+    let input = syn.as_str();
     let mem = match prev {
         None => input.to_string(),
         Some(prev) => {
@@ -109,5 +130,10 @@ pub(crate) fn emit_lif_step(
         &[&fire],
         vec![attr_int("to", DataType::Float as i64)],
     );
-    LifStep { mem, spk, fire }
+    LifStep {
+        mem,
+        spk,
+        fire,
+        syn,
+    }
 }
