@@ -449,20 +449,7 @@ fn reset_modes_and_per_neuron_values_match_reference() {
                 set_lif_neurons(&mut spec, &mut w, reset, per_neuron, seed + 7);
                 let input = rate_input(&spec, 10, 2, seed + 1);
                 let what = format!("{name} {reset:?} per_neuron={per_neuron}");
-                let act = common::event_activity(&spec, &w, &input);
-                common::assert_hidden_lif_layers_fire(&act, &what);
-                check_exact(&spec, &w, &input);
-                let want: Vec<f32> = (0..2)
-                    .flat_map(|b| reference(&spec, &w, &input, b).logits)
-                    .collect();
-                for isa in Isa::supported() {
-                    let mut n =
-                        joulebench_inference::NativeBackend::with_isa(&spec, &w, 2, isa).unwrap();
-                    let got = n.run(&input).unwrap();
-                    for (g, wv) in got.data.iter().zip(&want) {
-                        assert!((g - wv).abs() <= 1e-5, "{what} native {isa:?}: {g} vs {wv}");
-                    }
-                }
+                check_neurons_everywhere(&spec, &w, &input, &what);
             }
         }
     }
@@ -490,20 +477,7 @@ fn synaptic_currents_match_reference() {
                 set_lif_neurons(&mut spec, &mut w, reset, per_neuron, seed + 7);
                 let input = rate_input(&spec, 10, 2, seed + 1);
                 let what = format!("{name} synapse {reset:?} per_neuron={per_neuron}");
-                let act = common::event_activity(&spec, &w, &input);
-                common::assert_hidden_lif_layers_fire(&act, &what);
-                check_exact(&spec, &w, &input);
-                let want: Vec<f32> = (0..2)
-                    .flat_map(|b| reference(&spec, &w, &input, b).logits)
-                    .collect();
-                for isa in Isa::supported() {
-                    let mut n =
-                        joulebench_inference::NativeBackend::with_isa(&spec, &w, 2, isa).unwrap();
-                    let got = n.run(&input).unwrap();
-                    for (g, wv) in got.data.iter().zip(&want) {
-                        assert!((g - wv).abs() <= 1e-5, "{what} native {isa:?}: {g} vs {wv}");
-                    }
-                }
+                let want = check_neurons_everywhere(&spec, &w, &input, &what);
                 // the same weights without the synapse give other outputs
                 let mut no_syn = spec.clone();
                 common::set_synapse_off(&mut no_syn);
@@ -516,6 +490,26 @@ fn synaptic_currents_match_reference() {
             }
         }
     }
+}
+
+/// The hidden layers fire, the event engine matches the reference exactly ([`check_exact`]) and
+/// the native engine gives its logits on every instruction set; returns the reference logits
+/// (two samples).
+fn check_neurons_everywhere(spec: &ModelSpec, w: &Weights, input: &Tensor, what: &str) -> Vec<f32> {
+    let act = common::event_activity(spec, w, input);
+    common::assert_hidden_lif_layers_fire(&act, what);
+    check_exact(spec, w, input);
+    let want: Vec<f32> = (0..2)
+        .flat_map(|b| reference(spec, w, input, b).logits)
+        .collect();
+    for isa in Isa::supported() {
+        let mut n = joulebench_inference::NativeBackend::with_isa(spec, w, 2, isa).unwrap();
+        let got = n.run(input).unwrap();
+        for (g, wv) in got.data.iter().zip(&want) {
+            assert!((g - wv).abs() <= 1e-5, "{what} native {isa:?}: {g} vs {wv}");
+        }
+    }
+    want
 }
 
 /// A per-neuron layer whose weights lack a vector, or hold one of the wrong length, is a clear

@@ -58,38 +58,27 @@ def cuba_lif(rng, shape, vthr):
     )
 
 
+def fc(rng, neuron=lif, scale=1.0):
+    """Input [20] → Affine → neuron(32) → Affine → neuron(10) → Output, weights N(0, 0.6·scale)."""
+    w1 = rng.normal(0, 0.6 * scale, (32, 20)).astype(np.float32)
+    b1 = rng.normal(0, 0.1 * scale, 32).astype(np.float32)
+    w2 = rng.normal(0, 0.6 * scale, (10, 32)).astype(np.float32)
+    b2 = rng.normal(0, 0.1 * scale, 10).astype(np.float32)
+    nodes = {
+        "input": nir.Input(input_type=np.array([20])),
+        "fc1": nir.Affine(weight=w1, bias=b1),
+        "lif1": neuron(rng, (32,), 1.0),
+        "fc2": nir.Affine(weight=w2, bias=b2),
+        "lif2": neuron(rng, (10,), 1.0),
+        "output": nir.Output(output_type=np.array([10])),
+    }
+    edges = [("input", "fc1"), ("fc1", "lif1"), ("lif1", "fc2"), ("fc2", "lif2"), ("lif2", "output")]
+    return nir.NIRGraph(nodes=nodes, edges=edges), (20,)
+
+
 def cuba(rng):
-    w1 = rng.normal(0, 0.3, (32, 20)).astype(np.float32)
-    b1 = rng.normal(0, 0.05, 32).astype(np.float32)
-    w2 = rng.normal(0, 0.3, (10, 32)).astype(np.float32)
-    b2 = rng.normal(0, 0.05, 10).astype(np.float32)
-    nodes = {
-        "input": nir.Input(input_type=np.array([20])),
-        "fc1": nir.Affine(weight=w1, bias=b1),
-        "lif1": cuba_lif(rng, (32,), 1.0),
-        "fc2": nir.Affine(weight=w2, bias=b2),
-        "lif2": cuba_lif(rng, (10,), 1.0),
-        "output": nir.Output(output_type=np.array([10])),
-    }
-    edges = [("input", "fc1"), ("fc1", "lif1"), ("lif1", "fc2"), ("fc2", "lif2"), ("lif2", "output")]
-    return nir.NIRGraph(nodes=nodes, edges=edges), (20,)
-
-
-def fc(rng):
-    w1 = rng.normal(0, 0.6, (32, 20)).astype(np.float32)
-    b1 = rng.normal(0, 0.1, 32).astype(np.float32)
-    w2 = rng.normal(0, 0.6, (10, 32)).astype(np.float32)
-    b2 = rng.normal(0, 0.1, 10).astype(np.float32)
-    nodes = {
-        "input": nir.Input(input_type=np.array([20])),
-        "fc1": nir.Affine(weight=w1, bias=b1),
-        "lif1": lif(rng, (32,), 1.0),
-        "fc2": nir.Affine(weight=w2, bias=b2),
-        "lif2": lif(rng, (10,), 1.0),
-        "output": nir.Output(output_type=np.array([10])),
-    }
-    edges = [("input", "fc1"), ("fc1", "lif1"), ("lif1", "fc2"), ("fc2", "lif2"), ("lif2", "output")]
-    return nir.NIRGraph(nodes=nodes, edges=edges), (20,)
+    """`fc` with current-based neurons (their synaptic currents sum up: smaller weights)."""
+    return fc(rng, cuba_lif, 0.5)
 
 
 def conv(rng):

@@ -324,15 +324,12 @@ fn reset_modes_match_snntorch() {
     let current = Tensor::rand([steps, b, k], opts) * 1.2 - 0.2;
     let beta = Tensor::rand([k], opts) * 0.5 + 0.5;
     let theta = Tensor::rand([k], opts) + 0.5;
-    let dir = tempfile::tempdir().unwrap();
     let job = serde_json::json!({
         "shape": [steps, b, k],
         "current": vec(&current),
         "beta": vec(&beta),
         "threshold": vec(&theta),
     });
-    let job_path = dir.path().join("job.json");
-    std::fs::write(&job_path, job.to_string()).unwrap();
     let script = r#"
 import json, sys, torch, snntorch as snn
 job = json.load(open(sys.argv[1]))
@@ -351,17 +348,7 @@ for mech in ["subtract", "zero", "none"]:
     out[mech] = {"mem": torch.stack(us).flatten().tolist(), "spk": torch.stack(ss).flatten().tolist()}
 json.dump(out, open(sys.argv[2], "w"))
 "#;
-    let out_path = dir.path().join("out.json");
-    let st = std::process::Command::new(&py)
-        .arg("-c")
-        .arg(script)
-        .arg(&job_path)
-        .arg(&out_path)
-        .status()
-        .unwrap();
-    assert!(st.success(), "the snntorch script failed");
-    let got: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    let got = run_snntorch(&py, script, &job);
     for (mech, reset) in [
         ("subtract", Reset::Subtract),
         ("zero", Reset::To { v_reset: 0.0 }),
@@ -375,15 +362,7 @@ json.dump(out, open(sys.argv[2], "w"))
             reset,
         };
         let (u, s) = lif_exact_neurons(&current, &n);
-        let floats = |key: &str| -> Vec<f32> {
-            got[mech][key]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap() as f32)
-                .collect()
-        };
-        let (mem, spk) = (floats("mem"), floats("spk"));
+        let (mem, spk) = (floats(&got[mech]["mem"]), floats(&got[mech]["spk"]));
         let s = vec(&s);
         assert_eq!(s, spk, "{mech}: spikes differ from snntorch");
         let fired = s.iter().filter(|&&x| x == 1.0).count();
@@ -393,6 +372,31 @@ json.dump(out, open(sys.argv[2], "w"))
             assert!(a == b, "{mech}: membrane {i}: {a} vs snntorch {b}");
         }
     }
+}
+
+/// Runs `script` (`python -c script JOB OUT`) with the job as JSON; returns what it wrote to OUT.
+fn run_snntorch(py: &std::path::Path, script: &str, job: &serde_json::Value) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let (job_path, out_path) = (dir.path().join("job.json"), dir.path().join("out.json"));
+    std::fs::write(&job_path, job.to_string()).unwrap();
+    let st = std::process::Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .arg(&job_path)
+        .arg(&out_path)
+        .status()
+        .unwrap();
+    assert!(st.success(), "the snntorch script failed");
+    serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap()
+}
+
+/// A JSON array of numbers as f32.
+fn floats(v: &serde_json::Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
 }
 
 /// Current-based neurons, hand-computed with exact binary fractions: `J = α·J + I`, then the
@@ -444,7 +448,6 @@ fn synaptic_current_matches_snntorch_synaptic() {
     let alpha = Tensor::rand([k], opts) * 0.6 + 0.3;
     let beta = Tensor::rand([k], opts) * 0.5 + 0.5;
     let theta = Tensor::rand([k], opts) + 0.5;
-    let dir = tempfile::tempdir().unwrap();
     let job = serde_json::json!({
         "shape": [steps, b, k],
         "current": vec(&current),
@@ -452,8 +455,6 @@ fn synaptic_current_matches_snntorch_synaptic() {
         "beta": vec(&beta),
         "threshold": vec(&theta),
     });
-    let job_path = dir.path().join("job.json");
-    std::fs::write(&job_path, job.to_string()).unwrap();
     let script = r#"
 import json, sys, torch, snntorch as snn
 job = json.load(open(sys.argv[1]))
@@ -472,17 +473,7 @@ for mech, delay in [("subtract", True), ("zero", False), ("none", True)]:
     out[mech] = {"mem": torch.stack(us).flatten().tolist(), "spk": torch.stack(ss).flatten().tolist()}
 json.dump(out, open(sys.argv[2], "w"))
 "#;
-    let out_path = dir.path().join("out.json");
-    let st = std::process::Command::new(&py)
-        .arg("-c")
-        .arg(script)
-        .arg(&job_path)
-        .arg(&out_path)
-        .status()
-        .unwrap();
-    assert!(st.success(), "the snntorch script failed");
-    let got: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    let got = run_snntorch(&py, script, &job);
     let j = synaptic_current(&current, &alpha);
     for (mech, reset) in [
         ("subtract", Reset::Subtract),
@@ -497,15 +488,7 @@ json.dump(out, open(sys.argv[2], "w"))
             reset,
         };
         let (u, s) = lif_exact_neurons(&j, &n);
-        let floats = |key: &str| -> Vec<f32> {
-            got[mech][key]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap() as f32)
-                .collect()
-        };
-        let (mem, spk) = (floats("mem"), floats("spk"));
+        let (mem, spk) = (floats(&got[mech]["mem"]), floats(&got[mech]["spk"]));
         let s = vec(&s);
         assert_eq!(s, spk, "{mech}: spikes differ from snntorch's Synaptic");
         let fired = s.iter().filter(|&&x| x == 1.0).count();

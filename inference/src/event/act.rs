@@ -18,6 +18,9 @@ pub(crate) struct Act {
     pub has_list: bool,
     /// Every listed value is 1.0 (valid when `has_list`).
     pub binary: bool,
+    /// `Some(n)`: the values went straight into the next stage (a convolution pooled by the
+    /// max pool that follows it) and are held in neither form; `n` of them were non-zero.
+    pub consumed: Option<usize>,
 }
 
 impl Act {
@@ -30,6 +33,7 @@ impl Act {
             has_dense: false,
             has_list: false,
             binary: false,
+            consumed: None,
         }
     }
 
@@ -39,12 +43,22 @@ impl Act {
         self.has_list = true;
         self.binary = true;
         self.has_dense = false;
+        self.consumed = None;
     }
 
     /// Marks `dense` as the (only) valid representation.
     pub fn set_dense(&mut self) {
         self.has_dense = true;
         self.has_list = false;
+        self.consumed = None;
+    }
+
+    /// Marks the values as passed on to the next stage without being stored here, `nonzeros`
+    /// of them non-zero (see [`Act::consumed`]).
+    pub fn set_consumed(&mut self, nonzeros: usize) {
+        self.has_dense = false;
+        self.has_list = false;
+        self.consumed = Some(nonzeros);
     }
 
     /// Makes the dense representation valid (from the list if needed).
@@ -81,7 +95,9 @@ impl Act {
 
     /// Non-zero entries (needs one representation valid).
     pub fn nonzeros(&self, isa: Isa) -> usize {
-        if self.has_list {
+        if let Some(n) = self.consumed {
+            n
+        } else if self.has_list {
             self.count
         } else {
             simd::count_nonzero(isa, self.dense.as_slice())
@@ -94,6 +110,7 @@ impl Act {
         self.has_list = other.has_list;
         self.binary = other.binary;
         self.count = other.count;
+        self.consumed = other.consumed;
         if other.has_dense {
             self.dense
                 .padded_mut()

@@ -5,7 +5,10 @@ use super::aligned::AlignedVec;
 use super::plan::{out_pos, ConvW, PoolDims};
 
 /// Scatters the listed inputs (ascending channels-first index; `vals` `None` = all 1.0) through
-/// convolution `c` and writes the channels-first result plus bias to `out`. `acc` is scratch of
+/// convolution `c` and writes the channels-first result plus bias to `out` — the plain loop of
+/// [`super::ExecMode::Dense`] (every input listed); the event path uses
+/// [`super::simd::conv_gather`] / [`super::simd::conv_scatter_events`] and
+/// [`super::simd::conv_finish`], which give the same values. `acc` is scratch of
 /// `oh·ow·cstride` floats. Returns the synaptic operations done (one per output element touched
 /// per input). Each output is summed in ascending input order — the order of a direct
 /// convolution's `(channel, ky, kx)` loop — then the bias is added.

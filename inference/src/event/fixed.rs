@@ -93,9 +93,26 @@ pub(crate) struct FixedLayer {
     /// Weight scale `s_w` and membrane scale `s_u` (real value per integer unit).
     pub s_w: f64,
     pub s_u: f64,
+    /// Every current `I_q` of this layer provably lies in `±2^30` (see [`FixedLayer::narrow`]):
+    /// the default neuron's update then runs in `i32` lanes (twice as many per vector as `i64`)
+    /// with exactly the same values.
+    pub narrow: bool,
 }
 
 impl FixedLayer {
+    /// Whether every intermediate of the LIF update fits `i32`: `|acc·spike_q| ≤ 127·255·in_f`
+    /// (int8 weights, inputs ≤ 255 units), shifted left by `e` when `e > 0`, plus the rounding
+    /// term and the largest bias, at most `2^30`. Then `(acc·q << shl) + round` fits, `I_q` is
+    /// within `±2^30`, `β_q·U_q ≤ 2^15·2^15`, and `(β_q·U_q + 2^14 >> 15) + I_q − θ_q` within
+    /// `±(2^30 + 2^16)`: no `i32` operation overflows, so the `i32` and `i64` evaluations agree.
+    pub fn narrow(in_f: usize, e: i32, bias: &[i32]) -> bool {
+        let acc = 127i128 * 255 * in_f as i128;
+        let shifted = if e > 0 { acc << e.min(40) } else { acc };
+        let round = if e < 0 { 1i128 << (-e - 1).min(40) } else { 0 };
+        let b = bias.iter().map(|&b| (b as i128).abs()).max().unwrap_or(0);
+        shifted + round + b <= 1 << 30
+    }
+
     /// True for a current-based layer (its neurons carry a synaptic current).
     pub fn has_synapse(&self) -> bool {
         self.neurons.as_ref().is_some_and(|n| !n.alpha_q.is_empty())
@@ -215,7 +232,7 @@ impl FixedPlan {
                     w[i * stride + o] = q as i8;
                 }
             }
-            let b = l.b.as_slice()[..l.out_f]
+            let b: Vec<i32> = l.b.as_slice()[..l.out_f]
                 .iter()
                 .map(|&v| {
                     (v as f64 / s_u)
@@ -223,6 +240,7 @@ impl FixedPlan {
                         .clamp(i32::MIN as f64, i32::MAX as f64) as i32
                 })
                 .collect();
+            let narrow = FixedLayer::narrow(l.in_f, e, &b);
             layers.push(FixedLayer {
                 name: pair[0].name.clone(),
                 linear_stage: lead + 2 * k,
@@ -238,6 +256,7 @@ impl FixedPlan {
                 neurons,
                 s_w,
                 s_u,
+                narrow,
             });
         }
         Ok(FixedPlan {
@@ -449,10 +468,15 @@ fn lif_row_portable(
     let (shl, shr) = (l.e.max(0) as u32, (-l.e).max(0) as u32);
     let round = if shr > 0 { 1i64 << (shr - 1) } else { 0 };
     if let Some(n) = &l.neurons {
-        if !n.alpha_q.is_empty() {
-            return lif_row_synapse(n, acc, spike_q, (shl, shr, round), &l.b, u, s, j);
-        }
-        return lif_row_neurons(n, acc, spike_q, (shl, shr, round), &l.b, u, s);
+        let sh = (shl, shr, round);
+        return if n.alpha_q.is_empty() {
+            lif_row_neurons::<false>(n, acc, spike_q, sh, &l.b, u, s, j)
+        } else {
+            lif_row_neurons::<true>(n, acc, spike_q, sh, &l.b, u, s, j)
+        };
+    }
+    if l.narrow {
+        return lif_row_narrow(l, acc, spike_q as i32, (shl, shr, round as i32), u, s);
     }
     let (beta_q, theta_q) = (l.beta_q, l.theta_q as i64);
     let mut nz = 0u64;
@@ -467,46 +491,36 @@ fn lif_row_portable(
     nz
 }
 
-/// [`lif_row_portable`] for a layer with per-neuron values or another reset (see
-/// [`FixedNeurons`]), branch-free.
+/// [`lif_row_portable`]'s default neuron in `i32` lanes, for a [`FixedLayer::narrow`] layer: the
+/// same operations, none of which overflows there.
 #[inline(always)]
-fn lif_row_neurons(
-    n: &FixedNeurons,
+fn lif_row_narrow(
+    l: &FixedLayer,
     acc: &[i32],
-    spike_q: i64,
-    (shl, shr, round): (u32, u32, i64),
-    bias: &[i32],
+    spike_q: i32,
+    (shl, shr, round): (u32, u32, i32),
     u: &mut [i16],
     s: &mut [bool],
 ) -> u64 {
-    let sub = matches!(n.reset, Reset::Subtract) as i64;
-    let to = matches!(n.reset, Reset::To { .. });
-    let vr: &[i32] = if to { &n.v_reset_q } else { &n.theta_q };
-    let mut nz = 0u64;
-    let lanes = acc
-        .iter()
-        .zip(bias)
-        .zip(u.iter_mut())
-        .zip(s.iter_mut())
-        .zip(n.beta_q.iter().zip(&n.theta_q).zip(vr));
-    for ((((&a, &b), u), s), ((&bq, &tq), &v)) in lanes {
-        let i_q = ((((a as i64 * spike_q) << shl) + round) >> shr) + b as i64;
-        nz += (i_q != 0) as u64;
-        let sp = *s as i64;
-        let held = if to && *s { v as i64 } else { *u as i64 };
-        let un = ((bq * held + (1 << 14)) >> 15) + i_q - sub * tq as i64 * sp;
-        let un = un.clamp(i16::MIN as i64, i16::MAX as i64);
+    let (beta_q, theta_q) = (l.beta_q as i32, l.theta_q);
+    let mut nz = 0u32;
+    for (((&a, &bias), u), s) in acc.iter().zip(&l.b).zip(u.iter_mut()).zip(s.iter_mut()) {
+        let i_q = ((((a * spike_q) << shl) + round) >> shr) + bias;
+        nz += (i_q != 0) as u32;
+        let un = ((beta_q * *u as i32 + (1 << 14)) >> 15) + i_q - theta_q * (*s as i32);
+        let un = un.clamp(i16::MIN as i32, i16::MAX as i32);
         *u = un as i16;
-        *s = un > tq as i64;
+        *s = un > theta_q;
     }
-    nz
+    nz as u64
 }
 
-/// [`lif_row_neurons`] for a current-based layer (see [`FixedNeurons`]): the synaptic current
-/// `J_q` first, then the membrane on `J_q`, branch-free.
+/// [`lif_row_portable`] for a layer with per-neuron values or another reset (see
+/// [`FixedNeurons`]), branch-free; with `SYN` (a current-based layer) the synaptic current `J_q`
+/// in `j` first, and the membrane on `J_q`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn lif_row_synapse(
+fn lif_row_neurons<const SYN: bool>(
     n: &FixedNeurons,
     acc: &[i32],
     spike_q: i64,
@@ -519,24 +533,35 @@ fn lif_row_synapse(
     let sub = matches!(n.reset, Reset::Subtract) as i64;
     let to = matches!(n.reset, Reset::To { .. });
     let vr: &[i32] = if to { &n.v_reset_q } else { &n.theta_q };
+    // every slice cut to the same length, so that the indexed loop has no bounds checks
+    let len = u.len().min(s.len()).min(acc.len()).min(bias.len());
+    let (acc, bias, u, s) = (&acc[..len], &bias[..len], &mut u[..len], &mut s[..len]);
+    let (bq, tq, vr) = (&n.beta_q[..len], &n.theta_q[..len], &vr[..len]);
+    let (aq, j) = if SYN {
+        (&n.alpha_q[..len], &mut j[..len])
+    } else {
+        (&[][..], &mut [][..])
+    };
     let mut nz = 0u64;
-    let lanes = acc
-        .iter()
-        .zip(bias)
-        .zip(u.iter_mut().zip(s.iter_mut()).zip(j.iter_mut()))
-        .zip(n.beta_q.iter().zip(&n.theta_q).zip(vr).zip(&n.alpha_q));
-    for (((&a, &b), ((u, s), j)), (((&bq, &tq), &v), &aq)) in lanes {
-        let i_q = ((((a as i64 * spike_q) << shl) + round) >> shr) + b as i64;
+    for k in 0..len {
+        let mut i_q = ((((acc[k] as i64 * spike_q) << shl) + round) >> shr) + bias[k] as i64;
         nz += (i_q != 0) as u64;
-        let jn =
-            (((aq * *j as i64 + (1 << 14)) >> 15) + i_q).clamp(i32::MIN as i64, i32::MAX as i64);
-        *j = jn as i32;
-        let sp = *s as i64;
-        let held = if to && *s { v as i64 } else { *u as i64 };
-        let un = ((bq * held + (1 << 14)) >> 15) + jn - sub * tq as i64 * sp;
+        if SYN {
+            let jn = (((aq[k] * j[k] as i64 + (1 << 14)) >> 15) + i_q)
+                .clamp(i32::MIN as i64, i32::MAX as i64);
+            j[k] = jn as i32;
+            i_q = jn;
+        }
+        let sp = s[k] as i64;
+        let held = if to && s[k] {
+            vr[k] as i64
+        } else {
+            u[k] as i64
+        };
+        let un = ((bq[k] * held + (1 << 14)) >> 15) + i_q - sub * tq[k] as i64 * sp;
         let un = un.clamp(i16::MIN as i64, i16::MAX as i64);
-        *u = un as i16;
-        *s = un > tq as i64;
+        u[k] = un as i16;
+        s[k] = un > tq[k] as i64;
     }
     nz
 }
@@ -549,6 +574,10 @@ avx512_twin! {
         = add_rows_portable
 }
 
+/// Columns per register block of [`add_rows`]: 64 `i32` accumulators (four 512-bit or eight
+/// 256-bit registers) stay in registers while every row of the list is added.
+const BLOCK: usize = 64;
+
 #[inline(always)]
 fn add_rows_portable<const NEG: bool>(acc: &mut [i32], w: &[i8], stride: usize, idx: &[u32]) {
     let rows = w.len() / stride.max(1);
@@ -556,16 +585,26 @@ fn add_rows_portable<const NEG: bool>(acc: &mut [i32], w: &[i8], stride: usize, 
         idx.iter().all(|&i| (i as usize) < rows),
         "spike index beyond the weight rows"
     );
-    let acc = &mut acc[..stride];
-    for &i in idx {
-        let row = &w[i as usize * stride..][..stride];
-        for (a, &x) in acc.iter_mut().zip(row) {
-            if NEG {
-                *a -= x as i32;
-            } else {
-                *a += x as i32;
+    assert!(
+        stride.is_multiple_of(BLOCK),
+        "rows are padded to {BLOCK} columns"
+    );
+    for (c, block) in acc[..stride].chunks_exact_mut(BLOCK).enumerate() {
+        let mut a = [0i32; BLOCK];
+        a.copy_from_slice(block);
+        for &i in idx {
+            let row: &[i8; BLOCK] = w[i as usize * stride + c * BLOCK..][..BLOCK]
+                .try_into()
+                .expect("a block");
+            for (a, &x) in a.iter_mut().zip(row) {
+                if NEG {
+                    *a -= x as i32;
+                } else {
+                    *a += x as i32;
+                }
             }
         }
+        block.copy_from_slice(&a);
     }
 }
 
@@ -832,6 +871,54 @@ mod tests {
     use super::*;
 
     #[test]
+    fn blocked_row_sums_equal_the_plain_sums_on_every_isa() {
+        // 3 row blocks, repeated and extreme rows, additions and subtractions, an empty list.
+        let (rows, stride) = (37usize, 3 * BLOCK);
+        let w: Vec<i8> = (0..rows * stride)
+            .map(|k| match k % 11 {
+                0 => i8::MIN + 1,
+                1 => i8::MAX,
+                _ => ((k * 2654435761) % 255) as i32 as i8,
+            })
+            .collect();
+        let lists: [&[u32]; 3] = [&[], &[0, 5, 5, 36, 17], &[36, 1, 2, 3, 4, 5, 6, 7, 8, 9]];
+        for idx in lists {
+            let start: Vec<i32> = (0..stride as i32).map(|k| k * 1000 - 50_000).collect();
+            for neg in [false, true] {
+                let mut want = start.clone();
+                for &i in idx {
+                    for (o, a) in want.iter_mut().enumerate() {
+                        let x = w[i as usize * stride + o] as i32;
+                        *a += if neg { -x } else { x };
+                    }
+                }
+                for isa in Isa::supported() {
+                    let mut acc = start.clone();
+                    if neg {
+                        add_rows::<true>(isa, &mut acc, &w, stride, idx);
+                    } else {
+                        add_rows::<false>(isa, &mut acc, &w, stride, idx);
+                    }
+                    assert_eq!(acc, want, "{isa:?} neg={neg} {idx:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn narrow_layers_are_exactly_those_whose_currents_fit_two_to_the_thirty() {
+        // 127·255·in_f·2^e + rounding + |bias| against 2^30
+        assert!(FixedLayer::narrow(784, -9, &[1000, -5000]));
+        assert!(FixedLayer::narrow(256, 0, &[0]));
+        let edge = (1usize << 30) / (127 * 255);
+        assert!(FixedLayer::narrow(edge, 0, &[]));
+        assert!(!FixedLayer::narrow(edge + 1, 0, &[]));
+        assert!(FixedLayer::narrow(256, 7, &[]), "8.3e6·2^7 ≤ 2^30");
+        assert!(!FixedLayer::narrow(256, 8, &[]), "8.3e6·2^8 > 2^30");
+        assert!(!FixedLayer::narrow(1, 0, &[i32::MAX]));
+    }
+
+    #[test]
     fn branch_free_rows_equal_the_neuron_by_neuron_semantics() {
         // Random accumulators, membranes near and at the i16 limits, both shift directions,
         // both spike states: every lane of `lif_row` (each ISA) equals `shift_round` +
@@ -860,6 +947,7 @@ mod tests {
                 neurons: None,
                 s_w: 1.0,
                 s_u: 1.0,
+                narrow: false,
             };
             let acc: Vec<i32> = (0..64)
                 .map(|_| (next() % 200_001) as i32 - 100_000)
@@ -881,12 +969,20 @@ mod tests {
                         lif_fixed(u0[o], s0[o], i_q, l.beta_q, l.theta_q)
                     })
                     .collect();
-                for isa in Isa::supported() {
-                    let (mut u, mut s) = (u0.clone(), s0.clone());
-                    let nz = lif_row(isa, &l, &acc, spike_q, &mut u, &mut s, &mut []);
-                    let got: Vec<(i16, bool)> = u.into_iter().zip(s).collect();
-                    assert_eq!(got, want, "{isa:?} e={e} spike_q={spike_q}");
-                    assert_eq!(nz, want_nz, "{isa:?} e={e} spike_q={spike_q}");
+                // the i64 lanes, and the i32 lanes (these values fit: |acc·255 << 3| < 2^28)
+                for narrow in [false, true] {
+                    let l = FixedLayer {
+                        narrow,
+                        ..l.clone()
+                    };
+                    for isa in Isa::supported() {
+                        let (mut u, mut s) = (u0.clone(), s0.clone());
+                        let nz = lif_row(isa, &l, &acc, spike_q, &mut u, &mut s, &mut []);
+                        let got: Vec<(i16, bool)> = u.into_iter().zip(s).collect();
+                        let what = format!("{isa:?} e={e} spike_q={spike_q} narrow={narrow}");
+                        assert_eq!(got, want, "{what}");
+                        assert_eq!(nz, want_nz, "{what}");
+                    }
                 }
             }
             // The same with per-neuron values, for every reset, without and with a synaptic

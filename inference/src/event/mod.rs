@@ -8,8 +8,15 @@
 //! * **fully connected**: for each presynaptic neuron that spiked, its outgoing weights — one
 //!   contiguous row of the transposed weight `[in][out]` — are added to the postsynaptic
 //!   currents (accumulates, no multiplies), then the bias;
-//! * **convolution**: each input spike adds its kernel slice onto the output positions it
-//!   reaches (a scatter);
+//! * **convolution**: the input spikes are set as bits of their input rows; each output
+//!   position gathers its receptive field's bits into a column mask (bit `t` = kernel tap
+//!   `(c·kh + ky)·kw + kx`) and sums, in registers, the kernel slices (`[c][ky][kx][cout]`,
+//!   one vector per 16 output channels) of its set bits — the event-driven work is one vector
+//!   add per spike, tap and 16 channels, each output stored once. Analog inputs (and output
+//!   widths the vector kernels do not hold in registers) are scattered instead: each non-zero
+//!   input adds its kernel slice onto the output positions it reaches, found in a table built
+//!   with the plan (`simd::conv_scatter_events`). Then one pass adds the bias and, when a max
+//!   pool follows, pools in registers and writes the pooled map channels-first directly;
 //! * **max pooling** of spikes is an OR; of analog values a max;
 //! * **LIF**: `U ← (β·U + I) − S_prev·θ`, `S = [U > θ]` — snnTorch `Leaky` defaults, reset by
 //!   subtraction from the previous step's spike, strict comparison, `β` clamped to `[0, 1]`

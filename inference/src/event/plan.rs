@@ -7,6 +7,7 @@ use joulebench_models::{LifNeurons, ModelSpec, Op, Readout, Weights};
 
 use super::aligned::{padded, AlignedVec};
 use super::chain::Chain;
+use super::simd::{ConvGeom, ConvTaps};
 use crate::error::InferenceError;
 
 /// A fully connected layer, weight transposed.
@@ -44,6 +45,11 @@ pub(crate) struct ConvW {
     pub b: Vec<f32>,
     /// For each input position `iy * w + ix`: output positions it reaches (valid kernel taps).
     pub taps: Vec<u32>,
+    /// The same taps as accumulator and kernel offsets, and the geometry, for the event path
+    /// ([`super::simd::conv_gather`], [`super::simd::conv_scatter_events`]).
+    pub events: ConvTaps,
+    /// `b` padded with zeros to `cstride`.
+    pub bp: AlignedVec,
 }
 
 /// Max pooling with stride = kernel, no padding, channels-first.
@@ -63,7 +69,7 @@ pub(crate) enum StageKind {
     /// Flatten: the channels-first buffer is already flat.
     Identity,
     Linear(LinearW),
-    Conv(ConvW),
+    Conv(Box<ConvW>),
     Pool(PoolDims),
     /// `beta`/`theta` are the layer's scalars; `neurons` is `Some` for a layer that is not
     /// snnTorch's default neuron (per-neuron values or another reset), which runs the general
@@ -177,7 +183,7 @@ impl Plan {
                         &out_shape,
                     )?;
                     let macs = (c.oh * c.ow * c.cout * c.cin * c.kh * c.kw) as u64;
-                    (StageKind::Conv(c), macs)
+                    (StageKind::Conv(Box::new(c)), macs)
                 }
                 Op::Conv2d {
                     in_channels,
@@ -198,7 +204,7 @@ impl Plan {
                         &out_shape,
                     )?;
                     let macs = (c.oh * c.ow * c.cout * c.cin * c.kh * c.kw) as u64;
-                    (StageKind::Conv(c), macs)
+                    (StageKind::Conv(Box::new(c)), macs)
                 }
                 Op::MaxPool1d { kernel_size } => (
                     StageKind::Pool(PoolDims {
@@ -339,7 +345,20 @@ fn conv(
             taps[iy * w + ix] = (ny * nx) as u32;
         }
     }
+    let events = ConvTaps::new(&ConvGeom {
+        cin,
+        hw: [h, w],
+        kernel: [kh, kw],
+        stride: [sh, sw],
+        padding: [ph, pw],
+        out: [oh, ow],
+        cs: cstride,
+    });
+    let mut bp = AlignedVec::zeros(cstride);
+    bp.as_mut_slice()[..cout].copy_from_slice(&bt.data);
     Ok(ConvW {
+        events,
+        bp,
         cin,
         h,
         w,

@@ -111,6 +111,8 @@ pub(crate) struct Worker {
     acts: Vec<Act>,
     lif: Vec<Option<LifState>>,
     conv_acc: Vec<Option<AlignedVec>>,
+    /// Per convolution stage: scratch bits of [`simd::conv_gather`].
+    conv_bits: Vec<Vec<u64>>,
     marks: Vec<Vec<u8>>,
     iota: Vec<u32>,
     readout: AlignedVec,
@@ -127,6 +129,7 @@ impl Worker {
         let mut acts = vec![Act::new(plan.input_len)];
         let mut lif = Vec::new();
         let mut conv_acc = Vec::new();
+        let mut conv_bits = Vec::new();
         let mut marks = Vec::new();
         for st in &plan.stages {
             acts.push(Act::new(st.out_len));
@@ -140,6 +143,10 @@ impl Worker {
                     _ => None,
                 },
             }));
+            conv_bits.push(match &st.kind {
+                StageKind::Conv(c) => vec![0u64; c.events.gather_words()],
+                _ => Vec::new(),
+            });
             conv_acc.push(match &st.kind {
                 StageKind::Conv(c) => Some(AlignedVec::zeros(c.oh * c.ow * c.cstride)),
                 _ => None,
@@ -172,6 +179,7 @@ impl Worker {
             acts,
             lif,
             conv_acc,
+            conv_bits,
             marks,
             iota: (0..plan.max_len as u32).collect(),
             readout: AlignedVec::zeros(padded(plan.classes)),
@@ -318,10 +326,12 @@ impl Worker {
                 self.counters.out_nz[0][t] += a0.count as u64;
             }
             let mut lif_no = 0;
+            // Set when a convolution has written the max pool that follows it (fused).
+            let mut pooled_ahead = false;
             for (si, st) in plan.stages.iter().enumerate().skip(start) {
                 let (before, after) = self.acts.split_at_mut(si + 1);
                 let inp = &mut before[si];
-                let out = &mut after[0];
+                let (out, next) = after.split_first_mut().expect("stage output");
                 match &st.kind {
                     StageKind::Identity => out.copy_from(inp),
                     StageKind::Linear(l) => {
@@ -389,25 +399,65 @@ impl Worker {
                             ops
                         } else {
                             inp.ensure_list(isa);
+                            if !inp.binary {
+                                // Analog inputs are gathered from the dense values.
+                                inp.ensure_dense();
+                            }
                             let idx = &inp.idx[..inp.count];
                             if inp.binary {
                                 self.counters.event_steps[si] += 1;
-                                conv_scatter(c, acc, idx, None, out.dense.as_mut_slice())
-                            } else {
-                                conv_scatter(
-                                    c,
-                                    acc,
-                                    idx,
-                                    Some(&inp.vals[..inp.count]),
-                                    out.dense.as_mut_slice(),
-                                )
                             }
+                            let vals = (!inp.binary).then(|| &inp.vals[..inp.count]);
+                            let acc = acc.padded_mut();
+                            let (ev, wt) = (&c.events, c.wt.as_slice());
+                            let bits = &mut self.conv_bits[si];
+                            let x = (!inp.binary).then(|| inp.dense.as_slice());
+                            let gathered =
+                                simd::conv_gather(isa, ev, c.cout, acc, wt, idx, x, bits);
+                            let ops = match gathered {
+                                Some(ops) => ops,
+                                None => {
+                                    simd::conv_scatter_events(isa, ev, c.cout, acc, wt, idx, vals)
+                                }
+                            };
+                            // A max pool right after is done on the accumulator (one pass,
+                            // vectors of channels), straight into the pool's output.
+                            let (bias, dims) = (c.bp.as_slice(), [c.oh, c.ow]);
+                            if let Some(StageKind::Pool(p)) =
+                                plan.stages.get(si + 1).map(|s| &s.kind)
+                            {
+                                debug_assert!((p.c, p.h, p.w) == (c.cout, c.oh, c.ow));
+                                let pooled = &mut next[0];
+                                let dst = pooled.dense.as_mut_slice();
+                                let nz = simd::conv_finish(
+                                    isa,
+                                    ev,
+                                    acc,
+                                    bias,
+                                    c.cout,
+                                    dims,
+                                    [p.kh, p.kw],
+                                    dst,
+                                );
+                                pooled.set_dense();
+                                out.set_consumed(nz);
+                                pooled_ahead = true;
+                            } else {
+                                let dst = out.dense.as_mut_slice();
+                                simd::conv_finish(isa, ev, acc, bias, c.cout, dims, [1, 1], dst);
+                                out.set_dense();
+                            }
+                            ops
                         };
                         self.counters.eff_ops[si] += ops;
-                        out.set_dense();
+                        if dense_mode {
+                            out.set_dense();
+                        }
                     }
                     StageKind::Pool(p) => {
-                        if !dense_mode && inp.has_list && inp.binary {
+                        if pooled_ahead {
+                            pooled_ahead = false;
+                        } else if !dense_mode && inp.has_list && inp.binary {
                             let count = pool_spikes(
                                 p,
                                 &inp.idx[..inp.count],

@@ -204,35 +204,10 @@ pub fn import(graph: &NirGraph, file: &str, opts: &ImportOptions) -> Result<Impo
                 tau_mem,
                 r,
                 v_leak,
-                v_threshold,
-                v_reset,
                 w_in,
-            } => {
-                let n = in_shape.iter().product::<usize>();
-                let c = cuba(&cx, name, [tau_syn, tau_mem, r, v_leak, w_in], n, opts.dt)?;
-                fold_neuron(
-                    &cx,
-                    name,
-                    &mut weights,
-                    weighted.as_ref(),
-                    &c.gain,
-                    &vec![0.0; n],
-                    &mut notes,
-                )?;
-                let theta = per_neuron(&cx, name, "v_threshold", v_threshold, n)?;
-                let vr = per_neuron(&cx, name, "v_reset", v_reset, n)?;
-                push_lif(
-                    &mut layers,
-                    &mut weights,
-                    &lname,
-                    &c.beta,
-                    &theta,
-                    Some(&vr),
-                    Some(&c.alpha),
-                );
-                tail = Tail::Spiking;
+                ..
             }
-            NirNode::CubaLi {
+            | NirNode::CubaLi {
                 tau_syn,
                 tau_mem,
                 r,
@@ -241,25 +216,49 @@ pub fn import(graph: &NirGraph, file: &str, opts: &ImportOptions) -> Result<Impo
             } => {
                 let n = in_shape.iter().product::<usize>();
                 let c = cuba(&cx, name, [tau_syn, tau_mem, r, v_leak, w_in], n, opts.dt)?;
+                let zero = vec![0.0; n];
                 fold_neuron(
                     &cx,
                     name,
                     &mut weights,
                     weighted.as_ref(),
                     &c.gain,
-                    &vec![0.0; n],
+                    &zero,
                     &mut notes,
                 )?;
-                push_lif(
-                    &mut layers,
-                    &mut weights,
-                    &lname,
-                    &c.beta,
-                    &vec![f32::MAX; n],
-                    None,
-                    Some(&c.alpha),
-                );
-                tail = Tail::Integrator(name.to_string());
+                let alpha = Some(&c.alpha[..]);
+                if let NirNode::CubaLif {
+                    v_threshold,
+                    v_reset,
+                    ..
+                } = node
+                {
+                    let theta = per_neuron(&cx, name, "v_threshold", v_threshold, n)?;
+                    let vr = per_neuron(&cx, name, "v_reset", v_reset, n)?;
+                    push_lif(
+                        &mut layers,
+                        &mut weights,
+                        &lname,
+                        &c.beta,
+                        &theta,
+                        Some(&vr),
+                        alpha,
+                    );
+                    tail = Tail::Spiking;
+                } else {
+                    // a current-based leaky integrator: never fires, never resets
+                    let never = vec![f32::MAX; n];
+                    push_lif(
+                        &mut layers,
+                        &mut weights,
+                        &lname,
+                        &c.beta,
+                        &never,
+                        None,
+                        alpha,
+                    );
+                    tail = Tail::Integrator(name.to_string());
+                }
             }
             NirNode::Lif {
                 tau,

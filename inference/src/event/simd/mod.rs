@@ -13,12 +13,14 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+mod conv_events;
 mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
 use super::aligned::LANES;
 use crate::isa::Isa;
+pub(crate) use conv_events::{conv_finish, conv_gather, conv_scatter_events, ConvGeom, ConvTaps};
 use joulebench_models::LifNeurons;
 
 /// `out[j] = (Σₖ w[idx[k]·stride + j]) + bias[j]` for `j < stride`, summed in list order from 0.
