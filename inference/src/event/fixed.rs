@@ -440,6 +440,9 @@ macro_rules! avx512_twin {
     };
 }
 
+#[path = "fixed_chain.rs"]
+mod chain;
+
 avx512_twin! {
     /// The LIF update of layer `l`'s neurons from their accumulators: exactly [`shift_round`]
     /// and [`lif_fixed`] per neuron, written without branches so that it vectorizes (8 `i64`
@@ -502,17 +505,51 @@ fn lif_row_narrow(
     u: &mut [i16],
     s: &mut [bool],
 ) -> u64 {
-    let (beta_q, theta_q) = (l.beta_q as i32, l.theta_q);
+    let n = NarrowLif::of(l, spike_q, (shl, shr, round));
     let mut nz = 0u32;
     for (((&a, &bias), u), s) in acc.iter().zip(&l.b).zip(u.iter_mut()).zip(s.iter_mut()) {
-        let i_q = ((((a * spike_q) << shl) + round) >> shr) + bias;
-        nz += (i_q != 0) as u32;
-        let un = ((beta_q * *u as i32 + (1 << 14)) >> 15) + i_q - theta_q * (*s as i32);
-        let un = un.clamp(i16::MIN as i32, i16::MAX as i32);
+        let (un, fire, nonzero) = n.lane(a, bias, *u as i32, *s as i32);
+        nz += nonzero as u32;
         *u = un as i16;
-        *s = un > theta_q;
+        *s = fire;
     }
     nz as u64
+}
+
+/// The default neuron's update in `i32` for a [`FixedLayer::narrow`] layer, one lane at a time
+/// (shared by [`lif_row_narrow`] and the layer-by-layer path in `fixed_chain.rs`).
+#[derive(Clone, Copy)]
+pub(crate) struct NarrowLif {
+    spike_q: i32,
+    shl: u32,
+    shr: u32,
+    round: i32,
+    beta_q: i32,
+    theta_q: i32,
+}
+
+impl NarrowLif {
+    #[inline(always)]
+    pub fn of(l: &FixedLayer, spike_q: i32, (shl, shr, round): (u32, u32, i32)) -> Self {
+        NarrowLif {
+            spike_q,
+            shl,
+            shr,
+            round,
+            beta_q: l.beta_q as i32,
+            theta_q: l.theta_q,
+        }
+    }
+
+    /// From accumulator `a`, bias, `U_q` and `S_prev` (0/1): the new `U_q`, whether it spikes,
+    /// and whether the current `I_q` was non-zero.
+    #[inline(always)]
+    pub fn lane(&self, a: i32, bias: i32, u: i32, s: i32) -> (i32, bool, bool) {
+        let i_q = ((((a * self.spike_q) << self.shl) + self.round) >> self.shr) + bias;
+        let un = ((self.beta_q * u + (1 << 14)) >> 15) + i_q - self.theta_q * s;
+        let un = un.clamp(i16::MIN as i32, i16::MAX as i32);
+        (un, un > self.theta_q, i_q != 0)
+    }
 }
 
 /// [`lif_row_portable`] for a layer with per-neuron values or another reset (see
@@ -689,6 +726,9 @@ pub(crate) struct FixedWorker {
     qvals: Vec<i32>,
     readout: Vec<i64>,
     input_base: InputBaseline,
+    chain: chain::ChainScratch,
+    /// Samples run layer by layer ([`FixedWorker::run_layers`]).
+    layered_runs: u64,
     pub counters: Counters,
     pub raster: Vec<Vec<Vec<u32>>>,
 }
@@ -713,6 +753,8 @@ impl FixedWorker {
             qvals: vec![0; fp.input_len],
             readout: vec![0; fp.classes],
             input_base: InputBaseline::default(),
+            chain: Default::default(),
+            layered_runs: 0,
             counters: Counters::default(),
             raster: Vec::new(),
         }
@@ -729,6 +771,7 @@ impl FixedWorker {
         steps: usize,
         logits: &mut [f32],
         record_raster: bool,
+        layered: bool,
     ) -> Result<(), InferenceError> {
         let n = fp.input_len;
         for u in &mut self.u {
@@ -762,7 +805,15 @@ impl FixedWorker {
             self.counters.saved_ops[l0.linear_stage] +=
                 self.input_base.split.saved_rows * l0.out_f as u64;
         }
-        for t in 0..steps {
+        // Layer by layer over the steps (the same operations; see `fixed_chain.rs`), or step by
+        // step.
+        let steps_in_loop = if based && layered && FixedWorker::layered(fp) {
+            self.run_layers(fp, isa, steps, record_raster);
+            0
+        } else {
+            steps
+        };
+        for t in 0..steps_in_loop {
             // The network input as a list: spikes, or quantized analog values.
             let binary = match src {
                 // the spikes were counted when the baseline was chosen

@@ -55,6 +55,8 @@
 //! steps — and applies the LIF to each block in registers, writing spikes as bit masks; the
 //! next layer reads them as index lists. Same sums, same order: bit-identical to the
 //! step-by-step loop (used otherwise, and with [`EventEngine::set_temporal_blocking`] off).
+//! The int8 fixed-point mode does the same with its integer operations
+//! ([`fixed_chain.rs`](fixed_chain.rs): per 64-neuron block over all steps, identical results).
 //!
 //! **Baseline of frequent inputs.** In that path, a layer whose inputs include some that spike
 //! at more than half of a chunk's steps (a digit's saturated pixels, hidden neurons that fire
@@ -292,8 +294,10 @@ impl EventEngine {
     /// the membrane update reads `J_q` for `I_q`.
     ///
     /// Logits are dequantized (`U_q · s_u`). Errors for networks other than Flatten followed
-    /// by `Linear → LIF` pairs, or a non-positive threshold. [`ExecMode`] and temporal blocking
-    /// do not apply to the fixed-point path.
+    /// by `Linear → LIF` pairs, or a non-positive threshold. [`ExecMode`] does not apply to the
+    /// fixed-point path; with temporal blocking (the default) a sample whose input layer uses
+    /// the baseline runs layer by layer over the steps when every layer is a default neuron
+    /// (the same integer operations, identical results; `inference/src/event/fixed_chain.rs`).
     pub fn set_precision(&mut self, precision: Precision) -> Result<(), InferenceError> {
         self.fixed = match precision {
             Precision::F32 => None,
@@ -417,7 +421,7 @@ impl EventEngine {
                 w.counters.reset(nstages, steps);
                 w.raster.clear();
             }
-            let (isa, raster) = (self.isa, self.record_raster);
+            let (isa, raster, temporal) = (self.isa, self.record_raster, self.temporal);
             let fp = &*fp;
             match &self.pool {
                 Some(pool) if batch > 1 => {
@@ -434,14 +438,14 @@ impl EventEngine {
                             let l = unsafe {
                                 std::slice::from_raw_parts_mut(logits.0.add(b * classes), classes)
                             };
-                            w.run_sample(fp, isa, src, b, steps, l, raster && b == 0)?;
+                            w.run_sample(fp, isa, src, b, steps, l, raster && b == 0, temporal)?;
                         })
                     })?
                 }
                 _ => {
                     let w = &mut fworkers[0];
                     for (b, l) in out.data.chunks_mut(classes).enumerate() {
-                        w.run_sample(fp, isa, src, b, steps, l, raster && b == 0)?;
+                        w.run_sample(fp, isa, src, b, steps, l, raster && b == 0, temporal)?;
                     }
                 }
             }
