@@ -5,10 +5,16 @@
 //! become the next layer's spike list. The operations on every neuron are exactly those of the
 //! step-by-step loop ([`FixedWorker::run_sample`]): integer sums in any order, then
 //! [`lif_row_narrow`]'s `i32` update — so logits, spikes and activity counters are identical
-//! (tested). It runs where the step loop would use the input baseline and every layer is a
+//! (tested). A step with at most [`I16_ROWS`] rows sums them in `i16` lanes (no overflow is
+//! possible) and widens once. It runs where the step loop would use the input baseline and every layer is a
 //! [`FixedLayer::narrow`] default neuron (the presets); otherwise the step loop runs.
 
 use super::*;
+
+/// Rows whose `i8` sum (each row at most 127 in magnitude) provably fits `i16`: a step with at
+/// most this many rows sums them in `i16` lanes, twice as many per vector, then widens once —
+/// the same integer sum.
+const I16_ROWS: usize = (i16::MAX / i8::MAX as i16) as usize;
 
 /// Where a block's rows come from at step `t`.
 enum StepRows<'a> {
@@ -206,26 +212,40 @@ fn block_over_steps_portable(job: &BlockJob<'_>, st: &mut BlockState, out: Block
             .expect("a block")
     };
     for t in 0..steps {
+        let (plus, minus) = match rows {
+            StepRows::Based(split) => split.step(t),
+            StepRows::Lists { idx, off } => (&idx[off[t]..off[t + 1]], &[][..]),
+        };
         let mut a = *init;
-        let mut add = |list: &[u32], neg: bool| {
-            for &i in list {
-                let r = row(i);
-                for (a, &x) in a.iter_mut().zip(r) {
-                    if neg {
-                        *a -= x as i32;
-                    } else {
-                        *a += x as i32;
+        if plus.len() + minus.len() <= I16_ROWS {
+            // at most I16_ROWS rows of |w| ≤ 127: the sum fits i16 (32 lanes per 512 bits)
+            let mut d = [0i16; BLOCK];
+            for (list, neg) in [(plus, false), (minus, true)] {
+                for &i in list {
+                    for (d, &x) in d.iter_mut().zip(row(i)) {
+                        if neg {
+                            *d -= x as i16;
+                        } else {
+                            *d += x as i16;
+                        }
                     }
                 }
             }
-        };
-        match rows {
-            StepRows::Based(split) => {
-                let (plus, minus) = split.step(t);
-                add(plus, false);
-                add(minus, true);
+            for (a, &d) in a.iter_mut().zip(&d) {
+                *a += d as i32;
             }
-            StepRows::Lists { idx, off } => add(&idx[off[t]..off[t + 1]], false),
+        } else {
+            for (list, neg) in [(plus, false), (minus, true)] {
+                for &i in list {
+                    for (a, &x) in a.iter_mut().zip(row(i)) {
+                        if neg {
+                            *a -= x as i32;
+                        } else {
+                            *a += x as i32;
+                        }
+                    }
+                }
+            }
         }
         // exactly `lif_row_narrow`, lane by lane
         let mut nz = 0u32;
@@ -257,10 +277,118 @@ fn block_over_steps_portable(job: &BlockJob<'_>, st: &mut BlockState, out: Block
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::backend::Backend;
     use crate::event::{EventEngine, Precision};
     use crate::isa::Isa;
     use joulebench_models::{Layer, LifParams, ModelSpec, Op, Readout, Tensor, Weights};
+
+    /// Steps with more rows than an `i16` sum can hold (and with fewer, and none): a block's
+    /// membranes, spikes and non-zero counts equal the `i32` sums' on every instruction set.
+    #[test]
+    fn long_and_short_row_lists_give_the_i32_sums() {
+        let (in_f, stride) = (600usize, BLOCK);
+        let mut seed = 0x51ed_2701_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let w: Vec<i8> = (0..in_f * stride)
+            .map(|k| {
+                // column 0 all 127: 600 rows sum to 76 200, beyond i16
+                if k % stride == 0 || k % 5 == 0 {
+                    127
+                } else {
+                    ((next() % 255) as i32 as i8).max(-127)
+                }
+            })
+            .collect();
+        let l = FixedLayer {
+            name: "fc".into(),
+            linear_stage: 0,
+            in_f,
+            out_f: 50,
+            stride,
+            w,
+            b: (0..50).map(|_| (next() % 2001) as i32 - 1000).collect(),
+            spike_q: 1,
+            e: -2,
+            beta_q: 29491,
+            theta_q: 1500,
+            neurons: None,
+            s_w: 1.0,
+            s_u: 1.0,
+            narrow: true,
+        };
+        // 600 rows, 259, 258, 3, none
+        let lists: Vec<Vec<u32>> = [600u32, 259, 258, 3, 0]
+            .iter()
+            .map(|&n| (0..n).map(|i| (i * 7) % in_f as u32).collect())
+            .collect();
+        let idx: Vec<u32> = lists.concat();
+        let mut off = vec![0];
+        for list in &lists {
+            off.push(off.last().unwrap() + list.len());
+        }
+        let steps = lists.len();
+        let mut bias = [0i32; BLOCK];
+        bias[..50].copy_from_slice(&l.b);
+        let init = [0i32; BLOCK];
+        // the reference: i32 sums, then the same lane update
+        let lif = NarrowLif::of(&l, 1, (0, 2, 2));
+        let (mut u, mut sp) = ([0i32; BLOCK], [0i32; BLOCK]);
+        let mut want = Vec::new();
+        for list in &lists {
+            let mut a = init;
+            for &i in list {
+                for (a, &x) in a.iter_mut().zip(&l.w[i as usize * stride..][..BLOCK]) {
+                    *a += x as i32;
+                }
+            }
+            let (mut mask, mut nz) = (0u64, 0u64);
+            for k in 0..BLOCK {
+                let (un, fire, nonzero) = lif.lane(a[k], bias[k], u[k], sp[k]);
+                (u[k], sp[k]) = (un, fire as i32);
+                mask |= (fire as u64) << k;
+                nz += nonzero as u64;
+            }
+            want.push((mask, nz));
+        }
+        assert!(want.iter().any(|w| w.0 != 0), "the block fires");
+        let rows = StepRows::Lists {
+            idx: &idx,
+            off: &off,
+        };
+        for isa in Isa::supported() {
+            let mut st = BlockState {
+                u: [0; BLOCK],
+                s: [0; BLOCK],
+            };
+            let (mut masks, mut nz) = (vec![0u64; steps], vec![0u64; steps]);
+            let job = BlockJob {
+                l: &l,
+                c: 0,
+                rows: &rows,
+                init: &init,
+                bias: &bias,
+                q: (1, 0, 2, 2),
+                steps,
+                readout: Readout::MembraneLast,
+            };
+            let out = BlockOut {
+                masks: &mut masks,
+                blocks: 1,
+                nz: &mut nz,
+                readout: &mut [],
+            };
+            block_over_steps(isa, &job, &mut st, out);
+            let got: Vec<(u64, u64)> = masks.into_iter().zip(nz).collect();
+            assert_eq!(got, want, "{isa:?}");
+            assert_eq!((st.u, st.s), (u, sp), "{isa:?}");
+        }
+    }
 
     /// Odd widths (partial blocks), a step count that is no multiple of anything, every readout,
     /// inputs with frequent pixels (so the input layer uses its baseline): layer by layer gives

@@ -222,7 +222,7 @@ pub fn import(graph: &NirGraph, file: &str, opts: &ImportOptions) -> Result<Impo
                     name,
                     &mut weights,
                     weighted.as_ref(),
-                    &c.gain,
+                    (&c.gain, "w_in·dt/τ_syn · r·dt/τ_mem"),
                     &zero,
                     &mut notes,
                 )?;
@@ -274,7 +274,7 @@ pub fn import(graph: &NirGraph, file: &str, opts: &ImportOptions) -> Result<Impo
                     name,
                     &mut weights,
                     weighted.as_ref(),
-                    &gain,
+                    (&gain, "r·dt/τ"),
                     &bias,
                     &mut notes,
                 )?;
@@ -304,7 +304,7 @@ pub fn import(graph: &NirGraph, file: &str, opts: &ImportOptions) -> Result<Impo
                     name,
                     &mut weights,
                     weighted.as_ref(),
-                    &gain,
+                    (&gain, "r·dt"),
                     &vec![0.0; n],
                     &mut notes,
                 )?;
@@ -329,7 +329,7 @@ pub fn import(graph: &NirGraph, file: &str, opts: &ImportOptions) -> Result<Impo
                     name,
                     &mut weights,
                     weighted.as_ref(),
-                    &gain,
+                    (&gain, "r·dt/τ"),
                     &bias,
                     &mut notes,
                 )?;
@@ -655,7 +655,7 @@ fn fold_neuron(
     node: &str,
     weights: &mut Weights,
     w: Option<&Weighted>,
-    gain: &[f32],
+    (gain, gain_is): (&[f32], &str),
     bias: &[f32],
     notes: &mut Vec<String>,
 ) -> Result<(), NirError> {
@@ -681,15 +681,18 @@ fn fold_neuron(
         return Err(cx.err(
             node,
             Some("r"),
-            "its input gain (r·dt/τ) is not 1 or its leak (v_leak) is not 0, which joulebench folds into an Affine, Linear or Conv node right before the neuron — there is none",
+            format!("its input gain ({gain_is}) is not 1 or its leak (v_leak) is not 0, which joulebench folds into an Affine, Linear or Conv node right before the neuron — there is none"),
         ));
     };
     let g = per_channel(cx, node, "r", &NirTensor::vector(gain.to_vec()), w)?;
     let b = per_channel(cx, node, "v_leak", &NirTensor::vector(bias.to_vec()), w)?;
     fold(weights, w, &g, Some(&b));
+    let leak = bias.iter().any(|&b| b != 0.0);
     notes.push(format!(
-        "{node}: input gain r·dt/τ and leak dt/τ·v_leak folded into {}'s weights and bias",
-        w.layer
+        "{node}: input gain {gain_is}{} folded into {}'s weights{}",
+        if leak { " and leak dt/τ·v_leak" } else { "" },
+        w.layer,
+        if leak { " and bias" } else { "" },
     ));
     Ok(())
 }
