@@ -67,9 +67,11 @@ pub struct BackendsConfig {
     /// A folder of trained run folders named by preset (e.g. out/run/runs): DIR/PRESET/spec.json
     /// and weights.safetensors are used when present; otherwise seeded random weights.
     pub runs: Option<PathBuf>,
-    /// Folder with mnist/t10k-images-idx3-ubyte[.gz] (default: $JOULEBENCH_DATA); synthetic
+    /// Folder with DATASET/t10k-images-idx3-ubyte[.gz] (default: $JOULEBENCH_DATA); synthetic
     /// digit-like images when absent (the output says which).
     pub data: Option<PathBuf>,
+    /// Whose test images: MNIST or Fashion-MNIST.
+    pub dataset: DatasetKind,
     /// Seed of the random weights, the synthetic images and the rate coder.
     pub seed: u64,
     /// Different input batches cycled through while timing (also saved for the peers).
@@ -130,6 +132,9 @@ pub struct BackendsReport {
     pub threads: usize,
     pub inputs: String,
     pub real_mnist: bool,
+    /// `mnist`, `fashion-mnist` or `synthetic`.
+    #[serde(default)]
+    pub images: String,
     pub command: String,
     pub cases: Vec<Case>,
     pub rows: Vec<Row>,
@@ -194,6 +199,7 @@ pub fn run(args: BackendsConfig) -> anyhow::Result<()> {
     );
     let images = images_for_batches(
         args.data.as_deref(),
+        args.dataset,
         &args.batches,
         args.variants,
         args.seed,
@@ -309,6 +315,7 @@ pub fn run(args: BackendsConfig) -> anyhow::Result<()> {
         threads: args.threads,
         inputs: images.description.clone(),
         real_mnist: images.real_mnist,
+        images: images.dataset.to_string(),
         command: command_line(),
         cases,
         rows,

@@ -13,29 +13,43 @@ pub struct Images {
     pub tensor: Tensor,
     /// Where they come from, in a sentence.
     pub description: String,
-    /// True for real MNIST test images, false for synthetic digits.
+    /// True for real MNIST test images, false otherwise.
     pub real_mnist: bool,
+    /// `mnist`, `fashion-mnist` (real test images) or `synthetic`.
+    pub dataset: &'static str,
 }
 
-/// The first `count` MNIST test images from `dir/mnist/t10k-images-idx3-ubyte[.gz]` (`dir`
-/// defaults to `$JOULEBENCH_DATA`); seeded synthetic digit-like images when no such file exists.
-/// A file that exists but cannot be read is an error (never a silent fallback).
-pub fn bench_images(dir: Option<&Path>, count: usize, seed: u64) -> anyhow::Result<Images> {
+/// The first `count` test images of `kind` (MNIST or Fashion-MNIST, 28×28) from
+/// `dir/NAME/t10k-images-idx3-ubyte[.gz]` (`dir` defaults to `$JOULEBENCH_DATA`, `NAME` is
+/// `mnist` or `fashion-mnist`); seeded synthetic digit-like images when no such file exists. A
+/// file that exists but cannot be read is an error (never a silent fallback).
+pub fn bench_images(
+    dir: Option<&Path>,
+    kind: DatasetKind,
+    count: usize,
+    seed: u64,
+) -> anyhow::Result<Images> {
+    if !matches!(kind, DatasetKind::Mnist | DatasetKind::FashionMnist) {
+        bail!(
+            "benchmark images are 28×28 test images: mnist or fashion-mnist, not {}",
+            kind.name()
+        );
+    }
     let dir = dir
         .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("JOULEBENCH_DATA").map(PathBuf::from));
     let file = dir.as_ref().and_then(|d| {
         ["t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte"]
             .iter()
-            .map(|f| d.join("mnist").join(f))
+            .map(|f| d.join(kind.name()).join(f))
             .find(|p| p.is_file())
     });
     if let Some(path) = file {
         let imgs = joulebench_data::idx::read_idx_images(&path)
-            .with_context(|| format!("reading MNIST test images {}", path.display()))?;
+            .with_context(|| format!("reading {} test images {}", kind.name(), path.display()))?;
         if imgs.rows * imgs.cols != 784 || imgs.count == 0 {
             bail!(
-                "{}: expected 28×28 MNIST images, found {} of {}×{}",
+                "{}: expected 28×28 images, found {} of {}×{}",
                 path.display(),
                 imgs.count,
                 imgs.rows,
@@ -49,11 +63,13 @@ pub fn bench_images(dir: Option<&Path>, count: usize, seed: u64) -> anyhow::Resu
         return Ok(Images {
             tensor: Tensor::new(vec![count, 1, 28, 28], data)?,
             description: format!(
-                "MNIST test images 0..{} from {}",
+                "{} test images 0..{} from {}",
+                kind.name(),
                 count.min(imgs.count),
                 path.display()
             ),
-            real_mnist: true,
+            real_mnist: kind == DatasetKind::Mnist,
+            dataset: kind.name(),
         });
     }
     let tensor = synthetic_digits(count, seed);
@@ -61,11 +77,13 @@ pub fn bench_images(dir: Option<&Path>, count: usize, seed: u64) -> anyhow::Resu
     Ok(Images {
         tensor,
         description: format!(
-            "synthetic digit-like images (no MNIST found under --data or $JOULEBENCH_DATA; seed {seed}, \
-             {:.1} % pixels non-zero, mean {mean:.3})",
+            "synthetic digit-like images (no {} test images found under --data or $JOULEBENCH_DATA; \
+             seed {seed}, {:.1} % pixels non-zero, mean {mean:.3})",
+            kind.name(),
             nz * 100.0
         ),
         real_mnist: false,
+        dataset: "synthetic",
     })
 }
 
@@ -111,6 +129,7 @@ pub fn refuse_if_too_big(
 /// stderr where they come from.
 pub fn images_for_batches(
     dir: Option<&Path>,
+    kind: DatasetKind,
     batches: &[usize],
     variants: usize,
     seed: u64,
@@ -123,7 +142,7 @@ pub fn images_for_batches(
         &[1, 28, 28],
         max_batch.saturating_mul(variants),
     )?;
-    let images = bench_images(dir, max_batch * variants, seed)?;
+    let images = bench_images(dir, kind, max_batch * variants, seed)?;
     eprintln!("inputs: {}", images.description);
     Ok(images)
 }

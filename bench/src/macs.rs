@@ -115,7 +115,13 @@ pub fn run(args: MacsConfig) -> anyhow::Result<()> {
         ),
         cfg.clone(),
     );
-    let images = images_for_batches(args.data.as_deref(), &args.batches, variants, args.seed)?;
+    let images = images_for_batches(
+        args.data.as_deref(),
+        DatasetKind::Mnist,
+        &args.batches,
+        variants,
+        args.seed,
+    )?;
     let shape = DatasetKind::Mnist.data_shape();
 
     let mut rows = Vec::new();

@@ -147,10 +147,13 @@ pub struct BackendsArgs {
     /// and weights.safetensors are used when present; otherwise seeded random weights.
     #[arg(long)]
     pub runs: Option<PathBuf>,
-    /// Folder with mnist/t10k-images-idx3-ubyte[.gz] (default: $JOULEBENCH_DATA); synthetic
+    /// Folder with DATASET/t10k-images-idx3-ubyte[.gz] (default: $JOULEBENCH_DATA); synthetic
     /// digit-like images when absent (the output says which).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Whose test images to time on: mnist or fashion-mnist (e.g. for runs trained on it).
+    #[arg(long, default_value = "mnist")]
+    pub dataset: joulebench_data::DatasetKind,
     /// Seed of the random weights, the synthetic images and the rate coder.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -174,6 +177,7 @@ impl From<BackendsArgs> for backends::BackendsConfig {
             threads: a.threads,
             runs: a.runs,
             data: a.data,
+            dataset: a.dataset,
             seed: a.seed,
             variants: a.variants,
             latency: a.latency.into(),

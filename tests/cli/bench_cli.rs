@@ -417,3 +417,54 @@ fn bench_spike_rate_runs_a_run_folder_at_its_own_steps() {
         "{said}"
     );
 }
+
+/// `--dataset fashion-mnist` times on Fashion-MNIST test images (from `DATA/fashion-mnist/`), says
+/// so in the output and the JSON, and a dataset without 28×28 images is one clear error.
+#[test]
+fn bench_backends_times_on_fashion_mnist_images() {
+    let Some(fashion) = joulebench_testkit::shared_data("fashion-mnist") else {
+        return;
+    };
+    let data = fashion.parent().unwrap().to_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench");
+    let mut args = vec![
+        "bench",
+        "backends",
+        "--models",
+        "ann",
+        "--batches",
+        "1",
+        "--backends",
+        "native",
+        "--dataset",
+        "fashion-mnist",
+        "--data",
+        &data,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(QUICK);
+    let o = jb(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let r = read_json(&out.join("backends.json"));
+    assert_eq!(r["images"], "fashion-mnist");
+    assert_eq!(r["real_mnist"], false);
+    let inputs = r["inputs"].as_str().unwrap();
+    assert!(
+        inputs.starts_with("fashion-mnist test images 0..2"),
+        "{inputs}"
+    );
+    let bad = jb(&[
+        "bench",
+        "backends",
+        "--dataset",
+        "mnist1d",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!bad.status.success());
+    let e = text(&bad);
+    assert!(e.contains("mnist or fashion-mnist"), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+}

@@ -6,8 +6,9 @@
 //! step-by-step loop ([`FixedWorker::run_sample`]): integer sums in any order, then
 //! [`lif_row_narrow`]'s `i32` update — so logits, spikes and activity counters are identical
 //! (tested). A step with at most [`I16_ROWS`] rows sums them in `i16` lanes (no overflow is
-//! possible) and widens once. It runs where the step loop would use the input baseline and every layer is a
-//! [`FixedLayer::narrow`] default neuron (the presets); otherwise the step loop runs.
+//! possible) and widens once. It runs where the step loop would use the input baseline and
+//! every layer is a [`FixedLayer::narrow`] default neuron (the presets); otherwise the step loop
+//! runs.
 
 use super::*;
 
