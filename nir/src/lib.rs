@@ -47,7 +47,7 @@
 //!
 //! # Checks
 //!
-//! [`read`] (and [`NirGraph::validate`], which [`write`] runs too) refuses, naming the node and
+//! [`read`] (and [`NirGraph::validate`], which [`write()`] runs too) refuses, naming the node and
 //! field: unknown node types (listing the supported ones), missing, NaN or infinite parameters,
 //! τ ≤ 0, neuron parameters of different shapes or not one per neuron of the incoming shape,
 //! edges naming missing nodes, shapes that disagree along an edge (each node's output shape is

@@ -1,5 +1,5 @@
 //! [`ModelSpec`] + [`Weights`] → NIR graph (`Input → layers → Output`), the inverse of
-//! [`super::import`] with the same time step convention.
+//! [`super::import()`] with the same time step convention.
 
 use joulebench_nir::{Conv, NirGraph, NirNode, Padding, Tensor as NirTensor};
 

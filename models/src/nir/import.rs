@@ -749,7 +749,9 @@ fn leaky(
     Ok([beta, times("r", r)?, times("v_leak", v_leak)?])
 }
 
-/// See [`betas`].
+/// `β = 1 − dt/τ` as an f32: the nearest f32 to `1 − dt/τ`, or a neighbour of it when that one
+/// gives back `τ` as snnTorch's exporter computes it (`dt/(1 − β)` in float32), so that an LIF
+/// written by snnTorch comes back as exactly its β (for β ≥ 0.5).
 pub fn beta_from_tau(tau: f32, dt: f64) -> f32 {
     let b = (1.0 - dt / tau as f64) as f32;
     let dt32 = dt as f32;

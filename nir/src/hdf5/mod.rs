@@ -4,7 +4,7 @@
 //! [`read`] parses what h5py writes with its default settings (superblock 0/1 or 2/3, object
 //! headers 1 and 2, symbol-table groups and compact link-message groups, contiguous, compact and
 //! chunked datasets with the deflate and shuffle filters, little-endian integers and floats,
-//! fixed-length and variable-length strings from the global heap). [`write`] produces the
+//! fixed-length and variable-length strings from the global heap). [`write()`] produces the
 //! simplest layout h5py reads: superblock 0, symbol-table groups, contiguous datasets and
 //! fixed-length strings.
 
