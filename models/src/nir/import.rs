@@ -199,166 +199,52 @@ pub fn import(graph: &NirGraph, file: &str, opts: &ImportOptions) -> Result<Impo
                     pending = Some(Pending::new(name, pooling, &in_shape).map_err(folded)?);
                 }
             }
-            NirNode::CubaLif {
-                tau_syn,
-                tau_mem,
-                r,
-                v_leak,
-                w_in,
-                ..
-            }
-            | NirNode::CubaLi {
-                tau_syn,
-                tau_mem,
-                r,
-                v_leak,
-                w_in,
-            } => {
+            NirNode::Lif { .. }
+            | NirNode::If { .. }
+            | NirNode::Li { .. }
+            | NirNode::CubaLif { .. }
+            | NirNode::CubaLi { .. }
+            | NirNode::Threshold { .. } => {
                 let n = in_shape.iter().product::<usize>();
-                let c = cuba(&cx, name, [tau_syn, tau_mem, r, v_leak, w_in], n, opts.dt)?;
-                let zero = vec![0.0; n];
+                let d = dynamics(&cx, name, node, n, opts.dt)?;
                 fold_neuron(
                     &cx,
                     name,
                     &mut weights,
                     weighted.as_ref(),
-                    (&c.gain, "w_in·dt/τ_syn · r·dt/τ_mem"),
-                    &zero,
+                    (&d.gain, d.gain_is),
+                    &d.bias,
                     &mut notes,
                 )?;
-                let alpha = Some(&c.alpha[..]);
-                if let NirNode::CubaLif {
-                    v_threshold,
-                    v_reset,
-                    ..
-                } = node
-                {
-                    let theta = per_neuron(&cx, name, "v_threshold", v_threshold, n)?;
-                    let vr = per_neuron(&cx, name, "v_reset", v_reset, n)?;
-                    push_lif(
-                        &mut layers,
-                        &mut weights,
-                        &lname,
-                        &c.beta,
-                        &theta,
-                        Some(&vr),
-                        alpha,
-                    );
-                    tail = Tail::Spiking;
-                } else {
-                    // a current-based leaky integrator: never fires, never resets
-                    let never = vec![f32::MAX; n];
-                    push_lif(
-                        &mut layers,
-                        &mut weights,
-                        &lname,
-                        &c.beta,
-                        &never,
-                        None,
-                        alpha,
-                    );
-                    tail = Tail::Integrator(name.to_string());
+                let alpha = d.alpha.as_deref();
+                match firing(&cx, name, node, n)? {
+                    Some((theta, v_reset)) => {
+                        push_lif(
+                            &mut layers,
+                            &mut weights,
+                            &lname,
+                            &d.beta,
+                            &theta,
+                            v_reset.as_deref(),
+                            alpha,
+                        );
+                        tail = Tail::Spiking;
+                    }
+                    None => {
+                        // a leaky integrator is a LIF that never fires and never resets
+                        let never = vec![f32::MAX; n];
+                        push_lif(
+                            &mut layers,
+                            &mut weights,
+                            &lname,
+                            &d.beta,
+                            &never,
+                            None,
+                            alpha,
+                        );
+                        tail = Tail::Integrator(name.to_string());
+                    }
                 }
-            }
-            NirNode::Lif {
-                tau,
-                r,
-                v_leak,
-                v_threshold,
-                v_reset,
-            } => {
-                let n = in_shape.iter().product::<usize>();
-                let [beta, gain, bias] = leaky(&cx, name, [tau, r, v_leak], n, opts.dt)?;
-                fold_neuron(
-                    &cx,
-                    name,
-                    &mut weights,
-                    weighted.as_ref(),
-                    (&gain, "r·dt/τ"),
-                    &bias,
-                    &mut notes,
-                )?;
-                let theta = per_neuron(&cx, name, "v_threshold", v_threshold, n)?;
-                let vr = per_neuron(&cx, name, "v_reset", v_reset, n)?;
-                push_lif(
-                    &mut layers,
-                    &mut weights,
-                    &lname,
-                    &beta,
-                    &theta,
-                    Some(&vr),
-                    None,
-                );
-                tail = Tail::Spiking;
-            }
-            NirNode::If {
-                r,
-                v_threshold,
-                v_reset,
-            } => {
-                let n = in_shape.iter().product::<usize>();
-                let r = per_neuron(&cx, name, "r", r, n)?;
-                let gain: Vec<f32> = r.iter().map(|&r| (r as f64 * opts.dt) as f32).collect();
-                fold_neuron(
-                    &cx,
-                    name,
-                    &mut weights,
-                    weighted.as_ref(),
-                    (&gain, "r·dt"),
-                    &vec![0.0; n],
-                    &mut notes,
-                )?;
-                let theta = per_neuron(&cx, name, "v_threshold", v_threshold, n)?;
-                let vr = per_neuron(&cx, name, "v_reset", v_reset, n)?;
-                push_lif(
-                    &mut layers,
-                    &mut weights,
-                    &lname,
-                    &vec![1.0; n],
-                    &theta,
-                    Some(&vr),
-                    None,
-                );
-                tail = Tail::Spiking;
-            }
-            NirNode::Li { tau, r, v_leak } => {
-                let n = in_shape.iter().product::<usize>();
-                let [beta, gain, bias] = leaky(&cx, name, [tau, r, v_leak], n, opts.dt)?;
-                fold_neuron(
-                    &cx,
-                    name,
-                    &mut weights,
-                    weighted.as_ref(),
-                    (&gain, "r·dt/τ"),
-                    &bias,
-                    &mut notes,
-                )?;
-                // a leaky integrator is a LIF that never fires and never resets
-                push_lif(
-                    &mut layers,
-                    &mut weights,
-                    &lname,
-                    &beta,
-                    &vec![f32::MAX; n],
-                    None,
-                    None,
-                );
-                tail = Tail::Integrator(name.to_string());
-            }
-            NirNode::Threshold { threshold } => {
-                let n = in_shape.iter().product::<usize>();
-                let theta = per_neuron(&cx, name, "threshold", threshold, n)?;
-                // U[t] = 0·U[t−1] + I[t] = I[t]; S[t] = I[t] > θ
-                push_lif(
-                    &mut layers,
-                    &mut weights,
-                    &lname,
-                    &vec![0.0; n],
-                    &theta,
-                    None,
-                    None,
-                );
-                tail = Tail::Spiking;
             }
         }
         if let Tail::Integrator(li) = &tail {
@@ -766,6 +652,124 @@ pub fn beta_from_tau(tau: f32, dt: f64) -> f32 {
         .into_iter()
         .find(|&c| (0.0..=1.0).contains(&c) && dt32 / (1.0 - c) == tau)
         .unwrap_or(b)
+}
+
+/// A neuron node's discretized dynamics, one value per neuron: `β`, the synaptic `α` of a
+/// current-based neuron, and the input gain (with its formula, for messages) and constant input
+/// folded into the layer before it.
+struct Dynamics {
+    beta: Vec<f32>,
+    alpha: Option<Vec<f32>>,
+    gain: Vec<f32>,
+    gain_is: &'static str,
+    bias: Vec<f32>,
+}
+
+/// The dynamics of neuron node `node` (LIF, IF, LI, CubaLIF, CubaLI, Threshold) over `n`
+/// neurons with time step `dt` (see the table in `super`):
+/// LIF/LI `β = 1 − dt/τ`, gain `r·dt/τ`, input `dt/τ·v_leak`; IF `β = 1`, gain `r·dt`;
+/// CubaLIF/CubaLI [`cuba`]; Threshold `β = 0` (`U[t] = I[t]`), gain 1.
+fn dynamics(
+    cx: &Ctx<'_>,
+    node: &str,
+    n_node: &NirNode,
+    n: usize,
+    dt: f64,
+) -> Result<Dynamics, NirError> {
+    let zero = || vec![0.0; n];
+    Ok(match n_node {
+        NirNode::Lif { tau, r, v_leak, .. } | NirNode::Li { tau, r, v_leak } => {
+            let [beta, gain, bias] = leaky(cx, node, [tau, r, v_leak], n, dt)?;
+            Dynamics {
+                beta,
+                alpha: None,
+                gain,
+                gain_is: "r·dt/τ",
+                bias,
+            }
+        }
+        NirNode::If { r, .. } => Dynamics {
+            beta: vec![1.0; n],
+            alpha: None,
+            gain: per_neuron(cx, node, "r", r, n)?
+                .iter()
+                .map(|&r| (r as f64 * dt) as f32)
+                .collect(),
+            gain_is: "r·dt",
+            bias: zero(),
+        },
+        NirNode::CubaLif {
+            tau_syn,
+            tau_mem,
+            r,
+            v_leak,
+            w_in,
+            ..
+        }
+        | NirNode::CubaLi {
+            tau_syn,
+            tau_mem,
+            r,
+            v_leak,
+            w_in,
+        } => {
+            let c = cuba(cx, node, [tau_syn, tau_mem, r, v_leak, w_in], n, dt)?;
+            Dynamics {
+                beta: c.beta,
+                alpha: Some(c.alpha),
+                gain: c.gain,
+                gain_is: "w_in·dt/τ_syn · r·dt/τ_mem",
+                bias: zero(),
+            }
+        }
+        // U[t] = 0·U[t−1] + I[t] = I[t]; S[t] = I[t] > θ
+        _ => Dynamics {
+            beta: zero(),
+            alpha: None,
+            gain: vec![1.0; n],
+            gain_is: "1",
+            bias: zero(),
+        },
+    })
+}
+
+/// A spiking neuron node's threshold and reset values (`None` for no reset: Threshold), one per
+/// neuron; `None` for the leaky integrators (LI, CubaLI), which never fire.
+#[allow(clippy::type_complexity)]
+fn firing(
+    cx: &Ctx<'_>,
+    node: &str,
+    n_node: &NirNode,
+    n: usize,
+) -> Result<Option<(Vec<f32>, Option<Vec<f32>>)>, NirError> {
+    let reset = |v_threshold, v_reset| -> Result<_, NirError> {
+        Ok(Some((
+            per_neuron(cx, node, "v_threshold", v_threshold, n)?,
+            Some(per_neuron(cx, node, "v_reset", v_reset, n)?),
+        )))
+    };
+    match n_node {
+        NirNode::Lif {
+            v_threshold,
+            v_reset,
+            ..
+        }
+        | NirNode::If {
+            v_threshold,
+            v_reset,
+            ..
+        }
+        | NirNode::CubaLif {
+            v_threshold,
+            v_reset,
+            ..
+        } => reset(v_threshold, v_reset),
+        NirNode::Threshold { threshold } => Ok(Some((
+            per_neuron(cx, node, "threshold", threshold, n)?,
+            None,
+        ))),
+        _ => Ok(None),
+    }
 }
 
 /// A current-based neuron's (CubaLIF, CubaLI) per-neuron `α = 1 − dt/τ_syn`,
